@@ -1,0 +1,1 @@
+"""Trio actors: thin shells that read channels, call ``asnd.core`` and send events on."""

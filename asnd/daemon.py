@@ -1,0 +1,15 @@
+"""The ``asnd`` entry point."""
+
+from __future__ import annotations
+
+import sys
+
+from asnd._unbuilt import unbuilt
+
+
+def main(argv: list[str] | None = None) -> int:
+    return unbuilt("asnd", "the supervised actor daemon is issue 6")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The venue interface: what every venue (Bybit, the simulated agent market, the local
+Bybit-compatible test venue's client) offers the daemon. Kept as small as httpx's transport.
+
+A venue is a long-running service plus a few request/response calls:
+
+- ``run(emit, task_status=...)`` streams everything the venue tells us as journal events on
+  ``emit`` until cancelled: market data (``BookSnapshot``, ``BookDelta``, ``Trade``), feed
+  state (``FeedConnected``, ``FeedLost``) and private updates (``OrderAccepted``,
+  ``OrderCancelled``, ``OrderRejected``, ``Fill``). Events carry ``seq=0`` (the journal
+  stamps it) and ``ts_local_ns`` at receipt. It calls ``task_status.started()`` once
+  subscribed, so the caller knows the stream is live.
+- ``place(intent)`` sends one order. It returns the venue's immediate answer as an event
+  (``OrderAccepted`` or ``OrderRejected``) or raises a ``VenueError``. It is idempotent on
+  ``intent.link_id``: calling it twice never creates two orders.
+- ``cancel(symbol, link_id)`` cancels by our id; cancelling an order that is already gone is
+  not an error (it returns an ``OrderReconciled`` saying so).
+- ``lookup(symbol, link_id)`` resolves an order whose outcome is unknown.
+- ``instruments(symbols)`` and ``reconcile(symbols)`` give trading rules and the venue's view
+  of open orders and positions at start-up.
+
+Exception tree (policy is encoded in the type, like freqtrade's)::
+
+    VenueError
+    ├── RetryableVenueError        timeouts, 5xx, rate limits (10006), 10002: retried in one place
+    │   └── OrderOutcomeUnknown    the request may have reached the venue: resolve by link_id
+    ├── OrderRejectedError         the venue said no (e.g. insufficient balance): do not retry
+    └── NeedsHumanError            bad key, signature, permissions, IP (10003/10004/10005/10010):
+                                   trading halts and says why
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import trio
+
+from journal.events import (
+    Event,
+    InstrumentInfo,
+    OrderAccepted,
+    OrderIntent,
+    OrderReconciled,
+    OrderRejected,
+    PositionReconciled,
+)
+
+__all__ = [
+    "NeedsHumanError",
+    "OrderOutcomeUnknown",
+    "OrderRejectedError",
+    "RetryableVenueError",
+    "Venue",
+    "VenueError",
+]
+
+
+class VenueError(Exception):
+    """Base of everything a venue raises. Messages never contain credentials."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RetryableVenueError(VenueError):
+    """Transient: the same request may succeed later (after ``retry_after_s`` if given)."""
+
+    def __init__(
+        self, message: str, *, code: int | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class OrderOutcomeUnknown(RetryableVenueError):
+    """The order may or may not exist at the venue; look it up by ``link_id``."""
+
+
+class OrderRejectedError(VenueError):
+    """The venue refused the request for a reason that a retry will not fix."""
+
+
+class NeedsHumanError(VenueError):
+    """Credentials, permissions or account state need an operator. Trading must halt."""
+
+
+class Venue(Protocol):
+    """What the daemon needs from a venue. See the module docstring for the contract."""
+
+    name: str
+
+    async def run(
+        self,
+        emit: trio.MemorySendChannel[Event],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None: ...
+
+    async def instruments(self, symbols: Sequence[str]) -> list[InstrumentInfo]: ...
+
+    async def place(self, intent: OrderIntent) -> OrderAccepted | OrderRejected: ...
+
+    async def cancel(self, symbol: str, link_id: str) -> Event: ...
+
+    async def lookup(self, symbol: str, link_id: str) -> OrderReconciled: ...
+
+    async def reconcile(
+        self, symbols: Sequence[str]
+    ) -> tuple[list[OrderReconciled], list[PositionReconciled]]: ...

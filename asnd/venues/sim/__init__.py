@@ -1,0 +1,1 @@
+"""ASN package."""

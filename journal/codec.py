@@ -1,0 +1,88 @@
+"""Encoding events to msgpack and back, plus the schema version of the encoding.
+
+One encoder and one decoder per process are enough (they are reentrant). The decoder knows
+every kind in the catalogue; decoding a record of an unknown kind raises ``UnknownKind`` so
+that readers can tell "written by a newer minor version" from corruption.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Union
+
+import msgspec
+
+from journal.events import CATALOGUE, Event, kind_of
+
+__all__ = [
+    "KINDS",
+    "KINDS_BY_NAME",
+    "SCHEMA_MAJOR",
+    "SCHEMA_MINOR",
+    "UnknownKind",
+    "decode",
+    "encode",
+    "peek_kind",
+]
+
+#: Bumped when old readers cannot read new records (see journal.events for the rules).
+SCHEMA_MAJOR: Final = 1
+#: Bumped when kinds or trailing fields are added.
+SCHEMA_MINOR: Final = 0
+
+KINDS: Final[dict[int, type[Event]]] = {kind_of(t): t for t in CATALOGUE}
+if len(KINDS) != len(CATALOGUE):  # pragma: no cover - guards an editing mistake at import
+    raise RuntimeError("two event kinds share a tag in journal.events.CATALOGUE")
+
+KINDS_BY_NAME: Final[dict[str, type[Event]]] = {}
+
+
+def _register_names() -> None:
+    from journal.events import kind_name
+
+    for t in CATALOGUE:
+        KINDS_BY_NAME[kind_name(t)] = t
+
+
+_register_names()
+
+_encoder: Final = msgspec.msgpack.Encoder()
+_decoder: Final = msgspec.msgpack.Decoder(Union[CATALOGUE])  # type: ignore[valid-type]  # runtime union of the catalogue
+
+
+class UnknownKind(ValueError):
+    """A well-formed record whose kind this version does not know."""
+
+    def __init__(self, kind: int) -> None:
+        super().__init__(f"unknown event kind {kind}")
+        self.kind = kind
+
+
+def encode(event: Event) -> bytes:
+    """The msgpack bytes of one event (an array: kind, seq, ts_local_ns, fields...)."""
+    return _encoder.encode(event)
+
+
+def peek_kind(payload: bytes | memoryview) -> int:
+    """The kind of an encoded event without decoding it (-1 if not an event array)."""
+    if len(payload) < 2:
+        return -1
+    head = payload[0]
+    if 0x90 <= head <= 0x9F:  # fixarray: tag follows directly
+        tag = payload[1]
+    elif head == 0xDC and len(payload) >= 4:  # array 16
+        tag = payload[3]
+    else:
+        return -1
+    return tag if tag < 0x80 else -1
+
+
+def decode(payload: bytes | memoryview) -> Event:
+    """Decode one event; raises ``UnknownKind`` or ``msgspec.DecodeError``/``ValidationError``."""
+    try:
+        event: Event = _decoder.decode(payload)
+    except msgspec.ValidationError:
+        kind = peek_kind(payload)
+        if kind >= 0 and kind not in KINDS:
+            raise UnknownKind(kind) from None
+        raise
+    return event
