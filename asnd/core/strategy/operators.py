@@ -43,7 +43,11 @@ Column: TypeAlias = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class Operator:
-    """A GP primitive: ``scalar`` on floats, ``vector`` on equal-length float64 columns."""
+    """A GP primitive: ``scalar`` on floats, ``vector`` on equal-length float64 columns.
+
+    Call ``vector`` under ``np.errstate(all="ignore")`` (``compile_vector`` does): overflow
+    and division by zero are expected values here, not warnings.
+    """
 
     name: str
     arity: int

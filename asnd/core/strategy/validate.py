@@ -206,6 +206,9 @@ def _parse_node(
         raise StrategyError(path, f"tree has more than {MAX_NODES} nodes")
     if not isinstance(value, dict):
         raise StrategyError(path, f"node must be an object, got {_kind(value)}")
+    kinds = [k for k in ("op", "feature", "const") if k in value]
+    if len(kinds) > 1:
+        raise StrategyError(path, f"node has both {kinds[0]!r} and {kinds[1]!r}")
     if "op" in value:
         _no_unknown_keys(value, frozenset({"op", "args"}), path)
         op_name = value["op"]
