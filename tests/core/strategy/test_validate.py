@@ -208,7 +208,9 @@ def balanced(nodes_wanted: int) -> dict[str, Any]:
     """A tree of exactly ``nodes_wanted`` nodes (odd), shallow enough for the depth limit."""
     leaves = [{"feature": "clv"}] * ((nodes_wanted + 1) // 2)
     while len(leaves) > 1:
-        paired = [{"op": "add", "args": [a, b]} for a, b in zip(leaves[::2], leaves[1::2], strict=False)]
+        paired = [
+            {"op": "add", "args": [a, b]} for a, b in zip(leaves[::2], leaves[1::2], strict=False)
+        ]
         leaves = paired + ([leaves[-1]] if len(leaves) % 2 else [])
     return leaves[0]
 
