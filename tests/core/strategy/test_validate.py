@@ -318,10 +318,11 @@ def test_every_valid_tree_round_trips(tree: Node) -> None:
     assert parse_strategy(to_json(doc, indent=None)) == doc
 
 
-FUZZ_KEYS = (
-    "root primitive children Feature Constant op args feature const format version id features"
-    " signal size params metadata size_range entry_long lineage fitness x"
-).split()
+FUZZ_KEYS = [
+    *("root", "primitive", "children", "Feature", "Constant", "op", "args", "feature", "const"),
+    *("format", "version", "id", "features", "signal", "size", "params", "metadata"),
+    *("size_range", "entry_long", "lineage", "fitness", "x"),
+]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
