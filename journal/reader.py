@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncGenerator, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,7 +250,9 @@ class Follower:
             # The writer moved on: this segment is sealed. Read what it got last, then switch.
             out.extend(cursor.events(scan, self._kinds, self._from_seq, None))
             if scan.end is not ScanEnd.CLEAN:
-                raise CorruptJournal(cursor.path, scan.good_end, "damaged record in a sealed segment")
+                raise CorruptJournal(
+                    cursor.path, scan.good_end, "damaged record in a sealed segment"
+                )
             try:
                 nxt_cursor = _Cursor(nxt)
             except CorruptJournal:
@@ -287,8 +289,12 @@ async def follow_async(
     from_seq: int = 0,
     kinds: Collection[type[Event]] | None = None,
     poll_s: float = 0.001,
-) -> AsyncIterator[Event]:
-    """Tail -f for trio tasks. Reads are small and hit the page cache, so they run inline."""
+) -> AsyncGenerator[Event, None]:
+    """Tail -f for trio tasks. Reads are small and hit the page cache, so they run inline.
+
+    Use it as ``async with contextlib.aclosing(follow_async(...)) as events:`` so the open
+    segment is closed when the consumer stops early.
+    """
     follower = Follower(directory, from_seq=from_seq, kinds=kinds)
     try:
         while True:

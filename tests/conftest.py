@@ -1,4 +1,6 @@
-"""Shared test fixtures."""
+"""Shared fixtures. ``shared_data`` is the real market data beside the checkout
+(``<repo>/../shared/data``); tests that need it skip with a reason when it is absent.
+A git worktree kept one folder deeper (``<root>/wt/<name>``) finds ``<root>/shared/data``."""
 
 from __future__ import annotations
 
@@ -6,17 +8,22 @@ from pathlib import Path
 
 import pytest
 
-_REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+_WORKTREE_SHARED_DATA = REPO.parent.parent / "shared" / "data"
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """``<repo>/../shared/data``: real market data recorded from venues (see its README).
-
-    A git worktree kept one folder deeper (``<root>/wt/<name>``) finds ``<root>/shared/data``.
-    """
-    candidates = [_REPO.parent / "shared" / "data", _REPO.parent.parent / "shared" / "data"]
-    for path in candidates:
+    for path in (SHARED_DATA, _WORKTREE_SHARED_DATA):
         if path.is_dir():
             return path
-    pytest.skip(f"shared market data not found at {candidates[0]}")
+    pytest.skip(f"real market data not found at {SHARED_DATA}")
+
+
+@pytest.fixture
+def bybit_archive(shared_data: Path) -> Path:
+    path = shared_data / "bybit" / "xrpusdt-ob500.data.zip"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
