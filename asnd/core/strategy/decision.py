@@ -14,7 +14,7 @@ Every "no order" carries its reason, so the model can journal why it stood still
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from asnd.core.strategy.document import StrategyParams
@@ -42,18 +42,35 @@ class SlotSizing:
     leverage: Fraction | int = 1
     min_order_lots: int = 1
     min_notional_e8: int = 0
+    # One lot at one tick is worth _unit_num / _unit_den quote * 1e8: integers, so that sizing
+    # is exact and cheap (no Fraction per decision).
+    _unit_num: int = field(init=False, repr=False, compare=False)
+    _unit_den: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_qty_lots <= self.max_qty_lots:
             raise ValueError("SlotSizing needs 0 <= min_qty_lots <= max_qty_lots")
         if self.leverage <= 0:
             raise ValueError("SlotSizing.leverage must be positive")
-        if Fraction(self.tick_size) <= 0 or Fraction(self.lot_size) <= 0:
+        unit = Fraction(self.tick_size) * Fraction(self.lot_size) * _E8
+        if unit <= 0:
             raise ValueError("SlotSizing tick_size and lot_size must be positive")
+        object.__setattr__(self, "_unit_num", unit.numerator)
+        object.__setattr__(self, "_unit_den", unit.denominator)
 
     def lot_notional_e8(self, price_ticks: int) -> Fraction:
         """Value of one lot at ``price_ticks``, in quote currency * 1e8 (exact)."""
-        return price_ticks * Fraction(self.tick_size) * Fraction(self.lot_size) * _E8
+        return Fraction(price_ticks * self._unit_num, self._unit_den)
+
+    def affordable_lots(self, price_ticks: int) -> int:
+        """Whole lots whose notional at ``price_ticks`` fits in capital times leverage."""
+        leverage = Fraction(self.leverage)
+        return (self.capital_e8 * leverage.numerator * self._unit_den) // (
+            leverage.denominator * price_ticks * self._unit_num
+        )
+
+    def below_min_notional(self, qty_lots: int, price_ticks: int) -> bool:
+        return qty_lots * price_ticks * self._unit_num < self.min_notional_e8 * self._unit_den
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +116,9 @@ def decide(
     fraction = params.size_min + (params.size_max - params.size_min) * squash(size)
     span = sizing.max_qty_lots - sizing.min_qty_lots
     qty = min(sizing.min_qty_lots + math.floor(fraction * span), sizing.max_qty_lots)
-    lot_value = sizing.lot_notional_e8(price_ticks)
-    affordable = math.floor(sizing.capital_e8 * Fraction(sizing.leverage) / lot_value)
-    qty = min(qty, max(affordable, 0))
+    qty = min(qty, max(sizing.affordable_lots(price_ticks), 0))
     if qty < max(sizing.min_order_lots, 1):
         return Decision(0, 0, f"{qty} lots is below the minimum order size")
-    if qty * lot_value < sizing.min_notional_e8:
+    if sizing.below_min_notional(qty, price_ticks):
         return Decision(0, 0, f"{qty} lots is below the minimum notional")
     return Decision(side, qty)

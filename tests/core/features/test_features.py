@@ -203,9 +203,9 @@ def test_incremental_equals_batch_on_random_streams(
 
 
 def test_incremental_equals_batch_on_the_real_bybit_archive_replayed_from_a_journal(
-    shared_data: Path, tmp_path: Path
+    bybit_archive: Path, tmp_path: Path
 ) -> None:
-    archive = shared_data / "bybit" / "xrpusdt-ob500.data.zip"
+    archive = bybit_archive
     with JournalWriter.open(tmp_path / "journal", fsync=False) as writer:
         for event in read_archive(archive):
             writer.append(event)

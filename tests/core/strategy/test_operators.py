@@ -82,3 +82,26 @@ def test_scalar_and_vector_agree_bit_for_bit_on_every_special_combination(name: 
         vector = op.vector(*columns)
     for row, got in zip(combos, vector.tolist(), strict=True):
         assert same(op.scalar(*row), got), (name, row)
+
+
+def test_tanh_scalar_and_vector_agree_on_a_large_sample() -> None:
+    # numpy's tanh and libm's differ by an ulp on many inputs; both forms must use one.
+    values = np.random.default_rng(3).normal(scale=4.0, size=20_000)
+    values[::7] *= 1e-9
+    vector = OPERATORS["tanh"].vector(values)
+    scalar = [OPERATORS["tanh"].scalar(v) for v in values.tolist()]
+    assert vector.tolist() == scalar
+    strided = OPERATORS["tanh"].vector(np.repeat(values, 2)[::2])
+    assert strided.tolist() == scalar
+
+
+@pytest.mark.parametrize("name", ["min", "max"])
+def test_min_max_take_the_zero_of_the_first_argument(name: str) -> None:
+    op = OPERATORS[name]
+    a = np.array([0.0, -0.0, 0.0, -0.0])
+    b = np.array([-0.0, 0.0, 0.0, -0.0])
+    got = op.vector(a, b)
+    assert np.signbit(got).tolist() == np.signbit(a).tolist()
+    assert [math.copysign(1, op.scalar(x, y)) for x, y in zip(a, b, strict=True)] == [
+        1.0, -1.0, 1.0, -1.0
+    ]  # fmt: skip
