@@ -206,7 +206,7 @@ def test_depth_limit_is_17_and_the_error_names_the_first_node_too_deep() -> None
 
 def balanced(nodes_wanted: int) -> dict[str, Any]:
     """A tree of exactly ``nodes_wanted`` nodes (odd), shallow enough for the depth limit."""
-    leaves = [{"feature": "clv"}] * ((nodes_wanted + 1) // 2)
+    leaves: list[dict[str, Any]] = [{"feature": "clv"}] * ((nodes_wanted + 1) // 2)
     while len(leaves) > 1:
         paired = [
             {"op": "add", "args": [a, b]} for a, b in zip(leaves[::2], leaves[1::2], strict=False)
