@@ -108,7 +108,7 @@ def compile_vector(tree: Node, columns: Sequence[str] = FEATURE_NAMES) -> Vector
         with np.errstate(all="ignore"):  # inf and NaN are values here, as in the scalar path
             out = root(cols, data.shape[0])
         # A bare feature leaf returns a view of the input; never hand that out.
-        return out.copy() if np.shares_memory(out, cols) else out
+        return out.copy() if np.may_share_memory(out, cols) else out
 
     return evaluate
 

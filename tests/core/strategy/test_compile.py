@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.features import FEATURE_NAMES
+from asnd.core.features import FEATURE_NAMES, FeatureEngine, compute_features
 from asnd.core.strategy import (
     Call,
     Const,
@@ -19,6 +20,7 @@ from asnd.core.strategy import (
     compile_vector,
     node_count,
 )
+from journal.bybit_archive import read_archive
 from tests.core.strategy.test_operators import same
 from tests.core.strategy.trees import matrices, trees
 
@@ -98,3 +100,26 @@ def test_deep_chains_compile_and_evaluate(depth: int) -> None:
     row = [1.5] * len(FEATURE_NAMES)
     assert compile_scalar(tree)(row) == (-1.5 if depth % 2 else 1.5)
     assert not math.isnan(compile_vector(tree)(np.array([row]))[0])
+
+
+def test_live_rows_and_backtest_matrix_give_the_same_signals_on_real_data(
+    bybit_archive: Path,
+) -> None:
+    # Live: one incremental feature row per book event through the scalar callable.
+    # Backtest: the batch feature matrix through the vectorised one. Same numbers.
+    events = list(read_archive(bybit_archive))
+    engine = FeatureEngine("XRPUSDT")
+    rows = [row for e in events if (row := engine.on_event(e)) is not None]
+    matrix = compute_features(events).values
+    flow_per_vol = Call("protectedDiv", (FeatureRef("ofi"), FeatureRef("volatility_ticks")))
+    tree = Call(
+        "ifThenElse",
+        (
+            Call("gt", (FeatureRef("ofi"), Const(0.0))),
+            Call("tanh", (flow_per_vol,)),
+            Call("sub", (FeatureRef("imbalance"), FeatureRef("pressure"))),
+        ),
+    )
+    live = [compile_scalar(tree)(row) for row in rows]
+    assert live == compile_vector(tree)(matrix).tolist()
+    assert len(set(live)) > 10
