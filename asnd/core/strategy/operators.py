@@ -82,8 +82,7 @@ def _protected_div(a: float, b: float) -> float:
     if b == 0.0:
         return 1.0
     q = a / b
-    # q - q is 0.0 only for finite q: a cheaper isfinite on the hot path.
-    return q if q - q == 0.0 else 1.0
+    return q if math.isfinite(q) else 1.0
 
 
 def _if_then_else(cond: float, then: float, other: float) -> float:
