@@ -49,7 +49,8 @@ class Operator:
     """A GP primitive: ``scalar`` on floats, ``vector`` on equal-length float64 columns.
 
     Call ``vector`` under ``np.errstate(all="ignore")`` (``compile_vector`` does): overflow
-    and division by zero are expected values here, not warnings.
+    and division by zero are expected values here, not warnings. Give ``scalar`` Python floats
+    (``compile_scalar`` converts its inputs): numpy scalars warn on overflow.
     """
 
     name: str
