@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,8 @@ _TOP_KEYS = frozenset(
 _PARAM_KEYS = frozenset({"entry_long", "entry_short", "size_range"})
 _META_KEYS = frozenset({"lineage", "fitness", "data_range", "seed", "created"})
 _MAX_ID_CHARS = 128
+# Ids end up in logs, journal events and file names: no separators, spaces or control chars.
+_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{_MAX_ID_CHARS - 1}}}", re.ASCII)
 
 
 class StrategyError(ValueError):
@@ -155,10 +158,10 @@ def _parse_v1(obj: dict[str, Any]) -> StrategyDocument:
         if key not in obj:
             raise StrategyError(key, "missing")
     doc_id = obj["id"]
-    if not isinstance(doc_id, str) or not doc_id or len(doc_id) > _MAX_ID_CHARS:
-        raise StrategyError("id", f"must be a non-empty string of at most {_MAX_ID_CHARS} chars")
-    if not doc_id.isprintable():
-        raise StrategyError("id", "must be printable")
+    if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        raise StrategyError(
+            "id", f"must be 1-{_MAX_ID_CHARS} of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        )
     features = _parse_features(obj["features"])
     signal = _parse_tree(obj["signal"], "signal", frozenset(features))
     size = _parse_tree(obj["size"], "size", frozenset(features))
