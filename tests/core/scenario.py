@@ -5,7 +5,7 @@ The scripted venue is not the matching engine (that is ``asnd.core.matching``'s 
 has to produce plausible execution events so that ledgers, working orders and recovery are
 exercised: an approved order is accepted; IOC and market orders fill at once against the far
 touch (taker, whole quantity) or are cancelled if the limit does not reach it; GTC orders rest
-and fill whole (maker) once the far touch trades through their price; cancels cancel.
+and fill whole (maker) once the far touch reaches their price; cancels cancel.
 """
 
 from __future__ import annotations
@@ -171,14 +171,14 @@ class ScriptedVenue:
         return out
 
     def match(self) -> list[Event]:
-        """Fill resting orders the far touch has traded through."""
+        """Fill resting orders the far touch has reached."""
         out: list[Event] = []
         for link, intent in list(self.resting.items()):
             book = self.state.book(intent.symbol)
             if book is None or book.stale or book.best_bid is None or book.best_ask is None:
                 continue
             far = book.best_ask[0] if intent.side == BUY else book.best_bid[0]
-            if (far - intent.price_ticks) * intent.side < 0:
+            if (far - intent.price_ticks) * intent.side <= 0:
                 del self.resting[link]
                 out.append(self._fill(intent, intent.price_ticks, maker=True))
         return out
@@ -194,8 +194,9 @@ def run(loop: Loop, venue: ScriptedVenue, inputs: Iterable[Event]) -> list[Event
             for item in pending:
                 start = len(loop.journal)
                 made.extend(loop.feed(item))
-                answers.extend(venue.answer(loop.journal[start:]))
                 if isinstance(item, BookSnapshot | BookDelta):
+                    # The market moved before any cancel decided on this update can arrive.
                     answers.extend(venue.match())
+                answers.extend(venue.answer(loop.journal[start:]))
             pending = answers
     return made
