@@ -49,7 +49,7 @@ from asnd.core.strategy import (
     decide,
     parse_strategy,
 )
-from journal.events import BUY, CancelIntent, Event, OrderIntent, Signal
+from journal.events import BUY, SELL, CancelIntent, Event, OrderIntent, Signal
 
 __all__ = [
     "LastSignal",
@@ -276,13 +276,17 @@ class Slot:
         if best_bid is None or best_ask is None:
             return []
         bid, ask = best_bid[0], best_ask[0]
+        params = strategy.document.params
+        if self.orders:
+            wanted = (
+                BUY if signal > params.entry_long else SELL if signal < params.entry_short else 0
+            )
+            return self._manage(trigger, wanted, bid, ask)
         equity = self.equity_e8((bid, ask))
         capital = max(equity or 0, 0)
         if sizing.capital_e8 != capital:
             sizing = self._sizing = replace(sizing, capital_e8=capital)
-        decision = decide(signal, size, strategy.document.params, sizing, ask)
-        if self.orders:
-            return self._manage(trigger, decision.side, bid, ask)
+        decision = decide(signal, size, params, sizing, ask)
         if not decision.is_order:
             return []
         delta = decision.side * decision.qty_lots - ledger.position_lots
