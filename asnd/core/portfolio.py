@@ -392,7 +392,10 @@ class DaemonState:
     def _on_swap(self, event: Event) -> list[Event]:
         assert isinstance(event, Swap)
         slot = self._slot(event.slot, "swap")
-        if slot is None or event.mode != "flatten":
+        if slot is None or event.mode == "inherit":
+            return []
+        if event.mode != "flatten":
+            self._note(f"slot {slot.index}: swap mode {event.mode!r} unknown; kept as inherit")
             return []
         if slot.status in (SlotStatus.ACTIVE, SlotStatus.HALTED):
             goal = slot.status

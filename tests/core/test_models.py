@@ -370,3 +370,13 @@ def test_a_strategy_that_fails_validation_is_refused_and_the_old_one_stays() -> 
     assert slot.strategy.document.id == "const"
     assert slot.strategy_error == "features: missing"
     assert loop.state.anomalies[-1] == "slot 0: strategy refused: features: missing"
+
+
+def test_a_swap_in_an_unknown_mode_keeps_everything_and_says_so() -> None:
+    loop, venue = setup(style="cross")
+    run(loop, venue, [BOOK, Swap(0, 0, 0, "const", "const", "sideways", "operator")])
+    slot = loop.state.slots[0]
+    assert slot.status is SlotStatus.ACTIVE
+    assert slot.ledger is not None
+    assert slot.ledger.position_lots == 505
+    assert loop.state.anomalies[-1] == "slot 0: swap mode 'sideways' unknown; kept as inherit"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.drive import Loop, replay
+from asnd.core.drive import Loop, recover, replay
 from asnd.core.features import compute_features
 from asnd.core.instrument import E8
 from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
@@ -124,6 +124,25 @@ def test_snapshot_event_carries_the_last_seq_and_round_trips() -> None:
     assert event.schema == "asn-core/1"
     assert event.payload == final
     assert state.apply(event) == [], "a snapshot in the journal changes nothing"
+
+
+def test_recover_from_the_latest_snapshot_and_the_journal_after_it() -> None:
+    journal, _made, final = _live_run()
+    k = len(journal) // 2
+    head = DaemonState(CONFIG)
+    replay(head, journal[:k])
+    snap = msgspec.structs.replace(head.snapshot_event(0), seq=journal[k - 1].seq + 1)
+    # The journal as a restart reads it: everything, the snapshot in its place.
+    on_disk = [
+        *journal[:k],
+        snap,
+        *(msgspec.structs.replace(e, seq=e.seq + 1) for e in journal[k:]),
+    ]
+    state = recover(CONFIG, snap, on_disk)
+    reference = DaemonState(CONFIG)
+    replay(reference, on_disk)
+    assert state.snapshot() == reference.snapshot()
+    assert recover(CONFIG, None, journal).snapshot() == final
 
 
 def test_restore_refuses_garbage_and_another_configuration() -> None:
