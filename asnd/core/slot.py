@@ -79,9 +79,9 @@ class SlotConfig:
     file states them); they become lots once the instrument's lot size is known."""
 
     symbol: str
+    min_qty: str
+    max_qty: str
     capital_e8: int = 200 * E8
-    min_qty: str = "0"
-    max_qty: str = "0"
     leverage: Fraction | int = 1
     order_style: Literal["join", "cross"] = "join"
 
@@ -90,6 +90,14 @@ class SlotConfig:
             raise ValueError(f"slot {self.symbol}: capital must be positive")
         if self.order_style not in ("join", "cross"):
             raise ValueError(f"slot {self.symbol}: order_style must be 'join' or 'cross'")
+        try:
+            lo, hi = Fraction(self.min_qty), Fraction(self.max_qty)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"slot {self.symbol}: min_qty and max_qty must be decimals") from None
+        if not 0 <= lo <= hi or hi == 0:
+            raise ValueError(f"slot {self.symbol}: needs 0 <= min_qty <= max_qty and max_qty > 0")
+        if self.leverage <= 0:
+            raise ValueError(f"slot {self.symbol}: leverage must be positive")
 
 
 class WorkingOrder(msgspec.Struct, array_like=True, gc=False):
@@ -241,9 +249,6 @@ class Slot:
             return ledger.cash_e8 if ledger.position_lots == 0 else None
         mark = conservative_mark(ledger.position_lots, touch[0], touch[1])
         return None if mark is None else ledger.equity_e8(mark)
-
-    def working(self) -> list[WorkingOrder]:
-        return list(self.orders.values())
 
     # ------------------------------------------------------------------------------ policy
 
