@@ -431,6 +431,18 @@ class MatchingEngine:
         a = self._asks
         return [(p, a[p].total) for p in self._ask_px[:depth]]
 
+    def bid_size_at(self, price_ticks: int) -> int:
+        lvl = self._bids.get(price_ticks)
+        return 0 if lvl is None else lvl.total
+
+    def ask_size_at(self, price_ticks: int) -> int:
+        lvl = self._asks.get(price_ticks)
+        return 0 if lvl is None else lvl.total
+
+    def would_cross(self, side: int, price_ticks: int) -> bool:
+        """True if an order at this price would take liquidity now."""
+        return self._would_cross(side, price_ticks)
+
     def order(self, order_id: int) -> OrderView | None:
         o = self._orders.get(order_id)
         if o is None:
