@@ -338,14 +338,19 @@ class L2Replay:
             return out  # an untrusted book offers nothing to take
         used = self._used
         opp = -side
-        levels = self.book.asks(1 << 30) if side == BUY else self.book.bids(1 << 30)
-        for price, size in levels:
-            if (price > limit) if side == BUY else (price < limit):
-                break
-            avail = size - used.get((opp, price), 0)
-            if avail > 0:
-                out.append((price, avail))
-        return out
+        read = self.book.asks if side == BUY else self.book.bids
+        n = 8  # most orders reach a level or two: read the book in growing slices
+        while True:
+            levels = read(n)
+            for price, size in levels[n // 2 if n > 8 else 0 :]:
+                if (price > limit) if side == BUY else (price < limit):
+                    return out
+                avail = size - used.get((opp, price), 0)
+                if avail > 0:
+                    out.append((price, avail))
+            if len(levels) < n:
+                return out
+            n *= 2
 
     # ------------------------------------------------------------------------ market
 
@@ -354,11 +359,29 @@ class L2Replay:
 
     def _on_delta(self, d: BookDelta) -> None:
         book = self.book
-        before = [
-            (BUY, p, book.bid_size_at(p), q) for p, q in zip(d.bid_ticks, d.bid_lots, strict=True)
-        ] + [
-            (SELL, p, book.ask_size_at(p), q) for p, q in zip(d.ask_ticks, d.ask_lots, strict=True)
-        ]
+        # Only levels where we rest, or hold used/traded bookkeeping, need before/after sizes;
+        # C-level set intersections find them without a Python loop over the delta.
+        watch_b: set[int] = set()
+        watch_a: set[int] = set()
+        for o in self._orders.values():
+            (watch_b if o.side == BUY else watch_a).add(o.price)
+        if self._traded:  # trade volume only matters where we still rest
+            self._traded = {
+                k: v
+                for k, v in self._traded.items()
+                if k[1] in (watch_b if k[0] == BUY else watch_a)
+            }
+        for side, price in self._used:
+            (watch_b if side == BUY else watch_a).add(price)
+        hit_b = watch_b.intersection(d.bid_ticks) if watch_b else set()
+        hit_a = watch_a.intersection(d.ask_ticks) if watch_a else set()
+        if not hit_b and not hit_a:
+            book.apply(d)
+            return
+        new_b = dict(zip(d.bid_ticks, d.bid_lots, strict=True)) if hit_b else {}
+        new_a = dict(zip(d.ask_ticks, d.ask_lots, strict=True)) if hit_a else {}
+        before = [(BUY, p, book.bid_size_at(p), new_b[p]) for p in sorted(hit_b)]
+        before += [(SELL, p, book.ask_size_at(p), new_a[p]) for p in sorted(hit_a)]
         book.apply(d)
         if book.stale:
             return
@@ -390,8 +413,6 @@ class L2Replay:
         maker_side = -t.side
         if maker_side not in (BUY, SELL):
             return []  # a print with no aggressor cannot tell whose queue it took from
-        key = (maker_side, t.price_ticks)
-        self._traded[key] = self._traded.get(key, 0) + t.qty_lots
         hit = [
             o
             for o in self._orders.values()
@@ -400,6 +421,9 @@ class L2Replay:
         ]
         if not hit:
             return []
+        if any(o.price == t.price_ticks for o in hit):  # remembered to pair with a delta
+            key = (maker_side, t.price_ticks)
+            self._traded[key] = self._traded.get(key, 0) + t.qty_lots
         # Better-priced (traded-through) orders first, then FIFO at the trade price.
         hit.sort(key=lambda o: o.price if maker_side == SELL else -o.price)
         volume = t.qty_lots

@@ -59,6 +59,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
+import msgspec
+
 from journal.events import (
     BUY,
     SELL,
@@ -122,28 +124,22 @@ REJECT_BAD_TIF: Final = -108
 FeeModel = Callable[[int, int, bool], int]
 
 
-class _Order:
-    __slots__ = ("leaves", "link_id", "oid", "owner", "price", "side", "tif")
+class _Order(msgspec.Struct, gc=False):
+    """A live order. A msgspec struct: built in C, about twice as fast as a slots class."""
 
-    def __init__(  # noqa: PLR0917 - built on the hot path, where positional calls are cheaper
-        self, oid: int, owner: int, link_id: str, side: int, price: int, leaves: int, tif: int
-    ) -> None:
-        self.oid = oid
-        self.owner = owner
-        self.link_id = link_id
-        self.side = side
-        self.price = price
-        self.leaves = leaves
-        self.tif = tif
+    oid: int
+    owner: int
+    link_id: str
+    side: int
+    price: int
+    leaves: int
+    tif: int
 
 
-class _Level:
-    __slots__ = ("live", "queue", "total")
-
-    def __init__(self) -> None:
-        self.queue: deque[_Order] = deque()
-        self.total = 0  # lots of live orders
-        self.live = 0  # number of live orders
+class _Level(msgspec.Struct):
+    queue: deque[_Order]
+    total: int = 0  # lots of live orders
+    live: int = 0  # number of live orders
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +171,17 @@ class MatchingEngine:
         "_asks",
         "_bid_px",
         "_bids",
+        "_cancelled",
         "_changed_asks",
         "_changed_bids",
         "_fee",
+        "_filled",
         "_lot_step",
         "_orders",
         "_px_step",
         "_stp",
+        "_submitted",
         "_trade_n",
-        "stats",
         "symbol",
     )
 
@@ -220,7 +218,9 @@ class MatchingEngine:
         # Ordered "sets" (dict keys keep insertion order); sorted before they are handed out.
         self._changed_bids: dict[int, None] | None = {} if track_changes else None
         self._changed_asks: dict[int, None] | None = {} if track_changes else None
-        self.stats = EngineStats()
+        self._submitted = 0
+        self._filled = 0
+        self._cancelled = 0
 
     # ------------------------------------------------------------------------- entering
 
@@ -242,27 +242,58 @@ class MatchingEngine:
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_PRICE, price_ticks, "price")]
         if price_ticks % self._px_step:
             return [self._reject(ts_ns, owner, link_id, REJECT_OFF_GRID, price_ticks, "price")]
-        if order_id in self._orders:
+        orders = self._orders
+        if order_id in orders:
             return [self._reject(ts_ns, owner, link_id, REJECT_DUPLICATE_ID, order_id, "order id")]
+        # The common case (a resting limit order) is inlined: it is most of the traffic.
         if side == BUY:
-            crosses = bool(self._ask_px) and self._ask_px[0] <= price_ticks
+            opp = self._ask_px
+            if opp and opp[0] <= price_ticks:
+                return self._crossing(ts_ns, order_id, owner, link_id, side, price_ticks,
+                                      qty_lots, tif)  # fmt: skip
+            book, prices, changed = self._bids, self._bid_px, self._changed_bids
         elif side == SELL:
-            crosses = bool(self._bid_px) and self._bid_px[-1] >= price_ticks
+            opp = self._bid_px
+            if opp and opp[-1] >= price_ticks:
+                return self._crossing(ts_ns, order_id, owner, link_id, side, price_ticks,
+                                      qty_lots, tif)  # fmt: skip
+            book, prices, changed = self._asks, self._ask_px, self._changed_asks
         else:
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_SIDE, side, "side")]
-        if not crosses:
-            if tif in (GTC, POST_ONLY):
-                self.stats.submitted_lots += qty_lots
-                self._rest(_Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif))
-                return [OrderAccepted(0, ts_ns, owner, link_id, str(order_id))]
-            if tif not in (IOC, FOK):
+        if tif not in _RESTING:
+            if tif not in _TIFS:
                 return [self._reject(ts_ns, owner, link_id, REJECT_BAD_TIF, tif, "tif")]
-            self.stats.submitted_lots += qty_lots
-            self.stats.cancelled_lots += qty_lots
+            self._submitted += qty_lots
+            self._cancelled += qty_lots
             return [
                 OrderAccepted(0, ts_ns, owner, link_id, str(order_id)),
                 OrderCancelled(0, ts_ns, owner, link_id, str(order_id), _UNFILLED[tif], qty_lots),
             ]
+        self._submitted += qty_lots
+        o = _Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif)
+        lvl = book.get(price_ticks)
+        if lvl is None:
+            lvl = book[price_ticks] = _Level(deque())
+            insort(prices, price_ticks)
+        lvl.queue.append(o)
+        lvl.total += qty_lots
+        lvl.live += 1
+        orders[order_id] = o
+        if changed is not None:
+            changed[price_ticks] = None
+        return [OrderAccepted(0, ts_ns, owner, link_id, str(order_id))]
+
+    def _crossing(  # noqa: PLR0917 - submit's arguments, passed on
+        self,
+        ts_ns: int,
+        order_id: int,
+        owner: int,
+        link_id: str,
+        side: int,
+        price_ticks: int,
+        qty_lots: int,
+        tif: int,
+    ) -> list[Event]:
         if tif == POST_ONLY:
             return [
                 OrderRejected(
@@ -303,9 +334,25 @@ class MatchingEngine:
         o = self._orders.pop(order_id, None)
         if o is None:
             return [self._unknown(ts_ns, order_id)]
+        # _kill, inlined: cancels are a third of the traffic.
         left = o.leaves
-        self._kill(o)
-        self.stats.cancelled_lots += left
+        price = o.price
+        if o.side == BUY:
+            book, prices, changed = self._bids, self._bid_px, self._changed_bids
+        else:
+            book, prices, changed = self._asks, self._ask_px, self._changed_asks
+        lvl = book[price]
+        lvl.total -= left
+        lvl.live -= 1
+        o.leaves = 0
+        if changed is not None:
+            changed[price] = None
+        if not lvl.live:
+            del book[price]
+            del prices[bisect_left(prices, price)]
+        elif len(lvl.queue) > 2 * lvl.live + 8:
+            lvl.queue = deque([x for x in lvl.queue if x.leaves])
+        self._cancelled += left
         return [OrderCancelled(0, ts_ns, o.owner, o.link_id, str(order_id), reason, left)]
 
     def reduce(self, ts_ns: int, order_id: int, by_lots: int) -> list[Event]:
@@ -341,7 +388,6 @@ class MatchingEngine:
         if new_px % self._px_step:
             return [self._reject(ts_ns, o.owner, o.link_id, REJECT_OFF_GRID, new_px, "price")]
         amended = OrderAmended(0, ts_ns, o.owner, o.link_id, new_px, new_qty)
-        stats = self.stats
         if new_px == o.price:
             if new_qty <= o.leaves:
                 # Keeps priority: shrink in place.
@@ -349,7 +395,7 @@ class MatchingEngine:
                 o.leaves = new_qty
                 book = self._bids if o.side == BUY else self._asks
                 book[o.price].total -= diff
-                stats.cancelled_lots += diff
+                self._cancelled += diff
                 self._touch(o.side, o.price)
                 return [amended]
         elif o.tif == POST_ONLY and self._would_cross(o.side, new_px):
@@ -367,13 +413,13 @@ class MatchingEngine:
         del self._orders[order_id]
         old = o.leaves
         self._kill(o)
-        stats.cancelled_lots += old
+        self._cancelled += old
         fresh = _Order(order_id, o.owner, o.link_id, o.side, new_px, new_qty, o.tif)
         if self._would_cross(o.side, new_px):
             events = self._take(ts_ns, fresh)  # counts the new size as submitted
             events[0] = amended  # the re-entry is not a new acceptance: the amend reports it
             return events
-        stats.submitted_lots += new_qty
+        self._submitted += new_qty
         self._rest(fresh)
         return [amended]
 
@@ -391,7 +437,7 @@ class MatchingEngine:
         o.leaves -= qty_lots
         book = self._bids if o.side == BUY else self._asks
         book[o.price].total -= qty_lots
-        self.stats.filled_lots += qty_lots
+        self._filled += qty_lots
         fee = self._fee(o.price, qty_lots, True) if self._fee is not None else 0
         events: list[Event] = [
             Trade(0, ts_ns, self.symbol, str(n), taker_side, o.price, qty_lots, ms),
@@ -470,6 +516,11 @@ class MatchingEngine:
         return out
 
     @property
+    def stats(self) -> EngineStats:
+        """Running totals: submitted = filled + resting + cancelled (in lots)."""
+        return EngineStats(self._submitted, self._filled, self._cancelled)
+
+    @property
     def resting_lots(self) -> int:
         return sum(lvl.total for lvl in self._bids.values()) + sum(
             lvl.total for lvl in self._asks.values()
@@ -505,7 +556,7 @@ class MatchingEngine:
             book, prices, changed = self._asks, self._ask_px, self._changed_asks
         lvl = book.get(o.price)
         if lvl is None:
-            lvl = book[o.price] = _Level()
+            lvl = book[o.price] = _Level(deque())
             insort(prices, o.price)
         lvl.queue.append(o)
         lvl.total += o.leaves
@@ -561,12 +612,11 @@ class MatchingEngine:
 
     def _take(self, ts_ns: int, t: _Order) -> list[Event]:
         """Match an incoming crossing order, then rest or cancel its remainder."""
-        stats = self.stats
-        stats.submitted_lots += t.leaves
+        self._submitted += t.leaves
         oid_s = str(t.oid)
         events: list[Event] = [OrderAccepted(0, ts_ns, t.owner, t.link_id, oid_s)]
         if t.tif == FOK and self._fillable(t) < t.leaves:
-            stats.cancelled_lots += t.leaves
+            self._cancelled += t.leaves
             events.append(
                 OrderCancelled(0, ts_ns, t.owner, t.link_id, oid_s, _UNFILLED[FOK], t.leaves)
             )
@@ -602,7 +652,7 @@ class MatchingEngine:
                         lvl.total -= left
                         lvl.live -= 1
                         m.leaves = 0
-                        stats.cancelled_lots += left
+                        self._cancelled += left
                         events.append(
                             OrderCancelled(
                                 0, ts_ns, m.owner, m.link_id, str(m.oid),
@@ -617,7 +667,7 @@ class MatchingEngine:
                 m.leaves -= x
                 t.leaves -= x
                 lvl.total -= x
-                stats.filled_lots += 2 * x
+                self._filled += 2 * x
                 self._trade_n += 1
                 n = self._trade_n
                 mfee = fee(p, x, True) if fee is not None else 0
@@ -649,7 +699,7 @@ class MatchingEngine:
             if t.tif == GTC and not stp_stop:
                 self._rest(t)
             else:
-                stats.cancelled_lots += t.leaves
+                self._cancelled += t.leaves
                 reason = "self-trade prevention" if stp_stop else _UNFILLED[t.tif]
                 events.append(OrderCancelled(0, ts_ns, t.owner, t.link_id, oid_s, reason, t.leaves))
         return events
@@ -674,6 +724,7 @@ class MatchingEngine:
 
 
 _TIFS: Final = frozenset({GTC, IOC, FOK})
+_RESTING: Final = frozenset({GTC, POST_ONLY})
 _UNFILLED: Final[dict[int, str]] = {
     IOC: "IOC remainder",
     FOK: "FOK not fillable",

@@ -194,3 +194,11 @@ def test_sampled_latency_is_seeded() -> None:
 def test_unknown_queue_model_is_refused() -> None:
     with pytest.raises(ValueError, match="queue model"):
         L2Replay("X", queue="optimistic")
+
+
+def test_a_large_order_walks_deep_into_the_book() -> None:
+    r = L2Replay("X")
+    r.on_market(snap(0, [(90, 1)], [(100 + i, 1) for i in range(40)]))
+    out = r.submit(1, 1, 0, "", BUY, 125, 100, IOC)
+    assert [f.price_ticks for f in fills(out)] == list(range(100, 126))
+    assert out[-1] == OrderCancelled(0, 1, 0, "", "1", "IOC remainder", 74)
