@@ -1,22 +1,29 @@
-"""Shared fixtures: where the real market data for tests lives."""
+"""Shared fixtures. ``shared_data`` is the real market data beside the checkout
+(``<repo>/../shared/data``); tests that need it skip with a reason when it is absent.
+A git worktree kept one folder deeper (``<root>/wt/<name>``) finds ``<root>/shared/data``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# ASN_SHARED_DATA points elsewhere, e.g. from a git worktree that does not sit beside it.
-_SHARED_DATA = Path(
-    os.environ.get("ASN_SHARED_DATA")
-    or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-)
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+_WORKTREE_SHARED_DATA = REPO.parent.parent / "shared" / "data"
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """``<repo>/../shared/data`` (or ``$ASN_SHARED_DATA``); skips the test when it is absent."""
-    if not _SHARED_DATA.is_dir():
-        pytest.skip(f"shared market data not found at {_SHARED_DATA}")
-    return _SHARED_DATA
+    for path in (SHARED_DATA, _WORKTREE_SHARED_DATA):
+        if path.is_dir():
+            return path
+    pytest.skip(f"real market data not found at {SHARED_DATA}")
+
+
+@pytest.fixture
+def bybit_archive(shared_data: Path) -> Path:
+    path = shared_data / "bybit" / "xrpusdt-ob500.data.zip"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
