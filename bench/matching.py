@@ -15,20 +15,16 @@ ratio, peak_rss_kb, plus details):
    and the top-5 sizes per side. Reference: the ``order-book`` C library (PyPI) doing the
    same on the same messages.
 
-Run: ``python bench/matching.py`` (``make bench``). Set ``ASN_SHARED_DATA`` if the shared
+Run: ``python -m bench.matching`` (``make bench``). Set ``ASN_SHARED_DATA`` if the shared
 data folder does not sit beside the checkout.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import random
-import resource
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +33,8 @@ from order_book import OrderBook
 from asnd.core.book import L2Book
 from asnd.core.l2replay import WORST_CASE, ConstantLatency, L2Replay
 from asnd.core.matching import MatchingEngine
-from journal.decimals import Scale
+from bench._common import emit as emit_line
+from journal.bybit_archive import read_archive
 from journal.events import (
     BUY,
     SELL,
@@ -57,28 +54,23 @@ REPEATS = 3  # best of, to damp noise from other processes
 
 
 def shared_data() -> Path:
+    """``$ASN_SHARED_DATA``, else ``<repo>/../shared/data``, else (from a nested git
+    worktree) ``<repo>/../../shared/data``."""
     env = os.environ.get("ASN_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
-
-def peak_rss_kb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1]
+    beside = repo.parent / "shared" / "data"
+    return beside if beside.is_dir() else repo.parent.parent / "shared" / "data"
 
 
 def emit(
     name: str, value: float, unit: str, reference: str, ref_value: float, **extra: object
 ) -> None:
-    line = {
-        "name": name,
-        "value": round(value, 1),
-        "unit": unit,
-        "reference": reference,
-        "reference_value": round(ref_value, 1),
-        "ratio": round(value / ref_value, 3) if ref_value else None,
-        "peak_rss_kb": peak_rss_kb(),
-        **extra,
-    }
-    print(json.dumps(line), flush=True)
+    emit_line("matching", name, value=round(value, 1), unit=unit, reference=reference,
+              reference_value=round(ref_value, 1),
+              ratio=round(value / ref_value, 3) if ref_value else None,
+              timing="best-of-3 CPU time", **extra)  # fmt: skip
 
 
 def best_of(fn: Callable[[], float]) -> float:
@@ -180,18 +172,14 @@ def bench_engine() -> None:
 
 
 def real_snapshot() -> BookSnapshot:
+    """The first message of the real XRPUSDT archive (a 500 x 500 snapshot)."""
     path = shared_data() / "bybit" / "xrpusdt-ob500.data.zip"
     if not path.exists():
         sys.exit(f"bench/matching.py: {path} not found (set ASN_SHARED_DATA)")
-    with zipfile.ZipFile(path) as z, z.open(z.namelist()[0]) as f:
-        first = io.TextIOWrapper(f, encoding="utf-8").readline()
-    msg = json.loads(first)
-    data = msg["data"]
-    tick, lot = Scale("0.0001"), Scale("1")
-    return BookSnapshot(0, msg["ts"] * 1_000_000, data["s"], data["u"], data["seq"], msg["ts"],
-                        msg["cts"], [tick.count(p) for p, _ in data["b"]],
-                        [lot.count(q) for _, q in data["b"]], [tick.count(p) for p, _ in data["a"]],
-                        [lot.count(q) for _, q in data["a"]])  # fmt: skip
+    for event in read_archive(path):
+        if isinstance(event, BookSnapshot):
+            return event
+    sys.exit(f"bench/matching.py: no snapshot in {path}")
 
 
 def synthetic_stream(snap: BookSnapshot, n: int, seed: int) -> list[Event]:
@@ -396,8 +384,7 @@ def main() -> None:
     stream = synthetic_stream(real_snapshot(), STREAM_DELTAS, seed=11)
     bench_replay(stream)
     bench_book(stream)
-    print(json.dumps({"name": "bench_wall_s", "value": round(time.perf_counter() - t0, 1),
-                      "unit": "s", "peak_rss_kb": peak_rss_kb()}), flush=True)  # fmt: skip
+    emit_line("matching", "bench_wall_s", value=round(time.perf_counter() - t0, 1), unit="s")
 
 
 if __name__ == "__main__":
