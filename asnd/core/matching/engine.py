@@ -1,66 +1,39 @@
-"""A deterministic price-time-priority matching engine for one symbol.
-
-Prices are integer ticks, sizes integer lots; there are no floats and no clock. Time comes
-in as ``ts_ns`` on every call and is stamped on the events the call returns. The engine
-never raises for a bad order: it answers with an ``OrderRejected`` event whose ``code`` is
-one of the negative ``REJECT_*`` constants and whose ``reason`` says what was wrong.
-
-Public API (every operation returns ``list[Event]``, in the order things happened)::
-
-    engine = MatchingEngine("XRPUSDT", price_step_ticks=1, lot_step=1, stp=STP_CANCEL_TAKER)
-    engine.submit(ts_ns, order_id, owner, link_id, side, price_ticks, qty_lots, tif=GTC)
-    engine.market(ts_ns, order_id, owner, link_id, side, qty_lots, protection_ticks=0)
-    engine.cancel(ts_ns, order_id, reason="cancelled")
-    engine.amend(ts_ns, order_id, price_ticks=..., qty_lots=...)   # either or both
-    engine.execute(ts_ns, order_id, qty_lots, taker_side=...)      # order-level replay only
-    engine.best_bid / best_ask / bids(n) / asks(n) / order(order_id) / queue(side, price)
-
-- ``order_id`` is chosen by the caller (any int, unique among live orders; a duplicate is
-  rejected). Events carry it as ``venue_order_id=str(order_id)`` and echo ``link_id``.
-- ``owner`` identifies an account; it is the ``slot`` of every event and the key of
-  self-trade prevention (STP): when a taker would match a resting order of the same owner,
-  ``STP_CANCEL_TAKER`` (Bybit's default) cancels the taker's remainder, ``STP_CANCEL_MAKER``
-  cancels the resting order and keeps matching, ``STP_CANCEL_BOTH`` does both, and
-  ``STP_NONE`` lets them trade.
-- ``side`` is ``BUY`` (1) or ``SELL`` (-1) from ``journal.events``.
-- ``tif``: ``GTC`` rests the remainder; ``IOC`` cancels it; ``FOK`` fills completely or not
-  at all (checked before any fill, counting only liquidity the taker can reach under STP);
-  ``POST_ONLY`` is rejected (``REJECT_WOULD_CROSS``) if it would take liquidity.
-- A market order is an IOC whose limit is its protection price (``0`` = no limit).
-
-Events of an order entry: ``OrderAccepted``; then per match, maker first: ``Trade`` (the
-public print, ``side`` = taker side), ``Fill`` for the maker (``is_maker=True``), ``Fill`` for
-the taker; then ``OrderCancelled`` for an IOC/market/FOK/STP remainder (``remaining_lots``).
-``Fill.leaves_lots`` is what is left of that order after the fill. Trade ids count up from 1
-(``trade_id=str(n)``); exec ids are ``f"{n}m"`` (maker) and ``f"{n}t"`` (taker).
-
-Amend: ``qty_lots`` is the new *remaining* size. A size decrease at the same price keeps the
-order's place in the queue; a size increase or a price change moves it to the back of its
-(new) level, and a new price may match at once (a post-only order whose new price would cross
-is rejected and left unchanged).
-
-Determinism: orders are kept in per-level ``deque``s (FIFO) and price levels in sorted lists;
-dicts are used only for lookups by key, never iterated to decide an outcome. The same calls
-give the same events, byte for byte once encoded.
-
-Conservation: for every order, ``submitted = filled + resting + cancelled`` (amend size
-changes count as submitting or cancelling the difference); ``stats`` keeps the totals.
-
-Speed: a cancelled order is only marked dead (``leaves == 0``) and skipped when it reaches
-the head of its queue, so cancel is O(1) apart from dropping an emptied level; a level is
-compacted when dead entries outnumber live ones.
-"""
+"""``MatchingEngine``: the order book and matching of one symbol (contract: see the package
+docstring of ``asnd.core.matching``)."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Iterable
 
 import msgspec
 
+from asnd.core.matching.rules import (
+    FOK,
+    GTC,
+    IOC,
+    NO_LIMIT,
+    POST_ONLY,
+    REJECT_BAD_PRICE,
+    REJECT_BAD_SIDE,
+    REJECT_BAD_SIZE,
+    REJECT_BAD_TIF,
+    REJECT_DUPLICATE_ID,
+    REJECT_OFF_GRID,
+    REJECT_UNKNOWN_ORDER,
+    REJECT_WOULD_CROSS,
+    RESTING,
+    STP_CANCEL_BOTH,
+    STP_CANCEL_MAKER,
+    STP_CANCEL_TAKER,
+    STP_NONE,
+    TIFS,
+    UNFILLED,
+    EngineStats,
+    FeeModel,
+    OrderView,
+)
 from journal.events import (
     BUY,
     SELL,
@@ -73,55 +46,7 @@ from journal.events import (
     Trade,
 )
 
-__all__ = [
-    "FOK",
-    "GTC",
-    "IOC",
-    "POST_ONLY",
-    "REJECT_BAD_PRICE",
-    "REJECT_BAD_SIDE",
-    "REJECT_BAD_SIZE",
-    "REJECT_BAD_TIF",
-    "REJECT_DUPLICATE_ID",
-    "REJECT_OFF_GRID",
-    "REJECT_UNKNOWN_ORDER",
-    "REJECT_WOULD_CROSS",
-    "STP_CANCEL_BOTH",
-    "STP_CANCEL_MAKER",
-    "STP_CANCEL_TAKER",
-    "STP_NONE",
-    "TIF_BY_NAME",
-    "EngineStats",
-    "FeeModel",
-    "MatchingEngine",
-    "OrderView",
-]
-
-# Time in force. Plain ints, not an Enum: they are compared on every order.
-GTC: Final = 0
-IOC: Final = 1
-FOK: Final = 2
-POST_ONLY: Final = 3
-#: ``OrderIntent.tif`` strings to engine constants.
-TIF_BY_NAME: Final[dict[str, int]] = {"GTC": GTC, "IOC": IOC, "FOK": FOK, "PostOnly": POST_ONLY}
-
-STP_NONE: Final = 0
-STP_CANCEL_TAKER: Final = 1
-STP_CANCEL_MAKER: Final = 2
-STP_CANCEL_BOTH: Final = 3
-
-# ASN-local reject codes (negative, so they never collide with a venue's retCode).
-REJECT_BAD_SIZE: Final = -101
-REJECT_BAD_PRICE: Final = -102
-REJECT_OFF_GRID: Final = -103
-REJECT_UNKNOWN_ORDER: Final = -104
-REJECT_WOULD_CROSS: Final = -105
-REJECT_DUPLICATE_ID: Final = -106
-REJECT_BAD_SIDE: Final = -107
-REJECT_BAD_TIF: Final = -108
-
-#: ``fee(price_ticks, qty_lots, is_maker) -> fee_e8`` (negative = rebate). Default: no fees.
-FeeModel = Callable[[int, int, bool], int]
+__all__ = ["MatchingEngine"]
 
 
 class _Order(msgspec.Struct, gc=False):
@@ -140,27 +65,6 @@ class _Level(msgspec.Struct):
     queue: deque[_Order]
     total: int = 0  # lots of live orders
     live: int = 0  # number of live orders
-
-
-@dataclass(frozen=True, slots=True)
-class OrderView:
-    """A resting order as the engine sees it."""
-
-    order_id: int
-    owner: int
-    link_id: str
-    side: int
-    price_ticks: int
-    leaves_lots: int
-
-
-@dataclass(slots=True)
-class EngineStats:
-    """Running totals in lots, for conservation checks: submitted = filled + resting + cancelled."""
-
-    submitted_lots: int = 0
-    filled_lots: int = 0  # counted once per side of each match (maker and taker)
-    cancelled_lots: int = 0
 
 
 class MatchingEngine:
@@ -260,14 +164,14 @@ class MatchingEngine:
             book, prices, changed = self._asks, self._ask_px, self._changed_asks
         else:
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_SIDE, side, "side")]
-        if tif not in _RESTING:
-            if tif not in _TIFS:
+        if tif not in RESTING:
+            if tif not in TIFS:
                 return [self._reject(ts_ns, owner, link_id, REJECT_BAD_TIF, tif, "tif")]
             self._submitted += qty_lots
             self._cancelled += qty_lots
             return [
                 OrderAccepted(0, ts_ns, owner, link_id, str(order_id)),
-                OrderCancelled(0, ts_ns, owner, link_id, str(order_id), _UNFILLED[tif], qty_lots),
+                OrderCancelled(0, ts_ns, owner, link_id, str(order_id), UNFILLED[tif], qty_lots),
             ]
         self._submitted += qty_lots
         o = _Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif)
@@ -295,17 +199,8 @@ class MatchingEngine:
         tif: int,
     ) -> list[Event]:
         if tif == POST_ONLY:
-            return [
-                OrderRejected(
-                    0,
-                    ts_ns,
-                    owner,
-                    link_id,
-                    REJECT_WOULD_CROSS,
-                    f"post-only order at {price_ticks} would take liquidity",
-                )
-            ]
-        if tif not in _TIFS:
+            return [self._reject(ts_ns, owner, link_id, REJECT_WOULD_CROSS, price_ticks, "price")]
+        if tif not in TIFS:
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_TIF, tif, "tif")]
         return self._take(ts_ns, _Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif))
 
@@ -324,7 +219,7 @@ class MatchingEngine:
             code = REJECT_BAD_PRICE if protection_ticks < 0 else REJECT_OFF_GRID
             return [self._reject(ts_ns, owner, link_id, code, protection_ticks, "protection price")]
         if protection_ticks == 0:
-            protection_ticks = _NO_LIMIT if side == BUY else 1
+            protection_ticks = NO_LIMIT if side == BUY else 1
         return self.submit(ts_ns, order_id, owner, link_id, side, protection_ticks, qty_lots, IOC)
 
     # ---------------------------------------------------------------------- managing
@@ -399,16 +294,7 @@ class MatchingEngine:
                 self._touch(o.side, o.price)
                 return [amended]
         elif o.tif == POST_ONLY and self._would_cross(o.side, new_px):
-            return [
-                OrderRejected(
-                    0,
-                    ts_ns,
-                    o.owner,
-                    o.link_id,
-                    REJECT_WOULD_CROSS,
-                    f"post-only order amended to {new_px} would take liquidity",
-                )
-            ]
+            return [self._reject(ts_ns, o.owner, o.link_id, REJECT_WOULD_CROSS, new_px, "price")]
         # Loses priority: leave the queue and re-enter at the back of the (new) level.
         del self._orders[order_id]
         old = o.leaves
@@ -618,7 +504,7 @@ class MatchingEngine:
         if t.tif == FOK and self._fillable(t) < t.leaves:
             self._cancelled += t.leaves
             events.append(
-                OrderCancelled(0, ts_ns, t.owner, t.link_id, oid_s, _UNFILLED[FOK], t.leaves)
+                OrderCancelled(0, ts_ns, t.owner, t.link_id, oid_s, UNFILLED[FOK], t.leaves)
             )
             return events
         buy = t.side == BUY
@@ -700,7 +586,7 @@ class MatchingEngine:
                 self._rest(t)
             else:
                 self._cancelled += t.leaves
-                reason = "self-trade prevention" if stp_stop else _UNFILLED[t.tif]
+                reason = "self-trade prevention" if stp_stop else UNFILLED[t.tif]
                 events.append(OrderCancelled(0, ts_ns, t.owner, t.link_id, oid_s, reason, t.leaves))
         return events
 
@@ -714,6 +600,7 @@ class MatchingEngine:
             REJECT_DUPLICATE_ID: f"{what} {value} is already live",
             REJECT_BAD_SIDE: f"{what} {value} is neither BUY (1) nor SELL (-1)",
             REJECT_BAD_TIF: f"{what} {value} is not GTC, IOC, FOK or POST_ONLY",
+            REJECT_WOULD_CROSS: f"post-only order at {what} {value} would take liquidity",
         }[code]
         return OrderRejected(0, ts_ns, owner, link_id, code, reason)
 
@@ -721,15 +608,3 @@ class MatchingEngine:
         return OrderRejected(
             0, ts_ns, -1, "", REJECT_UNKNOWN_ORDER, f"order {order_id} is not live in the book"
         )
-
-
-_TIFS: Final = frozenset({GTC, IOC, FOK})
-_RESTING: Final = frozenset({GTC, POST_ONLY})
-_UNFILLED: Final[dict[int, str]] = {
-    IOC: "IOC remainder",
-    FOK: "FOK not fillable",
-    GTC: "cancelled",
-    POST_ONLY: "cancelled",
-}
-#: A buy "market" limit above any real price (ticks are far below 2**62).
-_NO_LIMIT: Final = 1 << 62
