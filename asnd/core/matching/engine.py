@@ -140,11 +140,11 @@ class MatchingEngine:
         tif: int = GTC,
     ) -> list[Event]:
         """Enter a limit order. Returns accepted/rejected, fills and any cancelled remainder."""
-        if qty_lots <= 0 or qty_lots % self._lot_step:
+        if qty_lots <= 0 or (self._lot_step != 1 and qty_lots % self._lot_step):
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_SIZE, qty_lots, "size")]
         if price_ticks <= 0:
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_PRICE, price_ticks, "price")]
-        if price_ticks % self._px_step:
+        if self._px_step != 1 and price_ticks % self._px_step:
             return [self._reject(ts_ns, owner, link_id, REJECT_OFF_GRID, price_ticks, "price")]
         orders = self._orders
         if order_id in orders:
