@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import trio
 import trio.testing
@@ -24,6 +26,7 @@ from journal.events import (
     OrderRejected,
     Trade,
 )
+from journal.writer import JournalWriter
 
 
 def intent(  # noqa: PLR0917 - reads like the order it builds
@@ -57,6 +60,21 @@ async def test_fast_runs_with_the_same_seed_give_identical_journals() -> None:
     assert any(isinstance(e, Trade) for e in a)
     deltas = [e.update_id for e in a if isinstance(e, BookDelta)]
     assert deltas == list(range(2, 2 + len(deltas)))
+
+
+async def test_two_seeded_runs_write_byte_identical_journals(tmp_path: Path) -> None:
+    journals = []
+    for name in ("a", "b"):
+        with trio.fail_after(30):
+            events = await collect_fast(9, 150)
+        # A fixed header clock: the segment header is the only wall-clock field on disk.
+        with JournalWriter.open(tmp_path / name, fsync=False, clock_ns=lambda: 0) as journal:
+            for ev in events:
+                journal.append(ev)
+        files = sorted((tmp_path / name).glob("*"))
+        journals.append({f.name: f.read_bytes() for f in files if f.name != "LOCK"})
+    assert journals[0] == journals[1]
+    assert sum(map(len, journals[0].values())) > 10_000
 
 
 async def test_orders_round_trip_through_the_venue_interface() -> None:
