@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asnd.core.l2replay import (
     PROPORTIONAL,
@@ -12,6 +16,7 @@ from asnd.core.l2replay import (
     SampledLatency,
 )
 from asnd.core.matching import FOK, IOC, POST_ONLY, REJECT_UNKNOWN_ORDER, REJECT_WOULD_CROSS
+from journal.bybit_archive import read_archive
 from journal.events import (
     BUY,
     SELL,
@@ -202,3 +207,92 @@ def test_a_large_order_walks_deep_into_the_book() -> None:
     out = r.submit(1, 1, 0, "", BUY, 125, 100, IOC)
     assert [f.price_ticks for f in fills(out)] == list(range(100, 126))
     assert out[-1] == OrderCancelled(0, 1, 0, "", "1", "IOC remainder", 74)
+
+
+def test_replaying_the_real_archive_keeps_the_book_and_fills_a_resting_order(
+    bybit_archive: Path,
+) -> None:
+    events = [e for e in read_archive(bybit_archive) if isinstance(e, BookSnapshot | BookDelta)]
+    r = L2Replay(events[0].symbol, queue=PROPORTIONAL, latency=ConstantLatency(MS))
+    first = events[0]
+    out: list[Event] = r.on_market(first)
+    # Join the best ask, and take a little with a marketable bid.
+    out += r.submit(first.ts_local_ns, 1, 0, "ask", SELL, first.ask_ticks[0], 10)
+    out += r.submit(first.ts_local_ns, 2, 0, "bid", BUY, first.ask_ticks[0], 5, IOC)
+    for e in events[1:]:
+        out += r.on_market(e)
+    assert r.book.best_bid == (19537, 10605)  # the archive's documented final book
+    assert r.book.best_ask == (19538, 6702)
+    taken = [f for f in fills(out) if f.link_id == "bid"]
+    assert sum(f.qty_lots for f in taken) == 5
+    assert all(f.ts_local_ns >= first.ts_local_ns + MS for f in fills(out))
+
+
+_levels = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50)), max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    script=st.lists(
+        st.one_of(
+            st.tuples(st.just("delta"), _levels, _levels),
+            st.tuples(
+                st.just("trade"),
+                st.sampled_from([BUY, SELL]),
+                st.integers(0, 6),
+                st.integers(1, 40),
+            ),
+            st.tuples(
+                st.just("order"),
+                st.sampled_from([BUY, SELL]),
+                st.integers(0, 6),
+                st.integers(1, 30),
+                st.sampled_from([0, 1, 2, 3]),
+            ),
+            st.tuples(st.just("cancel"), st.integers(1, 12)),
+        ),
+        max_size=40,
+    ),
+    latency_ms=st.integers(0, 3),
+)
+def test_l2_replay_never_overfills_and_never_acts_before_arrival(
+    script: list[tuple[object, ...]], latency_ms: int
+) -> None:
+    r = L2Replay("X", queue=PROPORTIONAL, latency=ConstantLatency(latency_ms * MS))
+    out = r.on_market(snap(0, [(100, 20), (99, 20)], [(103, 20), (104, 20)]))
+    sent: dict[str, tuple[int, int]] = {}  # link -> (qty, sent at)
+    u = 1
+    for i, step in enumerate(script, start=1):
+        ts = i * MS
+        match step:
+            case ("delta", list(bids), list(asks)):
+                # Bids stay at 100 and below, asks at 103 and above: never crossed.
+                b = {100 - p: q for p, q in bids}
+                a = {103 + p: q for p, q in asks}
+                u += 1
+                out += r.on_market(delta(ts, u, tuple(sorted(b.items(), reverse=True)),
+                                         tuple(sorted(a.items()))))  # fmt: skip
+            case ("trade", int(side), int(off), int(qty)):
+                price = 103 + off if side == BUY else 100 - off
+                out += r.on_market(trade(ts, side, price, qty))
+            case ("order", int(side), int(off), int(qty), int(tif)):
+                link = f"o{i}"
+                sent[link] = (qty, ts)
+                out += r.submit(ts, i, 0, link, side, 101 + off if side == BUY else 102 - off,
+                                qty, tif)  # fmt: skip
+            case ("cancel", int(k)):
+                out += r.cancel(ts, k)
+            case _:
+                raise AssertionError(step)
+    out += r.advance((len(script) + 10) * MS)  # everything in flight arrives
+    assert r.in_flight == 0
+    for link, (qty, at) in sent.items():
+        mine = [e for e in out if getattr(e, "link_id", None) == link]
+        filled = sum(f.qty_lots for f in mine if isinstance(f, Fill))
+        assert filled <= qty
+        assert all(e.ts_local_ns >= at + latency_ms * MS for e in mine)
+        live = r.order(int(link[1:]))
+        cancelled = sum(e.remaining_lots for e in mine if isinstance(e, OrderCancelled))
+        rejected = any(isinstance(e, OrderRejected) for e in mine)
+        if not rejected:
+            assert filled + cancelled + (live[0] if live else 0) == qty
