@@ -52,6 +52,11 @@ Assumptions, and which way each biases results
    (the crossing order might not have been sent had we been there).
 8. Fills are at our limit price for resting orders and at the displayed level prices for
    takers; fees come from the same ``FeeModel`` as the engine.
+9. A gap in the deltas makes the book stale (``L2Book``'s rules): until the next snapshot a
+   marketable order finds nothing to take (its IOC/FOK part is cancelled, a GTC rests),
+   while public trades still advance and fill resting orders. A snapshot keeps each resting
+   order's queue estimate, clamped to the size then displayed. Pessimistic for takers
+   during gaps.
 """
 
 from __future__ import annotations
@@ -193,10 +198,13 @@ class L2Replay:
     # ------------------------------------------------------------------------ inputs
 
     def on_market(self, event: Event) -> list[Event]:
-        """Feed one recorded market event (others are ignored). Returns our events."""
+        """Feed one recorded event. Book and trade events of this symbol move the market;
+        any event moves the clock. Returns our events."""
         ts = max(event.ts_local_ns, self._now)
         out = self._arrive_until(ts) if self._pending else []
         self._now = ts
+        if not isinstance(event, BookDelta | Trade | BookSnapshot) or event.symbol != self.symbol:
+            return out  # time still passes: orders due by now have arrived
         if isinstance(event, BookDelta):
             if self._orders or self._used:
                 self._on_delta(event)
@@ -205,7 +213,7 @@ class L2Replay:
             if self._orders:
                 out += self._crossed_by_book(ts)
         elif isinstance(event, Trade):
-            if self._orders and event.symbol == self.symbol:
+            if self._orders:
                 out += self._on_trade(ts, event)
         elif isinstance(event, BookSnapshot):
             self.book.apply(event)

@@ -296,3 +296,14 @@ def test_l2_replay_never_overfills_and_never_acts_before_arrival(
         rejected = any(isinstance(e, OrderRejected) for e in mine)
         if not rejected:
             assert filled + cancelled + (live[0] if live else 0) == qty
+
+
+def test_other_symbols_move_only_the_clock() -> None:
+    r = start(latency=ConstantLatency(5 * MS))
+    r.submit(0, 1, 0, "", BUY, 100, 10)
+    other = BookDelta(0, 6 * MS, "Y", 2, 0, 6, 6, [100], [0], [], [])
+    assert r.on_market(other) == [OrderAccepted(0, 5 * MS, 0, "", "1")]
+    assert r.book.best_bid == (100, 50)
+    assert r.order(1) == (10, 50)
+    assert r.on_market(Trade(0, 7 * MS, "Y", "t", SELL, 100, 99, 7)) == []
+    assert r.order(1) == (10, 50)
