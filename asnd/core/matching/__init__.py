@@ -12,16 +12,23 @@ Public API (every operation returns ``list[Event]``, in the order things happene
     engine.market(ts_ns, order_id, owner, link_id, side, qty_lots, protection_ticks=0)
     engine.cancel(ts_ns, order_id, reason="cancelled")
     engine.amend(ts_ns, order_id, price_ticks=..., qty_lots=...)   # either or both
-    engine.execute(ts_ns, order_id, qty_lots, taker_side=...)      # order-level replay only
-    engine.best_bid / best_ask / bids(n) / asks(n) / order(order_id) / queue(side, price)
+    engine.reduce(ts_ns, order_id, by_lots)                        # partial cancel, keeps place
+    engine.execute(ts_ns, order_id, qty_lots, taker_side)          # order-level replay only
+    engine.best_bid / best_ask / bids(n) / asks(n) / bid_size_at(p) / ask_size_at(p)
+    engine.order(order_id) / queue(side, price) / open_orders() / would_cross(side, price)
+    engine.stats / resting_lots / take_changes()                   # totals; changed levels
+
+``MatchingEngine(..., fee=FeeModel, track_changes=True)``: ``fee(price_ticks, qty_lots,
+is_maker) -> fee_e8`` fills ``Fill.fee_e8`` (default 0); ``track_changes`` makes
+``take_changes()`` return the levels changed since the last call (for ``BookDelta``s).
 
 - ``order_id`` is chosen by the caller (any int, unique among live orders; a duplicate is
   rejected). Events carry it as ``venue_order_id=str(order_id)`` and echo ``link_id``.
 - ``owner`` identifies an account; it is the ``slot`` of every event and the key of
   self-trade prevention (STP): when a taker would match a resting order of the same owner,
-  ``STP_CANCEL_TAKER`` (Bybit's default) cancels the taker's remainder, ``STP_CANCEL_MAKER``
-  cancels the resting order and keeps matching, ``STP_CANCEL_BOTH`` does both, and
-  ``STP_NONE`` lets them trade.
+  ``STP_CANCEL_TAKER`` (the default; Bybit's ``CancelTaker``) cancels the taker's
+  remainder, ``STP_CANCEL_MAKER`` cancels the resting order and keeps matching,
+  ``STP_CANCEL_BOTH`` does both, and ``STP_NONE`` lets them trade.
 - ``side`` is ``BUY`` (1) or ``SELL`` (-1) from ``journal.events``.
 - ``tif``: ``GTC`` rests the remainder; ``IOC`` cancels it; ``FOK`` fills completely or not
   at all (checked before any fill, counting only liquidity the taker can reach under STP);

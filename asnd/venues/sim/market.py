@@ -10,8 +10,8 @@ a ``BookDelta`` the same way.
 
 No I/O, no clock, no global random: the same config, genome, seed and calls give the same
 events, byte for byte. Owners below ``AGENT_OWNER_BASE`` are ours (the event's ``slot``);
-agents use owners from ``AGENT_OWNER_BASE`` up. Self-trade prevention is Bybit's default
-(cancel the taker).
+agents use owners from ``AGENT_OWNER_BASE`` up. Self-trade prevention cancels the taker
+(Bybit's ``CancelTaker``).
 """
 
 from __future__ import annotations
