@@ -21,7 +21,8 @@ is treated as the current one). ``Fill.exec_ts_ms`` is that clock in ms.
 Assumptions, and which way each biases results
 ----------------------------------------------
 1. Latency. An order or cancel sent at ``t`` acts at ``t + latency`` (``ConstantLatency``, or
-   ``SampledLatency`` drawing from measured latencies with a seeded RNG). Before acting, all
+   ``SampledLatency`` drawing with a seeded RNG from latencies measured in a journal by
+   ``measured_latencies``). Before acting, all
    market events stamped at or before the arrival time are applied, so an order never fills
    against a book state older than its arrival, and an order can fill while its cancel is
    in flight. Unbiased if the latencies are representative; our receive-side feed delay is
@@ -63,7 +64,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -92,6 +93,7 @@ from journal.events import (
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
+    OrderSent,
     Trade,
 )
 
@@ -102,6 +104,7 @@ __all__ = [
     "L2Replay",
     "LatencyModel",
     "SampledLatency",
+    "measured_latencies",
 ]
 
 WORST_CASE: Final = "worst_case"
@@ -137,6 +140,22 @@ class SampledLatency(LatencyModel):
 
     def next(self) -> int:
         return self._samples[self._rng.randrange(len(self._samples))]
+
+
+def measured_latencies(events: Iterable[Event]) -> list[int]:
+    """Order-entry latencies (ns) measured in a journal: for each ``link_id``, the time from
+    its first ``OrderSent`` to its ``OrderAccepted``/``OrderRejected`` (by ``ts_local_ns``),
+    in journal order. Feed them to ``SampledLatency``. Answers without a send are skipped."""
+    sent: dict[str, int] = {}
+    out: list[int] = []
+    for e in events:
+        if isinstance(e, OrderSent):
+            sent.setdefault(e.link_id, e.ts_local_ns)
+        elif isinstance(e, OrderAccepted | OrderRejected):
+            t0 = sent.pop(e.link_id, None)
+            if t0 is not None and e.ts_local_ns >= t0:
+                out.append(e.ts_local_ns - t0)
+    return out
 
 
 @dataclass(slots=True)

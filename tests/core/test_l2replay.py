@@ -14,6 +14,7 @@ from asnd.core.l2replay import (
     ConstantLatency,
     L2Replay,
     SampledLatency,
+    measured_latencies,
 )
 from asnd.core.matching import FOK, IOC, POST_ONLY, REJECT_UNKNOWN_ORDER, REJECT_WOULD_CROSS
 from journal.bybit_archive import read_archive
@@ -27,6 +28,7 @@ from journal.events import (
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
+    OrderSent,
     Trade,
 )
 
@@ -186,6 +188,18 @@ def test_bad_orders_are_rejected_at_arrival() -> None:
         assert isinstance(out[0], OrderRejected)
     r.submit(1, 1, 0, "", BUY, 90, 1)
     assert isinstance(r.submit(1, 1, 0, "", BUY, 90, 1)[0], OrderRejected)
+
+
+def test_latencies_are_measured_from_sent_to_answer() -> None:
+    journal: list[Event] = [
+        OrderSent(0, 100, 0, "a", 1),
+        OrderSent(0, 150, 0, "b", 2),
+        OrderSent(0, 160, 0, "a", 3, attempt=2),  # a retry: the first send counts
+        OrderAccepted(0, 400, 0, "a", "1"),
+        OrderRejected(0, 450, 0, "b", -1, "no"),
+        OrderAccepted(0, 500, 0, "c", "3"),  # never sent in this journal
+    ]
+    assert measured_latencies(journal) == [300, 300]
 
 
 def test_sampled_latency_is_seeded() -> None:
