@@ -17,12 +17,12 @@ The archive has no local receive time, so ``ts_local_ns`` is the venue's ``ts`` 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
-from zlib import error as ZlibError
 
 import msgspec
 
@@ -50,13 +50,13 @@ class _BookMessage(msgspec.Struct):
 
 
 class _TradeData(msgspec.Struct):
-    T: int  # noqa: N815 - Bybit's field name
+    T: int
     s: str
-    S: str  # noqa: N815
+    S: str
     v: str
     p: str
     i: str
-    BT: bool = False  # noqa: N815
+    BT: bool = False
 
 
 class _TradeMessage(msgspec.Struct):
@@ -141,7 +141,7 @@ def read_archive(
             raise ArchiveError(
                 f"{path}:{line_no}: {exc}; pass the real --tick-size/--lot-size"
             ) from None
-        except (zipfile.BadZipFile, EOFError, ZlibError, OSError) as exc:
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
             raise ArchiveError(
                 f"{path}: archive truncated or damaged after line {line_no} ({exc})"
             ) from None
@@ -196,7 +196,9 @@ def _events_of_line(
         for t in trades.data:
             inst = instruments.get(t.s)
             if inst is None:
-                inst = _Instrument(Scale(tick_size or _finest_step([t.p])), Scale(lot_size or _finest_step([t.v])))
+                inst = _Instrument(
+                    Scale(tick_size or _finest_step([t.p])), Scale(lot_size or _finest_step([t.v]))
+                )
                 instruments[t.s] = inst
                 yield _instrument_info(t.s, inst, trades.ts)
             if t.S not in ("Buy", "Sell"):

@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
+from tqdm import tqdm
 
 from journal.bybit_archive import archive_size, read_archive
-from journal.codec import KINDS, KINDS_BY_NAME, peek_kind
+from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
 from journal.events import Event, kind_name
 from journal.reader import JournalReader, follow
@@ -173,24 +174,17 @@ def verify_journal(directory: Path) -> list[str]:
     for i, path in enumerate(paths):
         first = int(path.stem)
         if expected is not None and first != expected:
-            problems.append(f"{path}: starts at seq {first}, previous segment ended at {expected - 1}")
+            problems.append(
+                f"{path}: starts at seq {first}, previous segment ended at {expected - 1}"
+            )
         seq = first
         scan = FileScan()
         with path.open("rb") as f:
             try:
                 for offset, payload in read_frames(path, f.fileno(), HEADER_SIZE, scan):
-                    if peek_kind(payload) not in KINDS:
-                        problems.append(f"{path}: record of unknown kind at byte offset {offset}")
-                    else:
-                        try:
-                            event_seq = _decode_seq(payload)
-                        except ValueError as exc:
-                            problems.append(f"{path}: undecodable record at byte offset {offset} ({exc})")
-                        else:
-                            if event_seq != seq:
-                                problems.append(
-                                    f"{path}: seq {event_seq} at byte offset {offset}, expected {seq}"
-                                )
+                    problem = _check_record(path, offset, payload, seq)
+                    if problem:
+                        problems.append(problem)
                     seq += 1
             except CorruptJournal as exc:
                 problems.append(str(exc))
@@ -215,10 +209,17 @@ def _headers_ok(reader: JournalReader, problems: list[str]) -> bool:
     return True
 
 
-def _decode_seq(payload: memoryview) -> int:
-    from journal.codec import decode
-
-    return decode(payload).seq
+def _check_record(path: Path, offset: int, payload: memoryview, seq: int) -> str | None:
+    where = f"{path}: byte offset {offset}:"
+    if peek_kind(payload) not in KINDS:
+        return f"{where} record of unknown kind"
+    try:
+        event_seq = decode(payload).seq
+    except ValueError as exc:
+        return f"{where} undecodable record ({exc})"
+    if event_seq != seq:
+        return f"{where} seq {event_seq} where {seq} was expected"
+    return None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -233,8 +234,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_bybit(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     out: Path = args.out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise JournalError(f"{out} already exists and is not an empty directory")
@@ -299,7 +298,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import-bybit", help="Bybit order-book archives -> a new journal")
     p.add_argument("out", type=Path, help="new journal directory")
-    p.add_argument("files", type=Path, nargs="+", help="*_ob500.data.zip, *_ob200.data.zip or NDJSON")
+    p.add_argument(
+        "files", type=Path, nargs="+", help="*_ob500.data.zip, *_ob200.data.zip or NDJSON"
+    )
     p.add_argument("--tick-size", help="price step, e.g. 0.0001 (default: inferred)")
     p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")
     p.set_defaults(func=_cmd_import_bybit)

@@ -250,7 +250,9 @@ class Follower:
             # The writer moved on: this segment is sealed. Read what it got last, then switch.
             out.extend(cursor.events(scan, self._kinds, self._from_seq, None))
             if scan.end is not ScanEnd.CLEAN:
-                raise CorruptJournal(cursor.path, scan.good_end, "damaged record in a sealed segment")
+                raise CorruptJournal(
+                    cursor.path, scan.good_end, "damaged record in a sealed segment"
+                )
             try:
                 nxt_cursor = _Cursor(nxt)
             except CorruptJournal:
@@ -288,7 +290,11 @@ async def follow_async(
     kinds: Collection[type[Event]] | None = None,
     poll_s: float = 0.001,
 ) -> AsyncIterator[Event]:
-    """Tail -f for trio tasks. Reads are small and hit the page cache, so they run inline."""
+    """Tail -f for trio tasks. Reads are small and hit the page cache, so they run inline.
+
+    Use it as ``async with contextlib.aclosing(follow_async(...)) as events:`` so the open
+    segment is closed when the consumer stops early.
+    """
     follower = Follower(directory, from_seq=from_seq, kinds=kinds)
     try:
         while True:

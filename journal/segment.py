@@ -3,7 +3,8 @@
 A journal is a directory of append-only segment files named by the seq of their first record
 (``00000000000000000042.seg``). A segment starts with a 32-byte header::
 
-    magic "ASNJ\\x89\\r\\n\\x1a" | major u16 | minor u16 | first_seq u64 | created_ns i64 | crc32 u32
+    magic "ASNJ\\x89\\r\\n\\x1a" | major u16 | minor u16 | first_seq u64 | created_ns i64
+    | crc32 u32
 
 followed by records, each framed as ``length u32 | crc32(payload) u32 | payload`` (little
 endian), where payload is one msgpack-encoded event.
@@ -35,7 +36,7 @@ __all__ = [
     "FRAME",
     "HEADER_SIZE",
     "MAX_RECORD_BYTES",
-        "ScanEnd",
+    "ScanEnd",
     "ScanResult",
     "FileScan",
     "SegmentHeader",

@@ -135,7 +135,9 @@ class JournalWriter:
             try:
                 path.mkdir(parents=True)
             except OSError as exc:
-                raise JournalError(f"cannot create journal directory {path}: {exc.strerror}") from None
+                raise JournalError(
+                    f"cannot create journal directory {path}: {exc.strerror}"
+                ) from None
         if not path.is_dir():
             raise JournalError(f"{path} exists and is not a directory")
         if not os.access(path, os.W_OK | os.X_OK):
@@ -189,15 +191,17 @@ class JournalWriter:
                 path.unlink()
                 _fsync_dir(self.directory)
                 self._start_segment(first)
+                self._next_seq = first
+                self.durable_seq = first - 1
                 return
             SegmentHeader.unpack(path, raw)
             scan = FileScan()
             count = 0
-            last_payload: memoryview | None = None
-            last_offset = 0
-            for last_offset, last_payload in read_frames(path, fd, HEADER_SIZE, scan):
+            last: tuple[int, memoryview] | None = None
+            for last in read_frames(path, fd, HEADER_SIZE, scan):  # noqa: B007 - keep the last
                 count += 1
-            if last_payload is not None:
+            if last is not None:
+                last_offset, last_payload = last
                 try:
                     seq = decode(last_payload).seq
                 except ValueError as exc:
