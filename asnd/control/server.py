@@ -151,6 +151,27 @@ def _remove_if_ours(path: Path, identity: tuple[int, int] | None) -> None:
         path.unlink(missing_ok=True)
 
 
+#: How long, and how much, a refused client's unread input is drained before closing.
+_LINGER_S = 1.0
+_LINGER_BYTES = 1 << 20
+
+
+async def _linger(stream: trio.SocketStream) -> None:
+    """Close our side, then drain what the client already sent, for a bounded time.
+
+    Closing a socket with unread input makes the kernel send a reset, and the client would
+    see "connection reset" instead of reading our error reply.
+    """
+    await stream.send_eof()
+    drained = 0
+    with trio.move_on_after(_LINGER_S):
+        while drained < _LINGER_BYTES:
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                return
+            drained += len(chunk)
+
+
 class _Server:
     def __init__(
         self,
@@ -194,9 +215,11 @@ class _Server:
                     f"{user_name(self._owner_uid)}",
                 )
             )
+            await _linger(stream)
             return
         if self._open > self._max_connections:
             await stream.send_all(encode_error(None, "busy", "too many control connections"))
+            await _linger(stream)
             return
         buffer = bytearray()
         while True:
@@ -204,6 +227,7 @@ class _Server:
             if newline < 0:
                 if len(buffer) >= MAX_MESSAGE_BYTES:
                     await self._too_large(stream, uid, pid)
+                    await _linger(stream)
                     return
                 with trio.move_on_after(self._idle_timeout_s) as idle:
                     chunk = await stream.receive_some(MAX_MESSAGE_BYTES)
@@ -219,6 +243,7 @@ class _Server:
                 continue
             if newline + 1 > MAX_MESSAGE_BYTES:
                 await self._too_large(stream, uid, pid)
+                await _linger(stream)
                 return
             line = bytes(buffer[:newline])
             del buffer[: newline + 1]
