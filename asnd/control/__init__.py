@@ -42,7 +42,8 @@ Error codes
     ``idle`` (silent too long), ``internal`` (a daemon bug; logged), and refusals the daemon
     raises as ``ControlError`` (e.g. ``invalid_strategy``, ``dead``, ``halted``).
 
-Status result (what ``asnctl status`` renders; the daemon may add fields)::
+Status result (what ``asnctl status`` renders; typed as ``asnd.control.status.StatusReport``;
+the daemon may add fields)::
 
     {"daemon": {"venue": str, "state": str, "uptime_s": float},
      "slots": [{"slot": int, "symbol": str, "strategy_id": str, "state": str,
@@ -69,6 +70,7 @@ from asnd.control.protocol import (
 )
 from asnd.control.server import ControlHandler, serve_control
 from asnd.control.socket_file import ControlSocketError
+from asnd.control.status import StatusReport
 
 __all__ = [
     "COMMANDS",
@@ -79,6 +81,7 @@ __all__ = [
     "ControlSocketError",
     "KillRequest",
     "ResumeRequest",
+    "StatusReport",
     "StatusRequest",
     "SwapRequest",
     "serve_control",

@@ -16,6 +16,7 @@ from asnd.control import (
     ControlError,
     KillRequest,
     ResumeRequest,
+    StatusReport,
     StatusRequest,
     SwapRequest,
 )
@@ -49,7 +50,7 @@ class Desk:
 
     async def status(self, command: OperatorCommand, request: StatusRequest) -> object:
         self._journal(command)
-        return {
+        report: StatusReport = {
             "daemon": {"venue": "sim", "state": "halted" if self.halted else "trading"},
             "slots": [
                 {
@@ -57,9 +58,9 @@ class Desk:
                     "symbol": slot.symbol,
                     "strategy_id": slot.strategy_id,
                     "state": slot.state,
-                    "equity": slot.equity,
-                    "position": slot.position,
-                    "pnl": slot.equity - Decimal("200"),
+                    "equity": str(slot.equity),
+                    "position": str(slot.position),
+                    "pnl": str(slot.equity - Decimal("200")),
                     "last_signal": 0.25 if index % 2 else None,
                 }
                 for index, slot in enumerate(self.slots)
@@ -70,6 +71,7 @@ class Desk:
             ],
             "journal": {"seq": self.seq, "durable_seq": self.seq, "lag": 0},
         }
+        return report
 
     async def swap(self, command: OperatorCommand, request: SwapRequest) -> object:
         self._journal(command)

@@ -76,7 +76,7 @@ async def test_status_round_trip_journals_an_operator_command(
     assert reply["id"] == "abc"
     assert reply["ok"] is True
     assert [s["symbol"] for s in reply["result"]["slots"]][:2] == ["BTCUSDT", "ETHUSDT"]
-    assert reply["result"]["slots"][0]["equity"] == "200"  # Decimal stays exact, as text
+    assert reply["result"]["slots"][0]["equity"] == "200"
     [command] = desk.journal
     assert (command.seq, command.ts_local_ns, command.command) == (0, 1234, "status")
     assert command.args == []
