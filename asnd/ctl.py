@@ -154,7 +154,8 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def numeric(text: str) -> bool:
-        return text.lstrip("+-").replace(".", "", 1).isdigit()
+        # "-" (no value) lines up with the numbers around it.
+        return text == "-" or text.lstrip("+-").replace(".", "", 1).isdigit()
 
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in cells:
