@@ -13,6 +13,7 @@ rather than a silently ignored setting.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -199,7 +200,8 @@ class Table:
         text = self.string(name, default)
         if not text:
             raise self.error(name, "expected a path, got an empty string")
-        return (base / Path(text).expanduser()).resolve(strict=False)
+        # Normalised but not symlink-resolved: errors show the path as the user wrote it.
+        return Path(os.path.normpath(base / Path(text).expanduser()))
 
     def table(self, name: str) -> Table:
         """A sub-table; an absent one reads as empty, so every key in it takes its default."""

@@ -22,6 +22,7 @@ Rules:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -191,7 +192,7 @@ class Config:
 
 def load_config(path: str | Path) -> Config:
     """Read and validate the config file at ``path``. Raises ``ConfigError`` on any problem."""
-    config_path = Path(path).expanduser().resolve(strict=False)
+    config_path = Path(os.path.abspath(Path(path).expanduser()))
     try:
         raw = config_path.read_bytes()
     except FileNotFoundError:

@@ -285,7 +285,7 @@ def _socket_from_config(path: Path) -> Path:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ControlClientError(f"{path}: not a valid TOML config: {exc}") from None
     control = Table(data).table("control")
-    return control.path_value("socket", path.resolve().parent, str(DEFAULT_SOCKET))
+    return control.path_value("socket", Path(os.path.abspath(path)).parent, str(DEFAULT_SOCKET))
 
 
 def _request(args: argparse.Namespace) -> tuple[str, dict[str, object]]:

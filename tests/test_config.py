@@ -232,6 +232,12 @@ def test_unreadable_strategy_is_refused(tmp_path: Path) -> None:
     assert error_of(path) == f"slot[1].strategy: {strategy} cannot be read: Permission denied"
 
 
+def test_strategy_that_fails_to_read_is_refused(tmp_path: Path) -> None:
+    # /proc/self/mem opens but cannot be read at offset 0 (EIO), even for root.
+    path = make_config(tmp_path, ('"strategies/champion_solusdt.json"', '"/proc/self/mem"'))
+    assert error_of(path) == "slot[2].strategy: /proc/self/mem cannot be read: Input/output error"
+
+
 def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
     path = make_config(tmp_path, ('directory = "../var/journal"', 'directory = "/srv/j"'))
     config = load_config(path)

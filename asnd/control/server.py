@@ -200,6 +200,9 @@ class _Server:
                 await self._serve(stream)
         except trio.BrokenResourceError:
             _log.info("control.client_gone")
+        except Exception:
+            # One connection's failure must not take the control socket down for everyone.
+            _log.exception("control.connection_failed")
         finally:
             self._open -= 1
 
@@ -275,7 +278,9 @@ class _Server:
             args=parsed.journal_args(),
             peer_uid=uid,
         )
-        _log.info("control.command", command=parsed.command, args=command.args, peer_uid=uid)
+        # Monitoring polls status; log it quietly so operator actions stand out.
+        log = _log.debug if parsed.command == "status" else _log.info
+        log("control.command", command=parsed.command, args=command.args, peer_uid=uid)
         try:
             result = await self._call(command, parsed)
         except ControlError as exc:
