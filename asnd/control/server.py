@@ -34,7 +34,7 @@ from asnd.control.protocol import (
     encode_result,
     parse_request,
 )
-from asnd.control.socket_file import claim_socket_path, user_name
+from asnd.control.socket_file import ControlSocketError, claim_socket_path, user_name
 from journal.events import OperatorCommand
 
 __all__ = ["ControlHandler", "serve_control"]
@@ -104,8 +104,15 @@ async def serve_control(
     listener_socket = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     identity: tuple[int, int] | None = None
     try:
-        await listener_socket.bind(str(path))
-        identity = _restrict(path)
+        try:
+            await listener_socket.bind(str(path))
+            identity = _identity(path)
+            # Owner-only before listen(): until then a connect() is refused, so the mode
+            # bind() gave the file (from the umask) is never usable by anyone.
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ControlSocketError(f"cannot create the control socket {path}: {reason}") from None
         listener_socket.listen(max_connections)
         listener = trio.SocketListener(listener_socket)
         server = _Server(
@@ -128,13 +135,8 @@ async def serve_control(
         _remove_if_ours(path, identity)
 
 
-def _restrict(path: Path) -> tuple[int, int]:
-    """Make the bound socket owner-only; return its identity (device, inode).
-
-    Done before listen(): until then a connect() is refused, so the umask-derived mode that
-    bind() gave the file is never usable by anyone.
-    """
-    os.chmod(path, 0o600)
+def _identity(path: Path) -> tuple[int, int]:
+    """(device, inode) of the socket we bound, to recognise it at shutdown."""
     info = os.stat(path)
     return info.st_dev, info.st_ino
 

@@ -376,3 +376,9 @@ async def test_parent_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "run").write_text("")
     with pytest.raises(ControlSocketError, match=r"it is a regular file .*not a directory"):
         await serve_control(tmp_path / "run" / "c.sock", Desk(), slot_count=6)
+
+
+async def test_unbindable_path_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / ("s" * 120)
+    with pytest.raises(ControlSocketError, match=r"cannot create the control socket .*too long"):
+        await serve_control(path, Desk(), slot_count=6)
