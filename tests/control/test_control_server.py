@@ -17,6 +17,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import structlog
+import structlog.testing
 import trio
 
 from asnd.control import ControlSocketError, serve_control
@@ -220,13 +222,18 @@ async def test_connection_from_another_uid_is_refused(
     desk = Desk()
     # The daemon "belongs" to another uid here, so this process is the foreign one.
     await start(nursery, sock_path, desk, owner_uid=os.getuid() + 4242)
-    client = await connect(sock_path)
-    reply = await client.line()
-    assert reply is not None
+    with structlog.testing.capture_logs() as logs:
+        client = await connect(sock_path)
+        reply = await client.line()
+        assert reply is not None
+        assert await client.line() is None
     assert reply["error"]["code"] == "forbidden"
     assert f"uid {os.getuid()}" in reply["error"]["message"]
-    assert await client.line() is None
     assert desk.journal == []
+    [refused] = [entry for entry in logs if entry["event"] == "control.refused"]
+    assert refused["log_level"] == "warning"
+    assert refused["peer_uid"] == os.getuid()
+    assert refused["peer_pid"] == os.getpid()
 
 
 async def test_allowed_uids_admit_another_user(
