@@ -226,6 +226,16 @@ def render_records(records: object) -> str:
 # ------------------------------------------------------------------------------------ CLI
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"expected 0 < seconds < 86400, got {text}")
+    return value
+
+
 def _slot_or_all(text: str) -> int | str:
     if text == "all":
         return text
@@ -250,7 +260,7 @@ def _parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--socket", type=Path, help=f"control socket (default {DEFAULT_SOCKET})")
     where.add_argument("--config", type=Path, help="take the socket path from this asnd config")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (30)")
+    parser.add_argument("--timeout", type=_seconds, default=30.0, help="seconds to wait (30)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     status = commands.add_parser("status", help="slots, feed, books and journal")
     status.add_argument("--json", action="store_true", help="print the raw JSON")
@@ -322,12 +332,19 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return run(sys.argv[1:] if argv is None else argv, os.environ, sys.stdout)
+        code = run(sys.argv[1:] if argv is None else argv, os.environ, sys.stdout)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+        return code
     except (ControlClientError, ConfigError) as exc:
         print(f"asnctl: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`asnctl status | head -1`): not an error worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ import socket, ssl, tempfile, pathlib
 import numpy, msgspec, structlog, trio, httpx
 from asnd.control import serve_control
 from asnd.notify import Notifier
-from asnd.logging import configure_logging
+from asnd.log import configure_logging
 from journal.events import OperatorCommand
 
 configure_logging("json", "info")

@@ -169,6 +169,8 @@ def test_socket_of_another_user(tmp_path: Path) -> None:
         (["swap", "all", "x.json"], "swap takes one slot number"),
         (["kill", "-1"], "slot numbers start at 0"),
         ([], "the following arguments are required: COMMAND"),
+        (["--timeout", "-1", "status"], "expected 0 < seconds < 86400"),
+        (["--timeout", "soon", "status"], "expected seconds, got 'soon'"),
     ],
 )
 def test_usage_errors_exit_2_without_traceback(argv: list[str], words: str) -> None:
@@ -204,3 +206,23 @@ async def test_real_asnctl_process_against_a_live_server(
         )
     assert json.loads(result.stdout) == {"killed": [1], "halted": False}
     assert desk.slots[1].state == "dead"
+
+
+async def test_a_closed_output_pipe_is_not_a_traceback(
+    nursery: trio.Nursery, sock_path: Path
+) -> None:
+    await start(nursery, sock_path, Desk())
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `asnctl status | head -0`: nobody will read
+    try:
+        with trio.fail_after(30):
+            result = await trio.run_process(
+                [sys.executable, "-m", "asnd.ctl", "--socket", str(sock_path), "status"],
+                stdout=write_end,
+                capture_stderr=True,
+                check=False,
+            )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0
+    assert result.stderr == b""

@@ -1,5 +1,8 @@
 """Logging for the daemon and its tools: structlog, JSON lines or readable console text.
 
+(Named ``log``, not ``logging``: a module called ``logging`` inside the package would shadow
+the standard library's whenever a file here is run by path.)
+
 ``configure_logging(format, level)`` is called once at start with the config's ``[log]``:
 
 - ``"json"``: one JSON object per line (``ts``, ``level``, ``logger``, ``event`` and the
@@ -132,6 +135,8 @@ def configure_logging(
     secrets: Iterable[str] = (),
 ) -> Literal["json", "console"]:
     """Configure structlog and the stdlib root logger; return the format chosen."""
+    if level not in _LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(_LEVELS)}, got {level!r}")
     output = sys.stderr if stream is None else stream
     chosen = resolve_format(format, output, env)
     for secret in secrets:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from asnd.logging import REDACTED, RedactSecrets, configure_logging, resolve_format
+from asnd.log import REDACTED, RedactSecrets, configure_logging, resolve_format
 
 
 class Terminal(io.StringIO):
@@ -154,3 +154,8 @@ def test_registered_secrets_vanish_from_messages_and_tracebacks() -> None:
 def test_short_values_are_not_registered_as_secrets() -> None:
     redact = RedactSecrets(["ab"])
     assert redact(None, "info", {"event": "tab grab"})["event"] == "tab grab"
+
+
+def test_unknown_level_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="log level must be one of debug, info, warning, error"):
+        configure_logging("json", "verbose", stream=io.StringIO())
