@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from asnd.config import Config, ConfigError, load_config, parse_config
+from asnd.core.strategy import parse_strategy
 from asnd.daemon import main as asnd_main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +56,12 @@ def test_default_config_loads_six_slots_on_the_sim_venue() -> None:
     assert config.control.socket == REPO / "var" / "run" / "control.sock"
     assert config.text == DEFAULT.read_text()
     assert len(config.digest) == 64
+
+
+def test_default_champions_are_valid_distinct_strategies() -> None:
+    config = load_config(DEFAULT)
+    documents = [parse_strategy(slot.strategy.read_bytes()) for slot in config.slots]
+    assert [d.id for d in documents] == [f"champion-{s.symbol.lower()}" for s in config.slots]
 
 
 def test_config_is_frozen() -> None:

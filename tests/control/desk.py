@@ -36,7 +36,7 @@ class SlotView:
 class Desk:
     slots: list[SlotView] = field(
         default_factory=lambda: [
-            SlotView(symbol, f"champion_{symbol.lower()}")
+            SlotView(symbol, f"champion-{symbol.lower()}")
             for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT")
         ]
     )

@@ -55,7 +55,7 @@ async def test_status_renders_a_table(nursery: trio.Nursery, sock_path: Path) ->
     assert lines[0] == "asnd: trading on sim"
     header = lines[2].split()
     assert header == ["SLOT", "SYMBOL", "STRATEGY", "STATE", "EQUITY", "POSITION", "PNL", "SIGNAL"]
-    assert lines[3].split() == ["0", "BTCUSDT", "champion_btcusdt", "active", "200", "0", "0", "-"]
+    assert lines[3].split() == ["0", "BTCUSDT", "champion-btcusdt", "active", "200", "0", "0", "-"]
     assert lines[4].split()[-1] == "+0.250"
     assert "feed: connected (last message 12 ms ago)" in lines
     assert any(
@@ -92,7 +92,7 @@ async def test_kill_resume_swap_reach_the_desk(
     strategy = tmp_path / "gp.json"
     strategy.write_text(json.dumps({"id": "gp_9"}))
     out = await asnctl(*base, "swap", "4", str(strategy))
-    assert json.loads(out) == {"slot": 4, "old": "champion_dogeusdt", "new": "gp_9"}
+    assert json.loads(out) == {"slot": 4, "old": "champion-dogeusdt", "new": "gp_9"}
     await asnctl(*base, "kill", "all")
     assert desk.halted
     assert [c.command for c in desk.journal] == ["kill", "resume", "swap", "kill"]

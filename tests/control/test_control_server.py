@@ -97,7 +97,7 @@ async def test_commands_change_state_and_are_journaled_with_their_args(
     assert (await client.request("resume", {"slot": 2}))["ok"] is True
     document = json.dumps({"id": "gp_77"})
     swap = await client.request("swap", {"slot": 1, "file": "/x/gp_77.json", "document": document})
-    assert swap["result"] == {"slot": 1, "old": "champion_ethusdt", "new": "gp_77"}
+    assert swap["result"] == {"slot": 1, "old": "champion-ethusdt", "new": "gp_77"}
     kill_all = await client.request("kill", {"slot": "all"})
     assert kill_all["result"]["halted"] is True
     refused = await client.request("resume", {"slot": 0}, id=9)
