@@ -21,11 +21,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
 from asnd.venues.base import NeedsHumanError, RetryableVenueError
 from asnd.venues.sim.agents import Genome
+from asnd.venues.sim.instruments import sim_config_for
 from asnd.venues.sim.market import AgentMarket, SimConfig
 from journal.events import (
     Event,
@@ -95,6 +97,14 @@ class SimVenue:
         self._orders: dict[str, _Tracked] = {}  # link_id -> order
         self._by_order_id: dict[str, _Tracked] = {}
         self._positions: dict[str, _Position] = {}
+
+    @classmethod
+    def for_symbols(
+        cls, symbols: Sequence[str], seed: int = 0, genome: Genome | None = None, **kwargs: Any
+    ) -> SimVenue:
+        """A venue simulating each of ``symbols`` on its preset grid (``sim.instruments``);
+        ``kwargs`` go to the constructor (``pace``, ``max_steps``, ...)."""
+        return cls([sim_config_for(s) for s in symbols], genome, seed, **kwargs)
 
     def _now(self) -> int:
         return self._wall_ns() if self._pace == "wall" else self._sim_ns

@@ -151,3 +151,25 @@ async def test_requests_fail_clearly() -> None:
         await venue.place(intent("x", BUY, "limit", "GTC", 100, 1))
     with pytest.raises(NeedsHumanError, match="BTCUSDT"):
         await venue.instruments(["BTCUSDT"])
+
+
+async def test_the_default_configs_symbols_trade_on_their_own_grids() -> None:
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "NEWUSDT"]
+    venue = SimVenue.for_symbols(symbols, seed=3, pace="fast", max_steps=30)
+    infos = await venue.instruments(symbols)
+    assert (infos[0].symbol, infos[0].tick_size) == ("BTCUSDT", "0.1")
+    assert infos[-1].lot_size == "1"
+    send, recv = trio.open_memory_channel[Event](100_000)
+    with trio.fail_after(30):
+        await venue.run(send)
+    snapshots = []
+    while True:
+        try:
+            ev = recv.receive_nowait()
+        except trio.WouldBlock:
+            break
+        if isinstance(ev, BookSnapshot):
+            snapshots.append(ev)
+    assert [s.symbol for s in snapshots] == symbols
+    btc = snapshots[0]
+    assert 590_000 < btc.bid_ticks[0] < btc.ask_ticks[0] < 610_000
