@@ -12,8 +12,9 @@ applies backpressure) and stamps them with a simulated clock starting at ``start
 fast run is reproducible byte for byte. ``max_steps`` ends ``run`` after that many steps.
 
 ``place`` returns the immediate answer (``OrderAccepted``/``OrderRejected``) and is
-idempotent on ``link_id``; the answer is not repeated on the stream, the fills that follow
-are. ``cancel`` of an order that is already gone returns an ``OrderReconciled`` saying so.
+idempotent on ``link_id``; a reduce-only order is cut down to the position, or rejected if
+it cannot reduce it. The answer is not repeated on the stream; the fills that follow are.
+``cancel`` of an order that is already gone returns an ``OrderReconciled`` saying so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import trio
 
@@ -42,7 +43,10 @@ from journal.events import (
     PositionReconciled,
 )
 
-__all__ = ["SimVenue"]
+__all__ = ["REJECT_REDUCE_ONLY", "SimVenue"]
+
+#: A reduce-only order that would open or grow a position.
+REJECT_REDUCE_ONLY: Final = -110
 
 
 @dataclass(slots=True)
@@ -160,10 +164,25 @@ class SimVenue:
         if emit is None:
             raise RetryableVenueError("sim venue is not running (start run() first)")
         async with self._lock:
+            qty = intent.qty_lots
+            if intent.reduce_only:
+                # As Bybit: a reduce-only order may only shrink the position, and is cut down
+                # to it; one that cannot reduce anything is rejected.
+                pos = self._positions.get(intent.symbol, _Position()).lots
+                if pos == 0 or (pos > 0) == (intent.side > 0):
+                    answer: OrderAccepted | OrderRejected = OrderRejected(
+                        0, self._now(), intent.slot, intent.link_id, REJECT_REDUCE_ONLY,
+                        f"reduce-only {intent.side:+d} order with position {pos} lots",
+                    )  # fmt: skip
+                    self._orders[intent.link_id] = _Tracked(
+                        intent.symbol, intent.slot, intent.link_id, answer, qty, status="rejected"
+                    )
+                    return answer
+                qty = min(qty, abs(pos))
             answer, events = market.place(self._now(), intent.slot, intent.link_id, intent.side,
                                           intent.order_type, intent.tif, intent.price_ticks,
-                                          intent.qty_lots)  # fmt: skip
-            tracked = _Tracked(intent.symbol, intent.slot, intent.link_id, answer, intent.qty_lots)
+                                          qty)  # fmt: skip
+            tracked = _Tracked(intent.symbol, intent.slot, intent.link_id, answer, qty)
             if isinstance(answer, OrderRejected):
                 tracked.status = "rejected"
             self._orders[intent.link_id] = tracked

@@ -10,6 +10,7 @@ import trio.testing
 
 from asnd.venues.base import NeedsHumanError, RetryableVenueError, Venue
 from asnd.venues.sim import Genome, SimConfig, SimVenue
+from asnd.venues.sim.venue import REJECT_REDUCE_ONLY
 from journal.codec import encode
 from journal.events import (
     BUY,
@@ -30,9 +31,17 @@ from journal.writer import JournalWriter
 
 
 def intent(  # noqa: PLR0917 - reads like the order it builds
-    link: str, side: int, order_type: str, tif: str, price: int, qty: int
+    link: str,
+    side: int,
+    order_type: str,
+    tif: str,
+    price: int,
+    qty: int,
+    *,
+    reduce_only: bool = False,
 ) -> OrderIntent:
-    return OrderIntent(0, 0, 1, "SIMUSDT", link, side, order_type, tif, price, qty, False, 0)
+    return OrderIntent(0, 0, 1, "SIMUSDT", link, side, order_type, tif, price, qty,
+                       reduce_only, 0)  # fmt: skip
 
 
 async def collect_fast(seed: int, steps: int) -> list[Event]:
@@ -103,6 +112,16 @@ async def test_orders_round_trip_through_the_venue_interface() -> None:
             assert [o.link_id for o in open_orders] == ["rest-1"]
             assert positions[0].position_lots == -4
             assert positions[0].avg_price_ticks > 0
+
+            # Reduce-only: cannot grow the short, and is cut to the 4 lots it can close.
+            grow = await venue.place(intent("ro-1", SELL, "market", "IOC", 0, 1, reduce_only=True))
+            assert isinstance(grow, OrderRejected)
+            assert grow.code == REJECT_REDUCE_ONLY
+            close = await venue.place(intent("ro-2", BUY, "market", "IOC", 0, 9, reduce_only=True))
+            assert isinstance(close, OrderAccepted)
+            assert (await venue.lookup("SIMUSDT", "ro-2")).filled_lots == 4
+            _, positions = await venue.reconcile(["SIMUSDT"])
+            assert positions[0].position_lots == 0
 
             cancelled = await venue.cancel("SIMUSDT", "rest-1")
             assert isinstance(cancelled, OrderCancelled)
