@@ -37,7 +37,8 @@ _amend = st.tuples(
     st.just("amend"), st.integers(0, 60), st.one_of(st.none(), st.integers(95, 105)),
     st.integers(1, 8),
 )  # fmt: skip
-_ops = st.lists(st.one_of(_submit, _submit, _market, _cancel, _amend), max_size=80)
+_reduce = st.tuples(st.just("reduce"), st.integers(0, 60), st.integers(-1, 6))
+_ops = st.lists(st.one_of(_submit, _submit, _market, _cancel, _amend, _reduce), max_size=80)
 _stp = st.sampled_from([STP_NONE, STP_CANCEL_TAKER, STP_CANCEL_MAKER, STP_CANCEL_BOTH])
 
 
@@ -53,6 +54,8 @@ def run(ops: list[tuple[object, ...]], stp: int) -> tuple[MatchingEngine, list[E
                 out += e.market(ts, i, owner, f"o{i}", side, qty)
             case ("cancel", int(oid)):
                 out += e.cancel(ts, oid)
+            case ("reduce", int(oid), int(by)):
+                out += e.reduce(ts, oid, by)
             case ("amend", int(oid), px, int(qty)):
                 out += e.amend(ts, oid, price_ticks=px if isinstance(px, int) else None,
                                qty_lots=qty)  # fmt: skip
@@ -80,8 +83,8 @@ def test_book_never_crossed_and_quantity_conserved(ops: list[tuple[object, ...]]
     assert filled_maker == filled_taker
     assert s.filled_lots == filled_maker + filled_taker
     cancelled = sum(x.remaining_lots for x in out if isinstance(x, OrderCancelled))
-    # Amends resize orders: count their effect through the engine's own totals.
-    if not any(op[0] == "amend" for op in ops):
+    # Amends and reductions resize orders: their effect is in the engine's own totals.
+    if not any(op[0] in ("amend", "reduce") for op in ops):
         assert submitted == filled_maker + filled_taker + e.resting_lots + cancelled
         assert submitted == s.submitted_lots
 
