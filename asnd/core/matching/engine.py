@@ -518,56 +518,62 @@ class MatchingEngine:
         stp = self._stp
         ms = ts_ns // 1_000_000
         limit = t.price
+        # Hot loop: the taker's state lives in locals and is written back once at the end.
+        side, owner, link = t.side, t.owner, t.link_id
+        left = t.leaves
+        n = self._trade_n
+        filled = 0
         stp_stop = False
-        while t.leaves and prices:
+        while left and prices:
             p = prices[0] if buy else prices[-1]
             if (p > limit) if buy else (p < limit):
                 break
             lvl = book[p]
             q = lvl.queue
-            while t.leaves and q:
+            while left and q:
                 m = q[0]
-                if not m.leaves:
+                mleft = m.leaves
+                if not mleft:
                     q.popleft()
                     continue
-                if m.owner == t.owner and stp != STP_NONE:
+                if m.owner == owner and stp != STP_NONE:
                     if stp != STP_CANCEL_TAKER:
                         del orders[m.oid]
-                        left = m.leaves
                         q.popleft()
-                        lvl.total -= left
+                        lvl.total -= mleft
                         lvl.live -= 1
                         m.leaves = 0
-                        self._cancelled += left
+                        self._cancelled += mleft
                         events.append(
                             OrderCancelled(
                                 0, ts_ns, m.owner, m.link_id, str(m.oid),
-                                "self-trade prevention", left,
+                                "self-trade prevention", mleft,
                             )
                         )  # fmt: skip
                     if stp != STP_CANCEL_MAKER:
                         stp_stop = True
                         break
                     continue
-                x = m.leaves if m.leaves < t.leaves else t.leaves
-                m.leaves -= x
-                t.leaves -= x
+                x = mleft if mleft < left else left
+                mleft -= x
+                m.leaves = mleft
+                left -= x
                 lvl.total -= x
-                self._filled += 2 * x
-                self._trade_n += 1
-                n = self._trade_n
-                mfee = fee(p, x, True) if fee is not None else 0
-                tfee = fee(p, x, False) if fee is not None else 0
-                events.append(Trade(0, ts_ns, symbol, str(n), t.side, p, x, ms))
-                events.append(
-                    Fill(0, ts_ns, m.owner, m.link_id, str(m.oid), f"{n}m", symbol, m.side,
-                         p, x, mfee, True, ms, m.leaves)
+                filled += x
+                n += 1
+                ns = str(n)
+                mfee = tfee = 0
+                if fee is not None:
+                    mfee = fee(p, x, True)
+                    tfee = fee(p, x, False)
+                events += (
+                    Trade(0, ts_ns, symbol, ns, side, p, x, ms),
+                    Fill(0, ts_ns, m.owner, m.link_id, str(m.oid), ns + "m", symbol, m.side,
+                         p, x, mfee, True, ms, mleft),
+                    Fill(0, ts_ns, owner, link, oid_s, ns + "t", symbol, side,
+                         p, x, tfee, False, ms, left),
                 )  # fmt: skip
-                events.append(
-                    Fill(0, ts_ns, t.owner, t.link_id, oid_s, f"{n}t", symbol, t.side,
-                         p, x, tfee, False, ms, t.leaves)
-                )  # fmt: skip
-                if not m.leaves:
+                if not mleft:
                     q.popleft()
                     lvl.live -= 1
                     del orders[m.oid]
@@ -581,13 +587,16 @@ class MatchingEngine:
                     prices.pop()
             if stp_stop:
                 break
-        if t.leaves:
+        t.leaves = left
+        self._trade_n = n
+        self._filled += 2 * filled
+        if left:
             if t.tif == GTC and not stp_stop:
                 self._rest(t)
             else:
-                self._cancelled += t.leaves
+                self._cancelled += left
                 reason = "self-trade prevention" if stp_stop else UNFILLED[t.tif]
-                events.append(OrderCancelled(0, ts_ns, t.owner, t.link_id, oid_s, reason, t.leaves))
+                events.append(OrderCancelled(0, ts_ns, owner, link, oid_s, reason, left))
         return events
 
     def _reject(  # noqa: PLR0917 - private helper with one caller shape
