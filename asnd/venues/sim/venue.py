@@ -15,6 +15,10 @@ fast run is reproducible byte for byte. ``max_steps`` ends ``run`` after that ma
 idempotent on ``link_id``; a reduce-only order is cut down to the position, or rejected if
 it cannot reduce it. The answer is not repeated on the stream; the fills that follow are.
 ``cancel`` of an order that is already gone returns an ``OrderReconciled`` saying so.
+
+One lock orders the market's writers, so ``update_id``s reach ``emit`` in sequence. It is
+held while sending, so ``place``/``cancel`` wait while the stream is backpressured: the task
+that drains ``emit`` must not be the one that places orders.
 """
 
 from __future__ import annotations
