@@ -1,0 +1,194 @@
+"""SimVenue through the Venue interface: streaming, orders, pace and reproducibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from asnd.venues.base import NeedsHumanError, RetryableVenueError, Venue
+from asnd.venues.sim import Genome, SimConfig, SimVenue
+from asnd.venues.sim.venue import REJECT_REDUCE_ONLY
+from journal.codec import encode
+from journal.events import (
+    BUY,
+    SELL,
+    BookDelta,
+    BookSnapshot,
+    Event,
+    FeedConnected,
+    Fill,
+    OrderAccepted,
+    OrderCancelled,
+    OrderIntent,
+    OrderReconciled,
+    OrderRejected,
+    Trade,
+)
+from journal.writer import JournalWriter
+
+
+def intent(  # noqa: PLR0917 - reads like the order it builds
+    link: str,
+    side: int,
+    order_type: str,
+    tif: str,
+    price: int,
+    qty: int,
+    *,
+    reduce_only: bool = False,
+) -> OrderIntent:
+    return OrderIntent(0, 0, 1, "SIMUSDT", link, side, order_type, tif, price, qty,
+                       reduce_only, 0)  # fmt: skip
+
+
+async def collect_fast(seed: int, steps: int) -> list[Event]:
+    venue = SimVenue(seed=seed, pace="fast", max_steps=steps)
+    send, recv = trio.open_memory_channel[Event](64)
+    out: list[Event] = []
+    async with trio.open_nursery() as nursery:
+
+        async def drain() -> None:
+            async for ev in recv:
+                out.append(ev)
+
+        nursery.start_soon(drain)
+        async with send:
+            await venue.run(send)
+    return out
+
+
+async def test_fast_runs_with_the_same_seed_give_identical_journals() -> None:
+    with trio.fail_after(30):
+        a = await collect_fast(5, 200)
+        b = await collect_fast(5, 200)
+    assert b"".join(map(encode, a)) == b"".join(map(encode, b))
+    assert [type(e) for e in a[:3]] == [FeedConnected, FeedConnected, BookSnapshot]
+    assert any(isinstance(e, Trade) for e in a)
+    deltas = [e.update_id for e in a if isinstance(e, BookDelta)]
+    assert deltas == list(range(2, 2 + len(deltas)))
+
+
+async def test_two_seeded_runs_write_byte_identical_journals(tmp_path: Path) -> None:
+    journals = []
+    for name in ("a", "b"):
+        with trio.fail_after(30):
+            events = await collect_fast(9, 150)
+        # A fixed header clock: the segment header is the only wall-clock field on disk.
+        with JournalWriter.open(tmp_path / name, fsync=False, clock_ns=lambda: 0) as journal:
+            for ev in events:
+                journal.append(ev)
+        files = sorted((tmp_path / name).glob("*"))
+        journals.append({f.name: f.read_bytes() for f in files if f.name != "LOCK"})
+    assert journals[0] == journals[1]
+    assert sum(map(len, journals[0].values())) > 10_000
+
+
+async def test_orders_round_trip_through_the_venue_interface() -> None:
+    venue: Venue = SimVenue(seed=1, pace="fast")
+    send, recv = trio.open_memory_channel[Event](10_000)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(venue.run, send)
+            (info,) = await venue.instruments(["SIMUSDT"])
+            assert (info.tick_size, info.lot_size) == ("0.0001", "1")
+            # Let the market run a little and learn the touch from the stream.
+            seen: list[Event] = []
+            while len([e for e in seen if isinstance(e, BookDelta)]) < 20:
+                seen.append(await recv.receive())
+            rest = await venue.place(intent("rest-1", BUY, "limit", "PostOnly", 19_000, 3))
+            assert isinstance(rest, OrderAccepted)
+            assert await venue.place(intent("rest-1", BUY, "limit", "PostOnly", 19_000, 3)) == rest
+            taker = await venue.place(intent("take-1", SELL, "market", "IOC", 0, 4))
+            assert isinstance(taker, OrderAccepted)
+            bad = await venue.place(intent("bad-1", BUY, "limit", "GTC", 19_000, 0))
+            assert isinstance(bad, OrderRejected)
+
+            status = await venue.lookup("SIMUSDT", "take-1")
+            assert (status.status, status.filled_lots, status.leaves_lots) == ("filled", 4, 0)
+            open_orders, positions = await venue.reconcile(["SIMUSDT"])
+            assert [o.link_id for o in open_orders] == ["rest-1"]
+            assert positions[0].position_lots == -4
+            assert positions[0].avg_price_ticks > 0
+
+            # Reduce-only: cannot grow the short, and is cut to the 4 lots it can close.
+            grow = await venue.place(intent("ro-1", SELL, "market", "IOC", 0, 1, reduce_only=True))
+            assert isinstance(grow, OrderRejected)
+            assert grow.code == REJECT_REDUCE_ONLY
+            close = await venue.place(intent("ro-2", BUY, "market", "IOC", 0, 9, reduce_only=True))
+            assert isinstance(close, OrderAccepted)
+            assert (await venue.lookup("SIMUSDT", "ro-2")).filled_lots == 4
+            _, positions = await venue.reconcile(["SIMUSDT"])
+            assert positions[0].position_lots == 0
+
+            cancelled = await venue.cancel("SIMUSDT", "rest-1")
+            assert isinstance(cancelled, OrderCancelled)
+            again = await venue.cancel("SIMUSDT", "rest-1")
+            assert isinstance(again, OrderReconciled)
+            assert again.status == "cancelled"
+            unknown = await venue.cancel("SIMUSDT", "never")
+            assert isinstance(unknown, OrderReconciled)
+            assert unknown.status == "not_found"
+            nursery.cancel_scope.cancel()
+    fills = []
+    while True:
+        try:
+            ev = recv.receive_nowait()
+        except trio.WouldBlock:
+            break
+        if isinstance(ev, Fill):
+            fills.append(ev)
+    assert sum(f.qty_lots for f in fills if f.link_id == "take-1") == 4
+
+
+async def test_wall_pace_steps_with_trio_time(autojump_clock: trio.testing.MockClock) -> None:
+    venue = SimVenue((SimConfig(step_ns=250_000_000),), Genome(), seed=2, pace="wall",
+                     wall_ns=lambda: int(trio.current_time() * 1e9), max_steps=8)  # fmt: skip
+    send, recv = trio.open_memory_channel[Event](10_000)
+    start = trio.current_time()
+    with trio.fail_after(60):
+        await venue.run(send)
+    assert trio.current_time() - start == 8 * 0.25
+    stamps = []
+    while True:
+        try:
+            ev = recv.receive_nowait()
+        except trio.WouldBlock:
+            break
+        if isinstance(ev, BookSnapshot | BookDelta):
+            stamps.append(ev.ts_local_ns)
+    assert stamps[0] == int(start * 1e9)
+    assert stamps == sorted(stamps)
+    assert stamps[-1] - stamps[0] >= 6 * 250_000_000
+
+
+async def test_requests_fail_clearly() -> None:
+    venue = SimVenue(seed=1, pace="fast")
+    with pytest.raises(RetryableVenueError, match="not running"):
+        await venue.place(intent("x", BUY, "limit", "GTC", 100, 1))
+    with pytest.raises(NeedsHumanError, match="BTCUSDT"):
+        await venue.instruments(["BTCUSDT"])
+
+
+async def test_the_default_configs_symbols_trade_on_their_own_grids() -> None:
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "NEWUSDT"]
+    venue = SimVenue.for_symbols(symbols, seed=3, pace="fast", max_steps=30)
+    infos = await venue.instruments(symbols)
+    assert (infos[0].symbol, infos[0].tick_size) == ("BTCUSDT", "0.1")
+    assert infos[-1].lot_size == "1"
+    send, recv = trio.open_memory_channel[Event](100_000)
+    with trio.fail_after(30):
+        await venue.run(send)
+    snapshots = []
+    while True:
+        try:
+            ev = recv.receive_nowait()
+        except trio.WouldBlock:
+            break
+        if isinstance(ev, BookSnapshot):
+            snapshots.append(ev)
+    assert [s.symbol for s in snapshots] == symbols
+    btc = snapshots[0]
+    assert 590_000 < btc.bid_ticks[0] < btc.ask_ticks[0] < 610_000
