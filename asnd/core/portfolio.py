@@ -467,6 +467,7 @@ class DaemonState:
             order.state = "open"
             order.leaves_lots = event.leaves_lots
             order.venue_order_id = event.venue_order_id
+            order.cancel_requested = False  # the venue's truth: it rests; ask again if need be
         elif order is not None:
             slot.remove(event.link_id)  # filled, cancelled, rejected or never arrived
         return []
