@@ -13,6 +13,7 @@ from asnd.core.instrument import E8
 from asnd.core.ledger import FeeSchedule
 from asnd.core.portfolio import CoreConfig, DaemonState
 from asnd.core.slot import SlotConfig, SlotStatus
+from asnd.core.views import slot_views
 from asnd.core.watchtower import RiskLimits
 from journal.events import (
     BUY,
@@ -380,3 +381,24 @@ def test_a_swap_in_an_unknown_mode_keeps_everything_and_says_so() -> None:
     assert slot.ledger is not None
     assert slot.ledger.position_lots == 505
     assert loop.state.anomalies[-1] == "slot 0: swap mode 'sideways' unknown; kept as inherit"
+
+
+def test_status_views_show_what_asnctl_prints() -> None:
+    loop, venue = setup(style="cross")
+    run(loop, venue, [BOOK])
+    (view,) = slot_views(loop.state)
+    assert (view.slot, view.symbol, view.strategy_id, view.status) == (
+        0,
+        "XRPUSDT",
+        "const",
+        "active",
+    )
+    assert (view.position_lots, view.position, view.avg_entry_ticks) == (505, "505", 20001.0)
+    # Taker fee: 550 ppm of 1010.0505 USDT = 0.555527775 -> 0.55552778 (rounded up); one
+    # tick of spread on 505 lots costs 0.0505 at the bid, half of it at the mid.
+    assert view.fees_e8 == 55_552_778
+    assert view.equity_e8 == 200 * E8 - 55_552_778 - 505 * 10_000
+    assert view.equity == "199.39"
+    assert view.mid_equity_e8 == 200 * E8 - 55_552_778 - 505 * 5_000
+    assert (view.open_orders, view.intents, view.last_signal) == (0, 1, 1.0)
+    assert view.as_dict()["status"] == "active"
