@@ -18,6 +18,14 @@ backtester and recovery alike. The contract that makes it event-sourced:
   slot, a duplicate exec id, a strategy that fails validation) is recorded in ``anomalies``
   with the reason, and changes nothing else.
 
+For the executor: a ``RiskVerdict`` with ``approved`` names (``intent_seq``) the journaled
+``OrderIntent`` to place or ``CancelIntent`` to cancel (``Venue.cancel(symbol, link_id)``);
+nothing else goes to the venue. Its answers come back as inputs (``OrderSent``,
+``OrderAccepted``/``OrderRejected``, ``Fill``, ``OrderCancelled``, ``OrderUnresolved``,
+``OrderReconciled``). After a restart, ``orders_to_reconcile()`` lists the orders whose fate
+the journal does not know (approved, sent, unresolved, or open): look each up and journal
+an ``OrderReconciled`` (and any missed ``Fill``) before trading resumes.
+
 ``snapshot()`` encodes the state (msgpack via msgspec, ``SNAPSHOT_SCHEMA``); ``restore`` on a
 fresh state built with the same config continues from it exactly, so recovery replays only
 the events after the latest ``StateSnapshot``. Events handled: see ``_HANDLERS``; any other
@@ -175,6 +183,16 @@ class DaemonState:
         if s.status is SlotStatus.ACTIVE:
             return f"slot {slot} is already active"
         return ""
+
+    def orders_to_reconcile(self) -> list[tuple[int, str, str]]:
+        """(slot, symbol, link_id) of every order the venue may know more about than the
+        journal: all working orders past review. Look them up at start-up."""
+        return [
+            (slot.index, slot.symbol, order.link_id)
+            for slot in self.slots
+            for order in slot.orders.values()
+            if order.state != "review"
+        ]
 
     def _note(self, text: str) -> None:
         self.anomaly_count += 1

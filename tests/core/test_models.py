@@ -184,11 +184,13 @@ def test_a_crossed_book_refuses_new_risk() -> None:
 def test_unresolved_orders_block_new_intents_until_reconciled() -> None:
     loop, venue = setup(style="cross")
     loop.feed(BOOK)  # intent approved, the venue never answers
+    assert loop.state.orders_to_reconcile() == [(0, "XRPUSDT", "asn-0-0")]
     run(loop, venue, [OrderUnresolved(0, 0, 0, "asn-0-0", "timeout")])
     assert loop.state.slots[0].orders["asn-0-0"].state == "unresolved"
     assert intents(run(loop, venue, [delta(2, [(19999, 1)], [])])) == []
     run(loop, venue, [OrderReconciled(0, 0, 0, "asn-0-0", "", "not_found", 0, 0)])
     assert loop.state.slots[0].orders == {}
+    assert loop.state.orders_to_reconcile() == []
     (intent,) = intents(run(loop, venue, [delta(3, [(19999, 2)], [])]))
     assert intent.link_id == "asn-0-1", "a link id is never reused"
 
