@@ -14,6 +14,8 @@ backtester and recovery alike. The contract that makes it event-sourced:
   never sent (write-ahead), and the next input decides afresh.
 - The watchtower reviews an ``OrderIntent``/``CancelIntent`` when the journaled intent is
   applied, so its ``RiskVerdict`` names the intent's journal seq.
+- Decisions carry ``seq=0`` (the journal stamps it) and the ``ts_local_ns`` of the event that
+  caused them: the core reads no clock, so replay makes byte-identical decisions.
 - Nothing here raises on a well-typed event: an event that cannot apply (a fill for an unknown
   slot, a duplicate exec id, a strategy that fails validation) is recorded in ``anomalies``
   with the reason, and changes nothing else.

@@ -404,3 +404,20 @@ def test_status_views_show_what_asnctl_prints() -> None:
     assert view.mid_equity_e8 == 200 * E8 - 55_552_778 - 505 * 5_000
     assert (view.open_orders, view.intents, view.last_signal) == (0, 1, 1.0)
     assert view.as_dict()["status"] == "active"
+
+
+def test_a_live_swap_keeps_the_working_order_and_books_its_fill() -> None:
+    loop, venue = setup()
+    run(loop, venue, [BOOK])  # a GTC bid rests at 20000
+    swap = Swap(0, 0, 0, "const", "other", "inherit", "operator")
+    run(loop, venue, [loaded(0, const_strategy(1.0, 0.0, "other")), swap])
+    slot = loop.state.slots[0]
+    assert slot.strategy is not None
+    assert slot.strategy.document.id == "other"
+    assert slot.orders["asn-0-0"].state == "open"
+    fill = Fill(0, 0, 0, "asn-0-0", "v", "f1", "XRPUSDT", BUY, 20000, 505, 0, True, 0, 0)
+    run(loop, venue, [fill])
+    assert slot.orders == {}
+    assert slot.ledger is not None
+    assert slot.ledger.position_lots == 505
+    assert slot.ledger.fees_e8 == 20_200_000  # maker 200 ppm of 1010 USDT
