@@ -28,6 +28,7 @@ from .scenario import ScriptedVenue, const_strategy, loaded, run, synthetic_mark
     kill_at=st.integers(0, 80),
 )
 def test_approved_orders_respect_limits_and_states(
+    *,
     seed: int,
     signals: list[float],
     sizes: list[float],
@@ -65,7 +66,8 @@ def _check_approval(state: DaemonState, verdict: RiskVerdict, limits: RiskLimits
     order = next((o for o in slot.orders.values() if o.intent_seq == verdict.intent_seq), None)
     if order is None:
         return  # a cancel: always passes
-    assert slot.ledger is not None and slot.instrument is not None
+    assert slot.ledger is not None
+    assert slot.instrument is not None
     pos = slot.ledger.position_lots
     if order.liquidation or order.reduce_only:
         assert order.side == (SELL if pos > 0 else BUY)
