@@ -31,6 +31,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
@@ -98,6 +99,31 @@ class SlotConfig:
             raise ValueError(f"slot {self.symbol}: needs 0 <= min_qty <= max_qty and max_qty > 0")
         if self.leverage <= 0:
             raise ValueError(f"slot {self.symbol}: leverage must be positive")
+
+    @classmethod
+    def from_decimals(
+        cls,
+        symbol: str,
+        *,
+        capital: Decimal,
+        min_qty: Decimal,
+        max_qty: Decimal,
+        leverage: Decimal = Decimal(1),
+        order_style: Literal["join", "cross"] = "join",
+    ) -> SlotConfig:
+        """From the daemon config's decimals (capital in quote currency, quantities in base
+        currency); ValueError if the capital has more than 8 decimals."""
+        capital_e8 = capital * E8
+        if capital_e8 != capital_e8.to_integral_value():
+            raise ValueError(f"slot {symbol}: capital {capital} has more than 8 decimals")
+        return cls(
+            symbol,
+            format(min_qty, "f"),
+            format(max_qty, "f"),
+            int(capital_e8),
+            Fraction(leverage),
+            order_style,
+        )
 
 
 class WorkingOrder(msgspec.Struct, array_like=True, gc=False):

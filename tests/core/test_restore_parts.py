@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 import pytest
 
 from asnd.core.book import L2Book
 from asnd.core.features import FeatureEngine
 from asnd.core.slot import SlotConfig
+from asnd.core.watchtower import RiskLimits
 from journal.events import Event
 
 from .scenario import synthetic_market
@@ -62,3 +66,20 @@ def test_slot_configuration_errors_name_the_problem(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         SlotConfig("XRPUSDT", **kwargs)  # type: ignore[arg-type]
+
+
+def test_configuration_from_the_daemon_configs_decimals() -> None:
+    slot = SlotConfig.from_decimals(
+        "BTCUSDT",
+        capital=Decimal("200.5"),
+        min_qty=Decimal("1E-3"),
+        max_qty=Decimal("0.005"),
+        leverage=Decimal("2.5"),
+    )
+    assert slot == SlotConfig("BTCUSDT", "0.001", "0.005", 20_050_000_000, Fraction(5, 2))
+    with pytest.raises(ValueError, match="8 decimals"):
+        SlotConfig.from_decimals(
+            "X", capital=Decimal("0.000000001"), min_qty=Decimal(1), max_qty=Decimal(1)
+        )
+    limits = RiskLimits.from_decimals(max_notional=Decimal("1000.5"), max_open_orders=4)
+    assert limits == RiskLimits(100_050_000_000, 4)
