@@ -29,6 +29,7 @@ made: a decision becomes state when it comes back through the journal (``DaemonS
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections import deque
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -50,7 +51,7 @@ from asnd.core.strategy import (
     decide,
     parse_strategy,
 )
-from journal.events import BUY, SELL, CancelIntent, Event, OrderIntent, Signal
+from journal.events import BUY, SELL, CancelIntent, Event, OrderIntent, Signal, StrategyLoaded
 
 __all__ = [
     "LastSignal",
@@ -61,6 +62,7 @@ __all__ = [
     "WorkingOrder",
     "cancel_intent",
     "side_of",
+    "strategy_loaded",
 ]
 
 #: How many recent exec ids a slot remembers to drop a fill the venue sends twice.
@@ -452,6 +454,19 @@ def _rebind(state: LedgerState, instrument: Instrument, fees: FeeSchedule) -> Le
 def side_of(position_lots: int) -> int:
     """BUY for a long, SELL for a short, 0 when flat."""
     return (position_lots > 0) - (position_lots < 0)
+
+
+def strategy_loaded(
+    slot: int, document: bytes | str, source: str, ts_local_ns: int
+) -> StrategyLoaded:
+    """The ``StrategyLoaded`` input that installs ``document`` on ``slot`` -- after validating
+    it, so a bad file is refused with ``StrategyError`` before anything is journaled. The
+    event carries the whole text (replay needs no files) and its SHA-256."""
+    doc = parse_strategy(document)
+    raw = document.encode() if isinstance(document, str) else bytes(document)
+    text = raw.decode("utf-8")  # parse_strategy accepted it, so it is UTF-8
+    digest = hashlib.sha256(raw).hexdigest()
+    return StrategyLoaded(0, ts_local_ns, slot, doc.id, digest, source, text)
 
 
 def cancel_intent(slot: Slot, order: WorkingOrder, trigger: Event, reason: str) -> CancelIntent:

@@ -6,13 +6,17 @@ tick is 0.0001 USDT.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
+
+import pytest
 
 from asnd.core.drive import Loop
 from asnd.core.instrument import E8
 from asnd.core.ledger import FeeSchedule
 from asnd.core.portfolio import CoreConfig, DaemonState
-from asnd.core.slot import SlotConfig, SlotStatus
+from asnd.core.slot import SlotConfig, SlotStatus, strategy_loaded
+from asnd.core.strategy import StrategyError
 from asnd.core.views import slot_views
 from asnd.core.watchtower import RiskLimits
 from journal.events import (
@@ -421,3 +425,15 @@ def test_a_live_swap_keeps_the_working_order_and_books_its_fill() -> None:
     assert slot.ledger is not None
     assert slot.ledger.position_lots == 505
     assert slot.ledger.fees_e8 == 20_200_000  # maker 200 ppm of 1010 USDT
+
+
+def test_strategy_loaded_events_are_validated_before_they_exist() -> None:
+    doc = const_strategy(0.7, 0.0, "fresh")
+    event = strategy_loaded(0, doc.encode(), "etc/strategies/fresh.json", 42)
+    assert (event.slot, event.strategy_id, event.source, event.ts_local_ns) == (
+        0, "fresh", "etc/strategies/fresh.json", 42,
+    )  # fmt: skip
+    assert event.document == doc
+    assert event.digest == hashlib.sha256(doc.encode()).hexdigest()
+    with pytest.raises(StrategyError, match="features: missing"):
+        strategy_loaded(0, '{"format": "asn-strategy", "version": 1, "id": "x"}', "f", 0)
