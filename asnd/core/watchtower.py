@@ -190,6 +190,8 @@ class Watchtower:
 
 def _liquidation_refusal(intent: OrderIntent, slot: Slot) -> str:
     pos = 0 if slot.ledger is None else slot.ledger.position_lots
+    if intent.symbol != slot.symbol:
+        return f"liquidation on {intent.symbol!r}, not the slot's {slot.symbol!r}"
     if not intent.reduce_only:
         return "liquidation must be reduce-only"
     if side_of(pos) != -intent.side or not 0 < intent.qty_lots <= abs(pos):
