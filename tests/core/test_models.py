@@ -29,6 +29,7 @@ from journal.events import (
     Kill,
     Liquidation,
     ModelDead,
+    OrderAmended,
     OrderCancelled,
     OrderIntent,
     OrderReconciled,
@@ -437,3 +438,21 @@ def test_strategy_loaded_events_are_validated_before_they_exist() -> None:
     assert event.digest == hashlib.sha256(doc.encode()).hexdigest()
     with pytest.raises(StrategyError, match="features: missing"):
         strategy_loaded(0, '{"format": "asn-strategy", "version": 1, "id": "x"}', "f", 0)
+
+
+def test_trading_resumes_on_the_snapshot_after_a_stale_book() -> None:
+    loop, venue = setup(style="cross")
+    run(loop, venue, [BookStale(0, 0, "XRPUSDT", "feed lost")])
+    made = run(loop, venue, [snapshot(50, [(20010, 5)], [(20011, 5)])])
+    (intent,) = intents(made)
+    assert intent.price_ticks == 20011
+    assert loop.state.touch["XRPUSDT"] == (20010, 20011)
+
+
+def test_an_amended_order_keeps_what_already_filled() -> None:
+    loop, venue = setup()
+    run(loop, venue, [BOOK])
+    part = Fill(0, 0, 0, "asn-0-0", "v", "f1", "XRPUSDT", BUY, 20000, 5, 0, True, 0, 500)
+    run(loop, venue, [part, OrderAmended(0, 0, 0, "asn-0-0", 19999, 300)])
+    order = loop.state.slots[0].orders["asn-0-0"]
+    assert (order.price_ticks, order.qty_lots, order.leaves_lots) == (19999, 300, 295)
