@@ -11,7 +11,7 @@ from typing import Final, Union
 
 import msgspec
 
-from journal.events import CATALOGUE, Event, kind_of
+from journal.events import CATALOGUE, Event, kind_name, kind_of
 
 __all__ = [
     "KINDS",
@@ -33,20 +33,11 @@ KINDS: Final[dict[int, type[Event]]] = {kind_of(t): t for t in CATALOGUE}
 if len(KINDS) != len(CATALOGUE):  # pragma: no cover - guards an editing mistake at import
     raise RuntimeError("two event kinds share a tag in journal.events.CATALOGUE")
 
-KINDS_BY_NAME: Final[dict[str, type[Event]]] = {}
-
-
-def _register_names() -> None:
-    from journal.events import kind_name
-
-    for t in CATALOGUE:
-        KINDS_BY_NAME[kind_name(t)] = t
-
-
-_register_names()
+KINDS_BY_NAME: Final[dict[str, type[Event]]] = {kind_name(t): t for t in CATALOGUE}
 
 _encoder: Final = msgspec.msgpack.Encoder()
-_decoder: Final = msgspec.msgpack.Decoder(Union[CATALOGUE])  # type: ignore[valid-type]  # runtime union of the catalogue
+# A Union built at runtime from the catalogue: adding a kind never touches this module.
+_decoder: Final = msgspec.msgpack.Decoder(Union[CATALOGUE])  # type: ignore[valid-type]  # noqa: UP007
 
 
 class UnknownKind(ValueError):

@@ -26,7 +26,7 @@ def to_units(text: str, decimals: int) -> int:
     """``text`` as an integer count of ``10**-decimals`` ("1.9537", 4 -> 19537). Exact."""
     neg = text.startswith("-")
     body = text[1:] if neg else text
-    whole, dot, frac = body.partition(".")
+    whole, _, frac = body.partition(".")
     if len(frac) > decimals:
         extra = frac[decimals:]
         if extra.strip("0"):

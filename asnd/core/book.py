@@ -153,7 +153,9 @@ class L2Book:
         return len(self._bid_px), len(self._ask_px)
 
 
-def _apply_side(sizes: dict[int, int], prices: list[int], ticks: list[int], lots: list[int]) -> None:
+def _apply_side(
+    sizes: dict[int, int], prices: list[int], ticks: list[int], lots: list[int]
+) -> None:
     for p, q in zip(ticks, lots, strict=True):
         if q:
             if p not in sizes:

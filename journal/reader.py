@@ -1,0 +1,308 @@
+"""Reading journals: from a seq or a time, by kind, across segments, and following live.
+
+Memory stays flat: segments are read in blocks (``segment.READ_BLOCK``) and each event is
+yielded as it is decoded, so a reader holds one block however long the journal is.
+
+A torn tail at the end of the last segment (a writer that crashed, or is mid-write) ends the
+iteration; the reader reports it in ``torn_tail`` so callers can warn. Anything wrong before
+the tail raises ``CorruptJournal`` with file and offset.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from journal.codec import SCHEMA_MINOR, UnknownKind, decode, peek_kind
+from journal.errors import CorruptJournal, JournalNotFound
+from journal.events import Event, kind_of
+from journal.segment import (
+    HEADER_SIZE,
+    FileScan,
+    ScanEnd,
+    SegmentHeader,
+    read_frames,
+    segment_name,
+    segment_paths,
+)
+
+__all__ = ["Follower", "JournalReader", "SegmentInfo", "TornTail", "follow", "follow_async"]
+
+
+@dataclass(frozen=True, slots=True)
+class TornTail:
+    """Bytes after the last good record of the last segment."""
+
+    path: Path
+    offset: int
+    dropped_bytes: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}: torn tail record at byte offset {self.offset} "
+            f"({self.dropped_bytes} bytes after the last good record)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    path: Path
+    header: SegmentHeader
+    size: int
+
+
+def _kind_set(kinds: Collection[type[Event]] | None) -> frozenset[int] | None:
+    return None if kinds is None else frozenset(kind_of(k) for k in kinds)
+
+
+class _Cursor:
+    """Position inside one segment; decodes the frames appended since the last poll."""
+
+    __slots__ = ("expected_seq", "fd", "header", "offset", "path", "skipped_unknown")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = os.pread(self.fd, HEADER_SIZE, 0)
+            self.header = SegmentHeader.unpack(path, raw)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        if self.header.first_seq != int(path.stem):
+            os.close(self.fd)
+            raise CorruptJournal(path, 0, f"header says first seq {self.header.first_seq}")
+        self.offset = HEADER_SIZE
+        self.expected_seq = self.header.first_seq
+        self.skipped_unknown = 0
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def events(
+        self,
+        scan: FileScan,
+        kinds: frozenset[int] | None,
+        from_seq: int,
+        to_seq: int | None,
+    ) -> Iterator[Event]:
+        """Decode frames from the current offset to the end of the file as it is now."""
+        path = self.path
+        newer_minor = self.header.minor > SCHEMA_MINOR
+        for offset, payload in read_frames(path, self.fd, self.offset, scan):
+            seq = self.expected_seq
+            if to_seq is not None and seq > to_seq:
+                return
+            self.expected_seq = seq + 1
+            if seq < from_seq or (kinds is not None and peek_kind(payload) not in kinds):
+                continue
+            try:
+                event = decode(payload)
+            except UnknownKind:
+                if newer_minor:
+                    self.skipped_unknown += 1
+                    continue
+                raise CorruptJournal(path, offset, "record of unknown kind") from None
+            except ValueError as exc:  # msgspec errors derive from ValueError
+                raise CorruptJournal(path, offset, f"undecodable record ({exc})") from None
+            if event.seq != seq:
+                raise CorruptJournal(path, offset, f"seq {event.seq} where {seq} was expected")
+            yield event
+        self.offset = scan.good_end
+
+
+class JournalReader:
+    """Read a journal directory. Re-iterable; each ``events`` call starts afresh."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise JournalNotFound(f"journal directory {self.directory} does not exist")
+        self.torn_tail: TornTail | None = None
+        self.skipped_unknown = 0
+
+    def segments(self) -> list[SegmentInfo]:
+        infos = []
+        for path in segment_paths(self.directory):
+            with path.open("rb") as f:
+                header = SegmentHeader.unpack(path, f.read(HEADER_SIZE))
+            infos.append(SegmentInfo(path, header, path.stat().st_size))
+        return infos
+
+    def events(
+        self,
+        *,
+        from_seq: int = 0,
+        to_seq: int | None = None,
+        from_ts_ns: int | None = None,
+        to_ts_ns: int | None = None,
+        kinds: Collection[type[Event]] | None = None,
+    ) -> Iterator[Event]:
+        """Events in seq order, optionally from/to a seq or a local time, of some kinds.
+
+        The time bounds use ``ts_local_ns`` and are applied per event (wall clocks can step
+        back, so there is no early stop on time).
+        """
+        self.torn_tail = None
+        kind_set = _kind_set(kinds)
+        paths = segment_paths(self.directory)
+        if not paths:
+            return
+        firsts = [int(p.stem) for p in paths]
+        start = 0
+        for i, first in enumerate(firsts):
+            if first <= from_seq:
+                start = i
+        for i in range(start, len(paths)):
+            if to_seq is not None and firsts[i] > to_seq:
+                return
+            cursor = _Cursor(paths[i])
+            scan = FileScan()
+            try:
+                for event in cursor.events(scan, kind_set, from_seq, to_seq):
+                    ts = event.ts_local_ns
+                    if from_ts_ns is not None and ts < from_ts_ns:
+                        continue
+                    if to_ts_ns is not None and ts > to_ts_ns:
+                        continue
+                    yield event
+                if to_seq is not None and cursor.expected_seq > to_seq:
+                    return
+            finally:
+                cursor.close()
+                self.skipped_unknown += cursor.skipped_unknown
+            last = i == len(paths) - 1
+            if scan.end is not ScanEnd.CLEAN:
+                if last:
+                    self.torn_tail = TornTail(paths[i], scan.good_end, scan.tail_bytes)
+                    return
+                raise CorruptJournal(paths[i], scan.good_end, "damaged record in a sealed segment")
+            if not last and firsts[i + 1] != cursor.expected_seq:
+                raise CorruptJournal(
+                    paths[i + 1],
+                    0,
+                    f"segment starts at seq {firsts[i + 1]} but the previous one ended at "
+                    f"seq {cursor.expected_seq - 1}",
+                )
+
+
+class Follower:
+    """Tail -f for a journal another process is writing.
+
+    ``poll()`` returns the events appended since the last call without blocking. A partial
+    record at the end of the file is a write in progress: it is picked up on a later poll.
+    When the writer rotates, the next segment is named after the next expected seq, so the
+    follower finds it without listing the directory.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        from_seq: int = 0,
+        kinds: Collection[type[Event]] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise JournalNotFound(f"journal directory {self.directory} does not exist")
+        self._kinds = _kind_set(kinds)
+        self._from_seq = from_seq
+        self._cursor: _Cursor | None = None
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+
+    def _open_first(self) -> _Cursor | None:
+        paths = segment_paths(self.directory)
+        if not paths:
+            return None
+        chosen = paths[0]
+        for p in paths:
+            if int(p.stem) <= self._from_seq:
+                chosen = p
+        try:
+            return _Cursor(chosen)
+        except CorruptJournal:
+            if os.path.getsize(chosen) < HEADER_SIZE:  # header still being written
+                return None
+            raise
+
+    def poll(self) -> list[Event]:
+        out: list[Event] = []
+        while True:
+            if self._cursor is None:
+                self._cursor = self._open_first()
+                if self._cursor is None:
+                    return out
+            cursor = self._cursor
+            scan = FileScan()
+            out.extend(cursor.events(scan, self._kinds, self._from_seq, None))
+            nxt = self.directory / segment_name(cursor.expected_seq)
+            if not nxt.exists() or nxt == cursor.path:
+                return out
+            # The writer moved on: this segment is sealed. Read what it got last, then switch.
+            out.extend(cursor.events(scan, self._kinds, self._from_seq, None))
+            if scan.end is not ScanEnd.CLEAN:
+                raise CorruptJournal(
+                    cursor.path, scan.good_end, "damaged record in a sealed segment"
+                )
+            try:
+                nxt_cursor = _Cursor(nxt)
+            except CorruptJournal:
+                if os.path.getsize(nxt) < HEADER_SIZE:
+                    return out  # the writer is still writing the new header
+                raise
+            cursor.close()
+            self._cursor = nxt_cursor
+
+
+def follow(
+    directory: Path,
+    *,
+    from_seq: int = 0,
+    kinds: Collection[type[Event]] | None = None,
+    poll_s: float = 0.001,
+) -> Iterator[Event]:
+    """Blocking tail -f (for tools). Polls every ``poll_s`` when idle."""
+    follower = Follower(directory, from_seq=from_seq, kinds=kinds)
+    try:
+        while True:
+            batch = follower.poll()
+            if batch:
+                yield from batch
+            else:
+                time.sleep(poll_s)
+    finally:
+        follower.close()
+
+
+async def follow_async(
+    directory: Path,
+    *,
+    from_seq: int = 0,
+    kinds: Collection[type[Event]] | None = None,
+    poll_s: float = 0.001,
+) -> AsyncIterator[Event]:
+    """Tail -f for trio tasks. Reads are small and hit the page cache, so they run inline.
+
+    Use it as ``async with contextlib.aclosing(follow_async(...)) as events:`` so the open
+    segment is closed when the consumer stops early.
+    """
+    follower = Follower(directory, from_seq=from_seq, kinds=kinds)
+    try:
+        while True:
+            batch = follower.poll()
+            if batch:
+                for event in batch:
+                    yield event
+            else:
+                await trio.sleep(poll_s)
+    finally:
+        follower.close()

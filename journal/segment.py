@@ -1,0 +1,214 @@
+"""Segment files and record framing: the on-disk format.
+
+A journal is a directory of append-only segment files named by the seq of their first record
+(``00000000000000000042.seg``). A segment starts with a 32-byte header::
+
+    magic "ASNJ\\x89\\r\\n\\x1a" | major u16 | minor u16 | first_seq u64 | created_ns i64
+    | crc32 u32
+
+followed by records, each framed as ``length u32 | crc32(payload) u32 | payload`` (little
+endian), where payload is one msgpack-encoded event.
+
+Reading classifies the first bad frame it meets (see ``scan``):
+- in the last segment, a frame that runs past the end of the file, or whose checksum fails
+  and which ends exactly at the end of the file, or a zero-filled remainder, is a *torn tail*
+  (a write that a crash cut short): the records before it are good;
+- anything else (a bad frame followed by more data, or any bad frame in an older segment,
+  which was sealed before the next one was created) is *corruption*, reported with file and
+  offset and never skipped.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from journal.codec import SCHEMA_MAJOR, SCHEMA_MINOR
+from journal.errors import CorruptJournal, SchemaVersionError
+
+__all__ = [
+    "FRAME",
+    "HEADER_SIZE",
+    "MAX_RECORD_BYTES",
+    "ScanEnd",
+    "ScanResult",
+    "FileScan",
+    "SegmentHeader",
+    "read_frames",
+    "scan",
+    "segment_name",
+    "segment_paths",
+]
+
+MAGIC: Final = b"ASNJ\x89\r\n\x1a"
+_HEADER: Final = struct.Struct("<8sHHQq")
+HEADER_SIZE: Final = _HEADER.size + 4  # + crc32
+FRAME: Final = struct.Struct("<II")
+#: A length above this cannot be a record we wrote: the frame is damaged.
+MAX_RECORD_BYTES: Final = 16 * 1024 * 1024
+SUFFIX: Final = ".seg"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentHeader:
+    major: int
+    minor: int
+    first_seq: int
+    created_ns: int
+
+    def pack(self) -> bytes:
+        body = _HEADER.pack(MAGIC, self.major, self.minor, self.first_seq, self.created_ns)
+        return body + struct.pack("<I", zlib.crc32(body))
+
+    @classmethod
+    def new(cls, first_seq: int, created_ns: int) -> SegmentHeader:
+        return cls(SCHEMA_MAJOR, SCHEMA_MINOR, first_seq, created_ns)
+
+    @classmethod
+    def unpack(cls, path: Path, raw: bytes) -> SegmentHeader:
+        """Parse and check a header; raises ``CorruptJournal``/``SchemaVersionError``."""
+        if len(raw) < HEADER_SIZE:
+            raise CorruptJournal(path, 0, f"segment header is {len(raw)} bytes, not {HEADER_SIZE}")
+        body, (crc,) = raw[: _HEADER.size], struct.unpack_from("<I", raw, _HEADER.size)
+        magic, major, minor, first_seq, created_ns = _HEADER.unpack(body)
+        if magic != MAGIC:
+            raise CorruptJournal(path, 0, "not an ASN journal segment (bad magic)")
+        if zlib.crc32(body) != crc:
+            raise CorruptJournal(path, 0, "segment header checksum mismatch")
+        if major > SCHEMA_MAJOR:
+            raise SchemaVersionError(
+                f"{path}: written with journal schema {major}.{minor}; this ASN reads schema "
+                f"{SCHEMA_MAJOR}.x and older. Upgrade ASN to read it."
+            )
+        return cls(major, minor, first_seq, created_ns)
+
+
+def segment_name(first_seq: int) -> str:
+    return f"{first_seq:020d}{SUFFIX}"
+
+
+def segment_paths(directory: Path) -> list[Path]:
+    """Segment files of a journal directory in seq order."""
+    paths = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.stem.isdigit()]
+    return sorted(paths, key=lambda p: int(p.stem))
+
+
+class ScanEnd(enum.Enum):
+    CLEAN = "clean"  # the data ended exactly at a record boundary
+    PARTIAL = "partial"  # the data ends inside a record: torn tail, or a write in progress
+    BAD_CRC_AT_END = "bad_crc_at_end"  # last record's checksum fails: torn tail
+    ZEROS = "zeros"  # zero-filled remainder (crash after preallocation): torn tail
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """Where a scan stopped: just after the last good frame, and how the data ended there."""
+
+    good_end: int = 0
+    end: ScanEnd = ScanEnd.CLEAN
+
+
+def scan(
+    path: Path, data: memoryview, base_offset: int, result: ScanResult
+) -> Iterator[tuple[int, memoryview]]:
+    """Yield ``(file_offset, payload)`` of the complete, checksummed frames in ``data``.
+
+    ``data`` holds the file's bytes from ``base_offset`` up to some point (the end of the file
+    when the caller read all of it). When the generator is exhausted, ``result`` says where the
+    last good frame ended (relative to ``data``) and how the data ended. A bad frame followed
+    by more data raises ``CorruptJournal``; a bad frame at the end of ``data`` is reported in
+    ``result`` so the caller can decide (torn tail at the end of a file, read more otherwise).
+    """
+    pos = 0
+    n = len(data)
+    unpack = FRAME.unpack_from
+    crc32 = zlib.crc32
+    end_kind = ScanEnd.CLEAN
+    while pos < n:
+        if pos + 8 > n:
+            end_kind = _tail_kind(data, pos, ScanEnd.PARTIAL)
+            break
+        length, crc = unpack(data, pos)
+        end = pos + 8 + length
+        if length == 0 or length > MAX_RECORD_BYTES:
+            if not any(data[pos:]):
+                end_kind = ScanEnd.ZEROS
+                break
+            if end >= n:  # a torn frame header in the very last bytes
+                end_kind = ScanEnd.PARTIAL
+                break
+            raise CorruptJournal(path, base_offset + pos, f"impossible record length {length}")
+        if end > n:
+            end_kind = _tail_kind(data, pos, ScanEnd.PARTIAL)
+            break
+        payload = data[pos + 8 : end]
+        if crc32(payload) != crc:
+            if end == n:
+                end_kind = ScanEnd.BAD_CRC_AT_END
+                break
+            raise CorruptJournal(path, base_offset + pos, "record checksum mismatch")
+        yield base_offset + pos, payload
+        pos = end
+    result.good_end = pos
+    result.end = end_kind
+
+
+def _tail_kind(data: memoryview, pos: int, default: ScanEnd) -> ScanEnd:
+    return ScanEnd.ZEROS if not any(data[pos:]) else default
+
+
+@dataclass(slots=True)
+class FileScan:
+    """How reading a segment file ended: absolute offset after the last good frame, the
+    file size seen, and the kind of end (anything but CLEAN means bytes after ``good_end``)."""
+
+    good_end: int = 0
+    size: int = 0
+    end: ScanEnd = ScanEnd.CLEAN
+
+    @property
+    def tail_bytes(self) -> int:
+        return self.size - self.good_end
+
+
+#: Read segments in blocks this large; a block's payload views die with it, so memory stays
+#: flat however long the journal is.
+READ_BLOCK: Final = 1 << 20
+
+
+def read_frames(
+    path: Path, fd: int, start: int, result: FileScan, block: int = READ_BLOCK
+) -> Iterator[tuple[int, memoryview]]:
+    """Yield ``(offset, payload)`` for every good frame of an open segment from ``start`` to
+    its current end. A frame that spans blocks is re-read whole. On exhaustion ``result``
+    tells where the good frames end and what lies after them (see ``ScanResult``)."""
+    offset = start
+    size = os.fstat(fd).st_size
+    part = ScanResult()
+    while offset < size:
+        want = block
+        data = os.pread(fd, want, offset)
+        if not data:
+            break
+        view = memoryview(data)
+        yield from scan(path, view, offset, part)
+        reached_eof = offset + len(data) >= size
+        if part.end is ScanEnd.CLEAN or reached_eof:
+            offset += part.good_end
+            if reached_eof:
+                break
+            continue
+        if part.good_end == 0:
+            # One frame larger than the block: read it whole next time.
+            length = FRAME.unpack_from(view, 0)[0] if len(view) >= 8 else 0
+            block = max(block * 2, min(length, MAX_RECORD_BYTES) + 8)
+        offset += part.good_end
+    result.good_end = offset
+    result.size = size
+    result.end = ScanEnd.CLEAN if offset >= size else part.end
