@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import trio
 from trio_websocket import (
     ConnectionClosed,
     HandshakeError,
     WebSocketConnection,
-    open_websocket_url,
+    wrap_client_stream,
 )
 
 from asnd.venues.bybit.backoff import Backoff
@@ -43,6 +46,41 @@ class FeedTiming:
     connect_timeout_s: float = 10.0
     healthy_after_s: float = 10.0
     backoff: Backoff = field(default_factory=Backoff)
+
+
+@asynccontextmanager
+async def open_websocket(url: str, connect_timeout_s: float) -> AsyncIterator[WebSocketConnection]:
+    """A client WebSocket whose TCP stream we own and always close.
+
+    ``open_websocket_url`` leaves the socket open when the *server* ends the connection (the
+    client waits for a TCP close it never performs), which leaks a socket per reconnect; so
+    the stream is opened here and closed in ``finally``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"not a WebSocket URL: {url!r}")
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    resource = parts.path or "/"
+    if parts.query:
+        resource += "?" + parts.query
+    with trio.fail_after(connect_timeout_s):
+        if parts.scheme == "wss":
+            stream: trio.abc.Stream = await trio.open_ssl_over_tcp_stream(
+                parts.hostname, port, ssl_context=ssl.create_default_context()
+            )
+        else:
+            stream = await trio.open_tcp_stream(parts.hostname, port)
+    try:
+        async with trio.open_nursery() as nursery:
+            with trio.fail_after(connect_timeout_s):
+                ws = await wrap_client_stream(nursery, stream, parts.hostname, resource)
+            try:
+                yield ws
+            finally:
+                nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await stream.aclose()
 
 
 async def _pinger(ws: WebSocketConnection, interval_s: float) -> None:
@@ -95,9 +133,7 @@ async def run_connection_loop(
         attempt += 1
         opened_at: float | None = None
         try:
-            async with open_websocket_url(
-                url, connect_timeout=timing.connect_timeout_s, disconnect_timeout=1.0
-            ) as ws:
+            async with open_websocket(url, timing.connect_timeout_s) as ws:
                 with trio.fail_after(timing.connect_timeout_s):
                     await on_open(ws, attempt)
                 opened_at = trio.current_time()
@@ -106,8 +142,8 @@ async def run_connection_loop(
                     started = True
                     task_status.started()
                 reason = await _read_until_dead(ws, timing, on_frame)
-        except (OSError, HandshakeError, ConnectionClosed, trio.TooSlowError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+        except* (OSError, HandshakeError, ConnectionClosed, trio.TooSlowError) as group:
+            reason = "; ".join(f"{type(e).__name__}: {e}" for e in group.exceptions)
         log.warning("bybit %s feed lost: %s", stream, reason)
         await emit.send(FeedLost(0, wall_ns(), venue, stream, reason))
         await on_lost(reason)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
 TOPICS = ("order", "execution", "position")
 _SEEN_EXECS = 10_000  # how many execIds to remember for deduplication
+_CLOCK_MARGIN_MS = 1_000  # our estimate of the venue clock may be off by this much
 
 
 class PrivateFeed:
@@ -69,8 +70,8 @@ class PrivateFeed:
         self.caught_up_fills = 0
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
-        self._last_exec_ms = 0
-        self._lost_at_ms: int | None = None
+        self._alive_ms = 0  # venue time of the last frame received: nothing missed before it
+        self._was_lost = False
         self._emit: trio.MemorySendChannel[Event] | None = None
 
     def _remember(self, exec_id: str) -> bool:
@@ -86,7 +87,6 @@ class PrivateFeed:
     async def _emit_fill(self, fill: Fill) -> None:
         assert self._emit is not None
         if self._remember(fill.exec_id):
-            self._last_exec_ms = max(self._last_exec_ms, fill.exec_ts_ms)
             await self._emit.send(fill)
 
     async def _on_open(self, ws: WebSocketConnection, attempt: int) -> None:
@@ -100,15 +100,15 @@ class PrivateFeed:
         if not answer.success:
             raise NeedsHumanError(f"bybit private feed: auth refused: {answer.message}")
         await ws.send_message(_ENCODE.encode({"op": "subscribe", "args": list(TOPICS)}).decode())
-        if self._lost_at_ms is not None:
-            await self._catch_up(self._lost_at_ms)
-            self._lost_at_ms = None
+        if self._was_lost:
+            await self._catch_up(self._alive_ms - _CLOCK_MARGIN_MS)
+            self._was_lost = False
+        self._alive_ms = self.rest.now_ms()
 
-    async def _catch_up(self, lost_at_ms: int) -> None:
-        """Fetch executions since the last one seen (or the loss) that the stream missed."""
-        since = min(self._last_exec_ms or lost_at_ms, lost_at_ms)
+    async def _catch_up(self, since_ms: int) -> None:
+        """Journal the executions since ``since_ms`` that the stream did not deliver."""
         for symbol in self.scales:
-            for row in await self.rest.executions(symbol, since):
+            for row in await self.rest.executions(symbol, since_ms):
                 if row.exec_type != "Trade":
                     continue
                 fill = fill_from_row(row, self.scales, self.wall_ns())
@@ -117,11 +117,11 @@ class PrivateFeed:
                 await self._emit_fill(fill)
 
     async def _on_lost(self, reason: str) -> None:
-        if self._lost_at_ms is None:
-            self._lost_at_ms = self.rest.now_ms()
+        self._was_lost = True
 
     async def _on_frame(self, ws: WebSocketConnection, frame: str | bytes) -> None:
         assert self._emit is not None
+        self._alive_ms = self.rest.now_ms()
         try:
             parsed = parse_private(frame, self.scales, self.wall_ns())
         except MalformedFrameError as exc:

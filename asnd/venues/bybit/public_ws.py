@@ -93,15 +93,18 @@ class PublicFeed:
                 log.error("bybit public feed: subscription refused: %s", parsed.message)
             return
         for event in parsed:
-            await self._emit.send(event)
             if isinstance(event, BookSnapshot | BookDelta):
                 await self._judge(ws, event)
+            else:
+                await self._emit.send(event)
 
     async def _judge(self, ws: WebSocketConnection, event: BookSnapshot | BookDelta) -> None:
+        """Apply to our book, journal the event, then the verdict (stale / synced) it caused."""
         assert self._emit is not None
         book = self.books[event.symbol]
         was_stale = book.stale
         verdict = book.apply(event)
+        await self._emit.send(event)
         if verdict is Update.SNAPSHOT and was_stale:
             await self._emit.send(BookSynced(0, self.wall_ns(), book.symbol, book.update_id))
         elif verdict in (Update.GAP, Update.CROSSED):

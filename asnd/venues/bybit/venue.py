@@ -9,8 +9,9 @@ orders, then reports ``started``. ``place`` is idempotent on ``intent.link_id``:
   *same* ``orderLinkId`` is sent again, which the venue refuses as a duplicate (110072) if the
   first one arrived late, so a second order can never be created;
 - if the outcome is still unknown after the retries, ``place`` raises ``OrderOutcomeUnknown``
-  and the resolver keeps looking the order up until the venue gives an answer, journaling
-  ``OrderReconciled``.
+  and the resolver keeps looking the order up, journaling ``OrderReconciled`` when the venue
+  has it, or ``not_found`` once the recv window has passed (the venue refuses any request
+  older than that, so a create not there by then never will be).
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ class BybitVenue:
             rng=random.Random(seed + 1),
         )
         self.scales: dict[str, SymbolScales] = {}
-        self.unresolved: dict[str, tuple[int, str]] = {}  # link_id -> (slot, symbol)
+        #: link_id -> (slot, symbol, venue time after which "not found" is final)
+        self.unresolved: dict[str, tuple[int, str, int]] = {}
         self.public: PublicFeed | None = None
         self.private: PrivateFeed | None = None
         self._emit: trio.MemorySendChannel[Event] | None = None
@@ -150,14 +152,19 @@ class BybitVenue:
         """Look up every unresolved order until the venue says what became of it."""
         while True:
             await trio.sleep(self.config.resolve_interval_s)
-            for link_id, (_slot, symbol) in list(self.unresolved.items()):
+            for link_id, (_slot, symbol, final_after_ms) in list(self.unresolved.items()):
                 try:
                     found = await self.lookup(symbol, link_id)
                 except RetryableVenueError as exc:
                     log.warning("lookup of unresolved %s failed, will retry: %s", link_id, exc)
                     continue
-                if found.status != "not_found" and self._emit is not None:
-                    await self._emit.send(found)
+                if found.status != "not_found":
+                    await self._journal(found)
+                elif self.rest.now_ms() > final_after_ms:
+                    # The venue refuses any request older than its recv window, so a create
+                    # that is not there by now never will be.
+                    self.unresolved.pop(link_id, None)
+                    await self._journal(found)
 
     # ------------------------------------------------------------------- request/answer
 
@@ -198,9 +205,13 @@ class BybitVenue:
         async def attempt() -> OrderAccepted:
             try:
                 ack = await self.rest.create_order(body)
+                if link_id in self.unresolved:
+                    # An earlier attempt was unknown; the resend answered: journal the truth.
+                    await self._journal(await self.lookup(intent.symbol, link_id))
                 return OrderAccepted(0, self.wall_ns(), intent.slot, link_id, ack.orderId)
             except OrderOutcomeUnknown as exc:
-                self.unresolved[link_id] = (intent.slot, intent.symbol)
+                final_after = self.rest.now_ms() + self.config.recv_window_ms + 1000
+                self.unresolved[link_id] = (intent.slot, intent.symbol, final_after)
                 await self._journal(
                     OrderUnresolved(0, self.wall_ns(), intent.slot, link_id, str(exc))
                 )
@@ -277,4 +288,3 @@ class BybitVenue:
 def _slot(link_id: str) -> int:
     parsed = parse_link_id(link_id)
     return -1 if parsed is None else parsed.slot
-

@@ -112,12 +112,16 @@ async def running_client(
         nursery.cancel_scope.cancel()
 
 
-def venue_levels(venue: LocalBybit, symbol: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def venue_levels(
+    venue: LocalBybit, symbol: str
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     m = venue.exchange.markets[symbol]
     return sorted(m.bids.items(), reverse=True)[:50], sorted(m.asks.items())[:50]
 
 
-def client_levels(client: BybitVenue, symbol: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def client_levels(
+    client: BybitVenue, symbol: str
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     assert client.public is not None
     book = client.public.books[symbol]
     return book.bids(50), book.asks(50)

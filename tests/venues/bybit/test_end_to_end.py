@@ -3,17 +3,8 @@ the fill over the private stream, see the position (local Bybit-compatible venue
 
 from __future__ import annotations
 
-from .bybit_helpers import (
-    SYMBOLS,
-    WAIT_S,
-    client_levels,
-    local_bybit,
-    running_client,
-    synced,
-    venue_levels,
-)
-
 import trio
+
 from asnd.venues.bybit.link_id import make_link_id
 from journal.events import (
     BUY,
@@ -26,9 +17,34 @@ from journal.events import (
     Trade,
 )
 
+from .bybit_helpers import (
+    SYMBOLS,
+    WAIT_S,
+    client_levels,
+    local_bybit,
+    running_client,
+    synced,
+    venue_levels,
+)
 
-def intent(slot: int, seq: int, side: int, price_ticks: int, qty_lots: int, tif: str = "GTC") -> OrderIntent:
-    return OrderIntent(0, 0, slot, "BTCUSDT", make_link_id(slot, seq), side, "limit", tif, price_ticks, qty_lots, False, seq)
+
+def intent(
+    slot: int, seq: int, side: int, *, price_ticks: int, qty_lots: int, tif: str = "GTC"
+) -> OrderIntent:
+    return OrderIntent(
+        0,
+        0,
+        slot,
+        "BTCUSDT",
+        make_link_id(slot, seq),
+        side,
+        "limit",
+        tif,
+        price_ticks,
+        qty_lots,
+        False,
+        seq,
+    )
 
 
 async def test_subscribe_book_order_fill_position() -> None:
@@ -39,21 +55,31 @@ async def test_subscribe_book_order_fill_position() -> None:
         assert {e.symbol for e in events.of(BookSnapshot)} == set(SYMBOLS)
 
         # A marketable buy: takes 1000 lots at the best ask (100001 ticks = 50000.5).
-        answer = await client.place(intent(2, 11, BUY, 100_001, 700, "IOC"))
+        answer = await client.place(
+            intent(2, 11, BUY, price_ticks=100_001, qty_lots=700, tif="IOC")
+        )
         assert isinstance(answer, OrderAccepted)
         assert answer.link_id == "asn-2-11"
         fill = await events.until(lambda e: isinstance(e, Fill))
         assert isinstance(fill, Fill)
-        assert (fill.slot, fill.side, fill.price_ticks, fill.qty_lots, fill.is_maker) == (2, BUY, 100_001, 700, False)
+        assert (fill.slot, fill.side, fill.price_ticks, fill.qty_lots, fill.is_maker) == (
+            2,
+            BUY,
+            100_001,
+            700,
+            False,
+        )
         assert fill.fee_e8 == 1_925_019_250  # 0.700 BTC * 50000.5 * 0.055 % = 19.2501925 USDT
-        position = await events.until(lambda e: isinstance(e, PositionReconciled) and e.symbol == "BTCUSDT")
+        position = await events.until(
+            lambda e: isinstance(e, PositionReconciled) and e.symbol == "BTCUSDT"
+        )
         assert isinstance(position, PositionReconciled)
         assert (position.position_lots, position.avg_price_ticks) == (700, 100_001)
         trade = next(e for e in events.events if isinstance(e, Trade))
         assert (trade.side, trade.price_ticks, trade.qty_lots) == (BUY, 100_001, 700)
 
         # A resting sell, filled by a crowd buyer sweeping through it: a maker fill.
-        rest = await client.place(intent(3, 12, SELL, 100_003, 200))
+        rest = await client.place(intent(3, 12, SELL, price_ticks=100_003, qty_lots=200))
         assert isinstance(rest, OrderAccepted)
         await synced(client, events, venue, "BTCUSDT")
         assert client_levels(client, "BTCUSDT") == venue_levels(venue, "BTCUSDT")
@@ -61,7 +87,9 @@ async def test_subscribe_book_order_fill_position() -> None:
         maker = await events.until(lambda e: isinstance(e, Fill) and e.link_id == "asn-3-12")
         assert isinstance(maker, Fill)
         assert (maker.is_maker, maker.qty_lots, maker.leaves_lots) == (True, 200, 0)
-        position = await events.until(lambda e: isinstance(e, PositionReconciled) and e.position_lots == 500)
+        position = await events.until(
+            lambda e: isinstance(e, PositionReconciled) and e.position_lots == 500
+        )
         await synced(client, events, venue, "BTCUSDT")
         assert client_levels(client, "BTCUSDT") == venue_levels(venue, "BTCUSDT")
 

@@ -106,8 +106,8 @@ class WsHub:
                     while True:
                         frame = await ws.get_message()
                         self._on_frame(conn, frame)
-        except ConnectionClosed:
-            pass
+        except* ConnectionClosed:
+            pass  # the client went away: nothing to answer
         finally:
             self.conns.discard(conn)
             send.close()

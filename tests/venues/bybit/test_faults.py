@@ -1,0 +1,230 @@
+"""Every fault the local venue can inject, repeated: the client recovers by itself, the book
+after recovery equals the venue's book, no order is duplicated, every unresolved order is
+resolved. Real loopback sockets with short real timeouts; every wait is bounded."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from asnd.venues.base import OrderOutcomeUnknown
+from asnd.venues.bybit.backoff import Backoff
+from asnd.venues.bybit.link_id import make_link_id
+from asnd.venues.bybit.retry import RetryPolicy
+from journal.events import (
+    BUY,
+    SELL,
+    BookStale,
+    BookSynced,
+    FeedConnected,
+    FeedLost,
+    Fill,
+    OrderAccepted,
+    OrderIntent,
+    OrderReconciled,
+    OrderUnresolved,
+)
+
+from .bybit_helpers import (
+    SYMBOLS,
+    client_levels,
+    local_bybit,
+    running_client,
+    synced,
+    venue_levels,
+)
+
+REPEATS = 3
+
+
+def intent(seq: int, side: int = BUY, price_ticks: int = 99_990, qty_lots: int = 5) -> OrderIntent:
+    link = make_link_id(1, seq)
+    return OrderIntent(
+        0, 0, 1, "BTCUSDT", link, side, "limit", "GTC", price_ticks, qty_lots, False, seq
+    )
+
+
+async def books_equal_after_recovery(client, events, venue) -> None:  # type: ignore[no-untyped-def]
+    for symbol in SYMBOLS:
+        await synced(client, events, venue, symbol)
+        assert client_levels(client, symbol) == venue_levels(venue, symbol)
+
+
+async def test_dropped_public_connection_reconnects_resubscribes_and_resyncs() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        for round_ in range(REPEATS):
+            assert venue.hub.drop("public") == 1
+            venue.exchange.set_level("BTCUSDT", BUY, 99_000 - round_, 7)  # while we are away
+            await events.until(lambda e: isinstance(e, FeedLost) and e.stream == "public")
+            await events.until(lambda e: isinstance(e, FeedConnected) and e.stream == "public")
+            await books_equal_after_recovery(client, events, venue)
+        stale = [e for e in events.drain() if isinstance(e, BookStale)]
+        synced_ = [e for e in events.drain() if isinstance(e, BookSynced)]
+        assert len(stale) >= REPEATS * len(SYMBOLS)
+        assert len(synced_) >= REPEATS * len(SYMBOLS)
+
+
+async def test_silent_venue_is_declared_dead_and_reconnected() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        for round_ in range(REPEATS):
+            venue.faults.silent = True
+            venue.exchange.set_level("ETHUSDT", SELL, 300_100 + round_, 3)  # not delivered
+            lost = await events.until(lambda e: isinstance(e, FeedLost) and e.stream == "public")
+            assert isinstance(lost, FeedLost)
+            assert "no data or pong" in lost.reason
+            venue.faults.silent = False
+            await books_equal_after_recovery(client, events, venue)
+
+
+async def test_skipped_update_id_marks_stale_and_resubscribes() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        assert client.public is not None
+        for round_ in range(REPEATS):
+            venue.faults.skip_u = 1
+            venue.exchange.set_level("BTCUSDT", BUY, 99_500 + round_, 11)  # this delta is lost
+            venue.exchange.set_level("BTCUSDT", BUY, 99_600 + round_, 12)  # this one shows the gap
+            stale = await events.until(lambda e: isinstance(e, BookStale))
+            assert isinstance(stale, BookStale)
+            assert "gap" in stale.reason
+            await events.until(lambda e: isinstance(e, BookSynced) and e.symbol == "BTCUSDT")
+            await books_equal_after_recovery(client, events, venue)
+        assert client.public.resubscribes == REPEATS
+        assert venue.hub.connections_served == 2  # one public, one private: no reconnects
+
+
+async def test_malformed_frames_are_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        assert client.public is not None
+        venue.faults.malformed = REPEATS
+        for round_ in range(REPEATS):
+            venue.exchange.set_level("ETHUSDT", BUY, 299_000 + round_, 4)
+        await books_equal_after_recovery(client, events, venue)
+        assert client.public.malformed == REPEATS
+        assert not events.of(FeedLost)  # the feed never died of it
+    messages = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(messages) == REPEATS
+    assert all("not a Bybit frame" in m for m in messages)
+
+
+async def test_delayed_frames_and_answers_still_converge() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        venue.faults.delay_s = 0.02
+        for round_ in range(REPEATS):
+            venue.exchange.set_level("BTCUSDT", SELL, 100_010 + round_, 9)
+            answer = await client.place(intent(100 + round_))
+            assert isinstance(answer, OrderAccepted)
+        await books_equal_after_recovery(client, events, venue)
+
+
+async def test_5xx_rate_limit_and_clock_drift_are_retried_without_duplicates() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        syncs = client.rest.time_syncs
+        for round_ in range(REPEATS):
+            venue.faults.http_5xx = 2
+            venue.faults.rate_limited = 2
+            venue.faults.time_window = 1
+            answer = await client.place(intent(200 + round_))
+            assert isinstance(answer, OrderAccepted)
+        assert client.rest.time_syncs >= syncs + REPEATS  # each 10002 resynchronised the clock
+        links = [o.link_id for o in venue.exchange.orders.values()]
+        assert sorted(links) == [make_link_id(1, 200 + r) for r in range(REPEATS)]
+        assert client.unresolved == {}
+        # A 502 on a create left it unresolved for a moment; every one was resolved.
+        unresolved = events.of(OrderUnresolved)
+        assert len({e.link_id for e in unresolved}) == REPEATS
+        reconciled = events.of(OrderReconciled)
+        assert {e.link_id for e in unresolved} == {e.link_id for e in reconciled} == set(links)
+
+
+async def test_timeout_after_accept_is_resolved_by_link_id_never_duplicated() -> None:
+    async with (
+        local_bybit() as venue,
+        running_client(venue, rest_timeout_s=0.3) as (client, events),
+    ):
+        for round_ in range(REPEATS):
+            venue.faults.timeout_after_accept = 1
+            link = make_link_id(1, 300 + round_)
+            answer = await client.place(intent(300 + round_))
+            assert isinstance(answer, OrderAccepted)
+            assert answer.venue_order_id == venue.exchange.orders[link].order_id
+            unresolved = await events.until(
+                lambda e, link=link: isinstance(e, OrderUnresolved) and e.link_id == link
+            )
+            assert "timed out" in unresolved.reason  # type: ignore[attr-defined]
+            resolved = await events.until(
+                lambda e: isinstance(e, OrderReconciled) and e.link_id == link
+            )
+            assert isinstance(resolved, OrderReconciled)
+            assert resolved.status == "open"
+        assert venue.exchange.creates_accepted == REPEATS  # exactly one order per intent
+        assert client.unresolved == {}
+
+
+async def test_unresolved_order_is_resolved_in_the_background() -> None:
+    """The venue fails every request for a while: ``place`` cannot find out what became of
+    the create and says so; the resolver keeps asking, and once the recv window has passed
+    a create that is not at the venue is final: ``not_found``."""
+    impatient = RetryPolicy(attempts=2, backoff=Backoff(base_s=0.01, cap_s=0.02))
+    async with (
+        local_bybit() as venue,
+        running_client(venue, rest_timeout_s=0.3, policy=impatient, recv_window_ms=300) as (
+            client,
+            events,
+        ),
+    ):
+        link = make_link_id(1, 400)
+        venue.faults.http_5xx = 1_000
+        with pytest.raises(OrderOutcomeUnknown):
+            await client.place(intent(400))
+        assert link in client.unresolved
+        unresolved = await events.until(lambda e: isinstance(e, OrderUnresolved))
+        assert unresolved.link_id == link  # type: ignore[attr-defined]
+        venue.faults.http_5xx = 0
+        resolved = await events.until(
+            lambda e: isinstance(e, OrderReconciled) and e.link_id == link
+        )
+        assert isinstance(resolved, OrderReconciled)
+        assert resolved.status == "not_found"
+        assert client.unresolved == {}
+        assert venue.exchange.creates_accepted == 0
+
+
+async def test_same_intent_twice_is_one_order() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, _events):
+        first = await client.place(intent(500))
+        second = await client.place(intent(500))
+        assert isinstance(first, OrderAccepted)
+        assert isinstance(second, OrderAccepted)
+        assert first.venue_order_id == second.venue_order_id
+        assert venue.exchange.creates_accepted == 1
+
+
+async def test_fills_missed_while_private_stream_was_down_are_caught_up_once() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        assert client.private is not None
+        for round_ in range(REPEATS):
+            link = make_link_id(1, 600 + round_)
+            placed = await client.place(
+                intent(600 + round_, SELL, 100_001, 10)
+            )  # joins the best ask
+            assert isinstance(placed, OrderAccepted)
+            await events.until(
+                lambda e, link=link, placed=placed: (
+                    isinstance(e, OrderAccepted) and e.link_id == link and e is not placed
+                )
+            )
+            assert venue.hub.drop("private") == 1
+            # Fills while the private stream is down: their frames are lost with the connection.
+            venue.exchange.crowd_trade("BTCUSDT", BUY, 100_001, 10_000)
+            fill = await events.until(
+                lambda e, link=link: isinstance(e, Fill) and e.link_id == link
+            )
+            assert isinstance(fill, Fill)
+            assert (fill.qty_lots, fill.is_maker) == (10, True)
+            venue.exchange.set_level("BTCUSDT", SELL, 100_001, 1000)  # the crowd refills the level
+        fills = [e for e in events.drain() if isinstance(e, Fill)]
+        assert len({f.exec_id for f in fills}) == len(fills) == REPEATS  # each fill exactly once
+        assert client.private.caught_up_fills == REPEATS
+        await books_equal_after_recovery(client, events, venue)
