@@ -135,12 +135,12 @@ def read_archive(
                 yield from _events_of_line(raw, instruments, tick_size, lot_size)
         except ArchiveError as exc:
             raise ArchiveError(f"{path}:{line_no}: {exc}") from None
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ArchiveError(f"{path}:{line_no}: malformed message: {exc}") from None
         except OffGridError as exc:
             raise ArchiveError(
                 f"{path}:{line_no}: {exc}; pass the real --tick-size/--lot-size"
             ) from None
+        except ValueError as exc:  # msgspec decode/validation errors, invalid UTF-8
+            raise ArchiveError(f"{path}:{line_no}: malformed message: {exc}") from None
         except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
             raise ArchiveError(
                 f"{path}: archive truncated or damaged after line {line_no} ({exc})"

@@ -255,8 +255,12 @@ def _cmd_import_bybit(args: argparse.Namespace) -> int:
                 with tqdm(
                     total=size, unit="B", unit_scale=True, desc=path.name, disable=None, leave=False
                 ) as bar:
+
+                    def advance(n: int, bar: tqdm[None] = bar) -> None:  # type: ignore[assignment]
+                        bar.update(n)
+
                     for event in read_archive(
-                        path, tick_size=args.tick_size, lot_size=args.lot_size, progress=bar.update
+                        path, tick_size=args.tick_size, lot_size=args.lot_size, progress=advance
                     ):
                         writer.append(event)
                         total += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncGenerator, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,7 +289,7 @@ async def follow_async(
     from_seq: int = 0,
     kinds: Collection[type[Event]] | None = None,
     poll_s: float = 0.001,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Tail -f for trio tasks. Reads are small and hit the page cache, so they run inline.
 
     Use it as ``async with contextlib.aclosing(follow_async(...)) as events:`` so the open

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from contextlib import aclosing
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -17,10 +18,11 @@ from journal.reader import JournalReader, follow_async
 from journal.writer import JournalWriter
 
 CHILD = Path(__file__).with_name("writer_proc.py")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, str(CHILD), *args], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -53,20 +55,15 @@ def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
 
 async def test_follow_sees_events_another_process_appends(tmp_path: Path) -> None:
     journal = tmp_path / "j"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    journal.mkdir()  # the follower waits for the writer's first segment
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     count = 3000
     seen: list[int] = []
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             # Small segments so the follower must switch segments while the writer rotates.
-            nursery.start_soon(
-                lambda: trio.run_process(
-                    [sys.executable, str(CHILD), str(journal), "stream", str(count), "8192"],
-                    env=env,
-                )
-            )
-            while not journal.exists():
-                await trio.sleep(0.001)
+            command = [sys.executable, str(CHILD), str(journal), "stream", str(count), "8192"]
+            nursery.start_soon(partial(trio.run_process, command, env=env))
             async with aclosing(follow_async(journal, poll_s=0.001)) as events:
                 async for event in events:
                     seen.append(event.seq)

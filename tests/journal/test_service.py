@@ -57,10 +57,11 @@ async def test_market_data_rides_the_next_batch_within_the_delay(
         await trio.sleep(0.19)
         await trio.testing.wait_all_tasks_blocked()
         assert writer.durable_seq == 0, "still within the batch delay"
-        # The fsync runs in a real thread; virtual time may run on while it does.
-        while writer.durable_seq == 0:
-            await trio.sleep(0.01)
-        assert trio.current_time() >= 0.2
+        assert writer.pending_bytes > 0
+        await trio.sleep(0.02)
+        await trio.testing.wait_all_tasks_blocked()
+        assert writer.pending_bytes == 0, "the flusher took the batch on its own at 0.2 s"
+        await service.wait_durable(1)
         nursery.cancel_scope.cancel()
     writer.close()
 
@@ -99,8 +100,9 @@ async def test_write_failure_stops_the_service_and_waiters(tmp_path: Path) -> No
     ro = os.open(os.devnull, os.O_RDONLY)
     os.dup2(ro, writer._fd)
     os.close(ro)
-    with trio.fail_after(10), pytest.RaisesGroup(
-        JournalWriteError, JournalWriteError, flatten_subgroups=True
+    with (
+        trio.fail_after(10),
+        pytest.RaisesGroup(JournalWriteError, JournalWriteError, flatten_subgroups=True),
     ):
         async with trio.open_nursery() as nursery:
             await nursery.start(service.run)

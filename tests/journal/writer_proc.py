@@ -13,12 +13,9 @@ import signal
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from helpers import delta, trade  # noqa: E402
-
-from journal.errors import JournalWriteError  # noqa: E402
-from journal.writer import JournalWriter  # noqa: E402
+from journal.errors import JournalWriteError
+from journal.writer import JournalWriter
+from tests.journal.helpers import delta, trade
 
 
 def main() -> int:
