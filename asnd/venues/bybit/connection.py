@@ -65,7 +65,8 @@ async def open_websocket(url: str, connect_timeout_s: float) -> AsyncIterator[We
         resource += "?" + parts.query
     with trio.fail_after(connect_timeout_s):
         if parts.scheme == "wss":
-            stream: trio.abc.Stream = await trio.open_ssl_over_tcp_stream(
+            stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
+            stream = await trio.open_ssl_over_tcp_stream(
                 parts.hostname, port, ssl_context=ssl.create_default_context()
             )
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import trio
 
@@ -32,6 +33,7 @@ FAST = FeedTiming(
     backoff=Backoff(base_s=0.02, cap_s=0.2),
 )
 FAST_RETRY = RetryPolicy(attempts=6, backoff=Backoff(base_s=0.01, cap_s=0.1))
+E = TypeVar("E", bound=Event)
 WAIT_S = 10.0  # upper bound of any single wait in these tests (fail_after)
 
 
@@ -94,8 +96,23 @@ class Collector:
             except trio.WouldBlock:
                 return self.events
 
-    def of(self, kind: type[Event]) -> list[Event]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.drain() if isinstance(e, kind)]
+
+    async def first(
+        self,
+        kind: type[E],
+        predicate: Callable[[E], bool] = lambda e: True,
+        timeout_s: float = WAIT_S,
+    ) -> E:
+        """The next event of ``kind`` satisfying ``predicate``."""
+        event = await self.until(lambda e: isinstance(e, kind) and predicate(e), timeout_s)
+        assert isinstance(event, kind)
+        return event
+
+    async def for_link(self, kind: type[E], link_id: str) -> E:
+        """The next event of ``kind`` about order ``link_id``."""
+        return await self.first(kind, lambda e: getattr(e, "link_id", None) == link_id)
 
 
 @asynccontextmanager

@@ -60,7 +60,7 @@ async def test_subscribe_book_order_fill_position() -> None:
         )
         assert isinstance(answer, OrderAccepted)
         assert answer.link_id == "asn-2-11"
-        fill = await events.until(lambda e: isinstance(e, Fill))
+        fill = await events.first(Fill)
         assert isinstance(fill, Fill)
         assert (fill.slot, fill.side, fill.price_ticks, fill.qty_lots, fill.is_maker) == (
             2,
@@ -70,10 +70,7 @@ async def test_subscribe_book_order_fill_position() -> None:
             False,
         )
         assert fill.fee_e8 == 1_925_019_250  # 0.700 BTC * 50000.5 * 0.055 % = 19.2501925 USDT
-        position = await events.until(
-            lambda e: isinstance(e, PositionReconciled) and e.symbol == "BTCUSDT"
-        )
-        assert isinstance(position, PositionReconciled)
+        position = await events.first(PositionReconciled, lambda e: e.symbol == "BTCUSDT")
         assert (position.position_lots, position.avg_price_ticks) == (700, 100_001)
         trade = next(e for e in events.events if isinstance(e, Trade))
         assert (trade.side, trade.price_ticks, trade.qty_lots) == (BUY, 100_001, 700)
@@ -84,12 +81,10 @@ async def test_subscribe_book_order_fill_position() -> None:
         await synced(client, events, venue, "BTCUSDT")
         assert client_levels(client, "BTCUSDT") == venue_levels(venue, "BTCUSDT")
         venue.exchange.crowd_trade("BTCUSDT", BUY, 100_003, 300 + 1100 + 1200 + 200)
-        maker = await events.until(lambda e: isinstance(e, Fill) and e.link_id == "asn-3-12")
+        maker = await events.for_link(Fill, "asn-3-12")
         assert isinstance(maker, Fill)
         assert (maker.is_maker, maker.qty_lots, maker.leaves_lots) == (True, 200, 0)
-        position = await events.until(
-            lambda e: isinstance(e, PositionReconciled) and e.position_lots == 500
-        )
+        await events.first(PositionReconciled, lambda e: e.position_lots == 500)
         await synced(client, events, venue, "BTCUSDT")
         assert client_levels(client, "BTCUSDT") == venue_levels(venue, "BTCUSDT")
 

@@ -11,7 +11,9 @@ import pytest
 from asnd.venues.base import OrderOutcomeUnknown
 from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.link_id import make_link_id
+from asnd.venues.bybit.local.server import LocalBybit
 from asnd.venues.bybit.retry import RetryPolicy
+from asnd.venues.bybit.venue import BybitVenue
 from journal.events import (
     BUY,
     SELL,
@@ -28,6 +30,7 @@ from journal.events import (
 
 from .bybit_helpers import (
     SYMBOLS,
+    Collector,
     client_levels,
     local_bybit,
     running_client,
@@ -45,7 +48,9 @@ def intent(seq: int, side: int = BUY, price_ticks: int = 99_990, qty_lots: int =
     )
 
 
-async def books_equal_after_recovery(client, events, venue) -> None:  # type: ignore[no-untyped-def]
+async def books_equal_after_recovery(
+    client: BybitVenue, events: Collector, venue: LocalBybit
+) -> None:
     for symbol in SYMBOLS:
         await synced(client, events, venue, symbol)
         assert client_levels(client, symbol) == venue_levels(venue, symbol)
@@ -56,8 +61,8 @@ async def test_dropped_public_connection_reconnects_resubscribes_and_resyncs() -
         for round_ in range(REPEATS):
             assert venue.hub.drop("public") == 1
             venue.exchange.set_level("BTCUSDT", BUY, 99_000 - round_, 7)  # while we are away
-            await events.until(lambda e: isinstance(e, FeedLost) and e.stream == "public")
-            await events.until(lambda e: isinstance(e, FeedConnected) and e.stream == "public")
+            await events.first(FeedLost, lambda e: e.stream == "public")
+            await events.first(FeedConnected, lambda e: e.stream == "public")
             await books_equal_after_recovery(client, events, venue)
         stale = [e for e in events.drain() if isinstance(e, BookStale)]
         synced_ = [e for e in events.drain() if isinstance(e, BookSynced)]
@@ -70,7 +75,7 @@ async def test_silent_venue_is_declared_dead_and_reconnected() -> None:
         for round_ in range(REPEATS):
             venue.faults.silent = True
             venue.exchange.set_level("ETHUSDT", SELL, 300_100 + round_, 3)  # not delivered
-            lost = await events.until(lambda e: isinstance(e, FeedLost) and e.stream == "public")
+            lost = await events.first(FeedLost, lambda e: e.stream == "public")
             assert isinstance(lost, FeedLost)
             assert "no data or pong" in lost.reason
             venue.faults.silent = False
@@ -84,10 +89,10 @@ async def test_skipped_update_id_marks_stale_and_resubscribes() -> None:
             venue.faults.skip_u = 1
             venue.exchange.set_level("BTCUSDT", BUY, 99_500 + round_, 11)  # this delta is lost
             venue.exchange.set_level("BTCUSDT", BUY, 99_600 + round_, 12)  # this one shows the gap
-            stale = await events.until(lambda e: isinstance(e, BookStale))
+            stale = await events.first(BookStale)
             assert isinstance(stale, BookStale)
             assert "gap" in stale.reason
-            await events.until(lambda e: isinstance(e, BookSynced) and e.symbol == "BTCUSDT")
+            await events.first(BookSynced, lambda e: e.symbol == "BTCUSDT")
             await books_equal_after_recovery(client, events, venue)
         assert client.public.resubscribes == REPEATS
         assert venue.hub.connections_served == 2  # one public, one private: no reconnects
@@ -149,13 +154,9 @@ async def test_timeout_after_accept_is_resolved_by_link_id_never_duplicated() ->
             answer = await client.place(intent(300 + round_))
             assert isinstance(answer, OrderAccepted)
             assert answer.venue_order_id == venue.exchange.orders[link].order_id
-            unresolved = await events.until(
-                lambda e, link=link: isinstance(e, OrderUnresolved) and e.link_id == link
-            )
-            assert "timed out" in unresolved.reason  # type: ignore[attr-defined]
-            resolved = await events.until(
-                lambda e: isinstance(e, OrderReconciled) and e.link_id == link
-            )
+            unresolved = await events.for_link(OrderUnresolved, link)
+            assert "timed out" in unresolved.reason
+            resolved = await events.for_link(OrderReconciled, link)
             assert isinstance(resolved, OrderReconciled)
             assert resolved.status == "open"
         assert venue.exchange.creates_accepted == REPEATS  # exactly one order per intent
@@ -179,12 +180,10 @@ async def test_unresolved_order_is_resolved_in_the_background() -> None:
         with pytest.raises(OrderOutcomeUnknown):
             await client.place(intent(400))
         assert link in client.unresolved
-        unresolved = await events.until(lambda e: isinstance(e, OrderUnresolved))
-        assert unresolved.link_id == link  # type: ignore[attr-defined]
+        unresolved = await events.first(OrderUnresolved)
+        assert unresolved.link_id == link
         venue.faults.http_5xx = 0
-        resolved = await events.until(
-            lambda e: isinstance(e, OrderReconciled) and e.link_id == link
-        )
+        resolved = await events.for_link(OrderReconciled, link)
         assert isinstance(resolved, OrderReconciled)
         assert resolved.status == "not_found"
         assert client.unresolved == {}
@@ -206,21 +205,14 @@ async def test_fills_missed_while_private_stream_was_down_are_caught_up_once() -
         assert client.private is not None
         for round_ in range(REPEATS):
             link = make_link_id(1, 600 + round_)
-            placed = await client.place(
-                intent(600 + round_, SELL, 100_001, 10)
-            )  # joins the best ask
+            # Joins the best ask, then waits until the private stream confirmed it.
+            placed = await client.place(intent(600 + round_, SELL, 100_001, 10))
             assert isinstance(placed, OrderAccepted)
-            await events.until(
-                lambda e, link=link, placed=placed: (
-                    isinstance(e, OrderAccepted) and e.link_id == link and e is not placed
-                )
-            )
+            await events.for_link(OrderAccepted, link)
             assert venue.hub.drop("private") == 1
             # Fills while the private stream is down: their frames are lost with the connection.
             venue.exchange.crowd_trade("BTCUSDT", BUY, 100_001, 10_000)
-            fill = await events.until(
-                lambda e, link=link: isinstance(e, Fill) and e.link_id == link
-            )
+            fill = await events.for_link(Fill, link)
             assert isinstance(fill, Fill)
             assert (fill.qty_lots, fill.is_maker) == (10, True)
             venue.exchange.set_level("BTCUSDT", SELL, 100_001, 1000)  # the crowd refills the level
