@@ -132,7 +132,8 @@ def parse_public(
     try:
         if env.topic.startswith("orderbook."):
             return [_book_event(env, scales, ts_local_ns)]
-        if env.topic.startswith("publicTrade."):
+        # Bybit v5 says ``publicTrade.{symbol}``; recorded fixtures also show ``trade.*``.
+        if env.topic.startswith(("publicTrade.", "trade.")):
             return _trades(env, scales, ts_local_ns)
     except (msgspec.DecodeError, ValueError) as exc:
         raise MalformedFrameError(f"bad {env.topic} frame ({exc}): {_excerpt(frame)}") from exc

@@ -339,7 +339,6 @@ class Exchange:
                         "S": _side_text(taker_side),
                         "v": m.lot.text(lots),
                         "p": m.tick.text(price),
-                        "L": "ZeroPlusTick",
                         "i": f"trade-{n}",
                         "BT": False,
                     }
