@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -77,6 +77,7 @@ class BybitRest:
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         wall_ms: Callable[[], int] = _wall_ms,
+        trace: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
@@ -89,6 +90,8 @@ class BybitRest:
         self.offset_ms = 0
         self.time_syncs = 0
         self._client: httpx.AsyncClient | None = None
+        #: httpcore trace hook for order creates (latency instrumentation; None in production)
+        self.trace = trace
 
     async def __aenter__(self) -> BybitRest:
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s)
@@ -175,7 +178,10 @@ class BybitRest:
                 headers |= self._signed_headers(content.decode())
         unknown = OrderOutcomeUnknown if ambiguous else RetryableVenueError
         try:
-            response = await client.request(method, url, content=content, headers=headers)
+            extensions = {"trace": self.trace} if ambiguous and self.trace is not None else None
+            response = await client.request(
+                method, url, content=content, headers=headers, extensions=extensions
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise RetryableVenueError(
                 f"bybit {what}: cannot connect: {type(exc).__name__}"
