@@ -32,8 +32,15 @@ import trio
 from trio_websocket import WebSocketRequest, open_websocket_url, serve_websocket
 
 from asnd.core.features import FEATURE_NAMES, FeatureEngine
-from asnd.core.strategy import Call, Const, FeatureRef, SlotSizing, StrategyDocument
-from asnd.core.strategy import compile_strategy, decide
+from asnd.core.strategy import (
+    Call,
+    Const,
+    FeatureRef,
+    SlotSizing,
+    StrategyDocument,
+    compile_strategy,
+    decide,
+)
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.link_id import make_link_id
 from asnd.venues.bybit.local.server import LocalBybit
@@ -164,7 +171,7 @@ async def main() -> None:
         emit(f"latency.tick_to_order_p{int(q * 100)}", value, "us", ticks=len(spans["total"]),
              reference=f"trio-websocket echo round trip p{int(q * 100)} (us)", reference_value=ref,
              ratio=round(value / ref, 2), goal_p99_us=1000,
-             path="ws frame -> parse -> book -> features -> GP strategy -> decide -> sign -> socket")  # fmt: skip
+             path="ws frame > parse > book > features > strategy > decide > sign > socket")  # fmt: skip
     for part, what in (
         (
             "feed",
@@ -173,9 +180,9 @@ async def main() -> None:
         ("decide", "FeatureEngine (book + 8 features) + strategy signal/size + decide"),
         ("send", "OrderIntent -> body, HMAC signature, httpx/httpcore -> body written"),
     ):
+        share = statistics.median(spans[part]) / statistics.median(spans["total"])
         emit(f"latency.part.{part}_p50", pct(spans[part], 0.5), "us", what=what,
-             p99_us=pct(spans[part], 0.99),
-             share_of_total_p50=round(statistics.median(spans[part]) / statistics.median(spans["total"]), 2))  # fmt: skip
+             p99_us=pct(spans[part], 0.99), share_of_total_p50=round(share, 2))  # fmt: skip
     emit("latency.ws_echo_round_trip_p50", echo_p50, "us", p99_us=echo_p99, frames=len(echo))
 
 
