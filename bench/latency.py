@@ -20,7 +20,6 @@ Prints JSON lines: name, value, unit, reference figure and ratio, peak RSS.
 from __future__ import annotations
 
 import json
-import random
 import resource
 import statistics
 import sys
@@ -162,16 +161,15 @@ async def echo_round_trip(frame_bytes: int) -> list[int]:
 
 
 async def main() -> None:
-    random.seed(0)
     spans = await tick_to_order()
     echo = await echo_round_trip(frame_bytes=200)  # about the size of a one-level book delta
     echo_p50, echo_p99 = pct(echo, 0.50), pct(echo, 0.99)
+    path = "ws frame > parse > book > features > strategy > decide > sign > socket"
     for q, ref in ((0.50, echo_p50), (0.99, echo_p99)):
         value = pct(spans["total"], q)
         emit(f"latency.tick_to_order_p{int(q * 100)}", value, "us", ticks=len(spans["total"]),
              reference=f"trio-websocket echo round trip p{int(q * 100)} (us)", reference_value=ref,
-             ratio=round(value / ref, 2), goal_p99_us=1000,
-             path="ws frame > parse > book > features > strategy > decide > sign > socket")  # fmt: skip
+             ratio=round(value / ref, 2), goal_p99_us=1000, path=path)  # fmt: skip
     for part, what in (
         (
             "feed",
