@@ -132,8 +132,7 @@ async def running_client(
 def venue_levels(
     venue: LocalBybit, symbol: str
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    m = venue.exchange.markets[symbol]
-    return sorted(m.bids.items(), reverse=True)[:50], sorted(m.asks.items())[:50]
+    return venue.exchange.levels(symbol, 50)
 
 
 def client_levels(
