@@ -235,7 +235,9 @@ def _order_event(row: OrderRow, scales: dict[str, SymbolScales], ts_local_ns: in
     if status in ("New", "Untriggered"):
         return OrderAccepted(0, ts_local_ns, slot, row.order_link_id, row.order_id)
     if status in ("Cancelled", "PartiallyFilledCanceled", "Deactivated"):
-        leaves = _scales(scales, row.symbol).lot.count(row.leaves_qty or "0")
+        lot = _scales(scales, row.symbol).lot
+        # The cancelled remainder is qty - cumExecQty: venues differ on leavesQty after a cancel.
+        leaves = lot.count(row.qty or "0") - lot.count(row.cum_exec_qty or "0")
         reason = row.cancel_type or status
         return OrderCancelled(0, ts_local_ns, slot, row.order_link_id, row.order_id, reason, leaves)
     if status == "Rejected":

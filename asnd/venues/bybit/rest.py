@@ -89,6 +89,8 @@ class BybitRest:
         self._wall_ms = wall_ms
         self.offset_ms = 0
         self.time_syncs = 0
+        #: Called with the new offset after every measurement (monitoring; tests wait on it).
+        self.on_time_sync: Callable[[int], None] | None = None
         self._client: httpx.AsyncClient | None = None
         #: httpcore trace hook for order creates (latency instrumentation; None in production)
         self.trace = trace
@@ -116,6 +118,8 @@ class BybitRest:
         server_ms = int(msgspec.json.decode(raw, type=_TimeResult).timeNano) // 1_000_000
         self.offset_ms = server_ms - (t0 + t1) // 2
         self.time_syncs += 1
+        if self.on_time_sync is not None:
+            self.on_time_sync(self.offset_ms)
         return self.offset_ms
 
     async def run_time_sync(

@@ -12,7 +12,9 @@ from journal.events import (
     BookSnapshot,
     Fill,
     OrderAccepted,
+    OrderCancelled,
     OrderIntent,
+    OrderReconciled,
     PositionReconciled,
     Trade,
 )
@@ -94,3 +96,29 @@ async def test_subscribe_book_order_fill_position() -> None:
         with trio.fail_after(WAIT_S):
             wallet = await client.rest.wallet_balance()
         assert wallet["list"][0]["accountType"] == "UNIFIED"
+
+
+async def test_amend_cancel_and_cancel_again() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        placed = await client.place(intent(5, 1, BUY, price_ticks=99_990, qty_lots=40))
+        assert isinstance(placed, OrderAccepted)
+        with trio.fail_after(WAIT_S):
+            await client.rest.amend_order("BTCUSDT", "asn-5-1", qty="0.050", price="49996.0")
+        order = venue.exchange.orders["asn-5-1"]
+        assert (order.price_ticks, order.qty_lots, order.leaves_lots) == (99_992, 50, 50)
+        await synced(client, events, venue, "BTCUSDT")
+        assert client_levels(client, "BTCUSDT") == venue_levels(venue, "BTCUSDT")
+        assert venue_levels(venue, "BTCUSDT")[0][0] == (100_000, 1000)
+        assert (99_992, 50) in venue_levels(venue, "BTCUSDT")[0]
+
+        cancelled = await client.cancel("BTCUSDT", "asn-5-1")
+        assert isinstance(cancelled, OrderCancelled)
+        streamed = await events.for_link(OrderCancelled, "asn-5-1")
+        assert streamed.remaining_lots == 50
+        again = await client.cancel("BTCUSDT", "asn-5-1")  # already gone: not an error
+        assert isinstance(again, OrderReconciled)
+        assert (again.status, again.filled_lots, again.leaves_lots) == ("cancelled", 0, 0)
+        missing = await client.lookup("BTCUSDT", "asn-5-999")
+        assert missing.status == "not_found"
+        await synced(client, events, venue, "BTCUSDT")
+        assert (99_992, 50) not in client_levels(client, "BTCUSDT")[0]

@@ -171,3 +171,37 @@ async def test_secret_never_in_logs_journal_or_errors(caplog: pytest.LogCaptureF
         assert not [t for t in texts if secret in t]
         assert not [e for e in errors if secret in e]
     assert any("10004" in e or "sign" in e for e in errors)
+
+
+async def test_rate_limit_reset_header_is_honoured() -> None:
+    async with (
+        local_bybit() as venue,
+        BybitRest(venue.rest_url, Credentials(KEY, SECRET), policy=FAST_RETRY) as rest,
+    ):
+        venue.faults.rate_limited = 1
+        venue.faults.rate_limit_reset_ms = 300
+        with trio.fail_after(WAIT_S):
+            start = trio.current_time()
+            await rest.positions("BTCUSDT")
+            waited = trio.current_time() - start
+        assert waited >= 0.25  # the venue said "reset in 300 ms"; backoff alone is <= 0.1 s
+        assert venue.rest.requests == 2
+
+
+async def test_server_time_is_refreshed_in_the_background() -> None:
+    async with (
+        local_bybit(clock_skew_ms=1_000) as venue,
+        BybitRest(venue.rest_url, Credentials(KEY, SECRET), policy=FAST_RETRY) as rest,
+        trio.open_nursery() as nursery,
+    ):
+        await rest.sync_time()
+        offsets, measured = trio.open_memory_channel[int](100)
+        rest.on_time_sync = offsets.send_nowait
+        venue.clock_skew_ms = 2_500  # the venue's clock moves; the refresh must follow
+        await nursery.start(rest.run_time_sync, 0.02)
+        with trio.fail_after(WAIT_S):
+            async for offset in measured:
+                if offset >= 2_400:
+                    break
+        assert rest.time_syncs >= 2
+        nursery.cancel_scope.cancel()
