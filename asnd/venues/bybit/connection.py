@@ -45,6 +45,9 @@ class FeedTiming:
     dead_after_s: float = 30.0
     connect_timeout_s: float = 10.0
     healthy_after_s: float = 10.0
+    #: A book still stale this long after its (re)subscription is resubscribed again (the
+    #: snapshot may have been lost while the link itself stayed up). Checked on each pong.
+    resync_after_s: float = 10.0
     backoff: Backoff = field(default_factory=Backoff)
 
 

@@ -4,7 +4,9 @@ Every frame becomes journal events stamped with the local receive time (ns) and 
 ``ts``/``cts``/``u``/``seq``/``T`` untouched. The feed keeps an ``L2Book`` per symbol only to
 judge the stream: a gap, ``u = 1`` or a crossed book journals ``BookStale`` and resubscribes
 that book (Bybit answers a subscribe with a fresh snapshot); a reconnect marks every book
-stale; the next snapshot *replaces* the book and journals ``BookSynced``. Malformed frames are
+stale; the next snapshot *replaces* the book and journals ``BookSynced``. A book still stale
+``resync_after_s`` after its last subscribe is resubscribed again (checked on every pong), so a
+lost snapshot cannot leave it stale forever. Malformed frames are
 logged with what was wrong and skipped; the feed keeps running.
 """
 
@@ -57,6 +59,7 @@ class PublicFeed:
         self.books = {symbol: L2Book(symbol) for symbol in scales}
         self.malformed = 0
         self.resubscribes = 0
+        self._subscribed_at: dict[str, float] = {}  # trio time of each book's last subscribe
         self._emit: trio.MemorySendChannel[Event] | None = None
 
     def topics(self, symbols: Sequence[str]) -> list[str]:
@@ -70,6 +73,28 @@ class PublicFeed:
 
     async def _on_open(self, ws: WebSocketConnection, attempt: int) -> None:
         await self._send_op(ws, "subscribe", self.topics(list(self.scales)))
+        now = trio.current_time()
+        self._subscribed_at = dict.fromkeys(self.scales, now)
+
+    async def _resubscribe(self, ws: WebSocketConnection, symbol: str) -> None:
+        """Ask for a fresh snapshot of one book (Bybit answers a subscribe with one)."""
+        self.resubscribes += 1
+        self._subscribed_at[symbol] = trio.current_time()
+        topic = [f"orderbook.{self.depth}.{symbol}"]
+        await self._send_op(ws, "unsubscribe", topic)
+        await self._send_op(ws, "subscribe", topic)
+
+    async def _resync_stale_books(self, ws: WebSocketConnection) -> None:
+        now = trio.current_time()
+        for symbol, book in self.books.items():
+            if (
+                book.stale
+                and now - self._subscribed_at.get(symbol, now) >= self.timing.resync_after_s
+            ):
+                log.warning(
+                    "bybit %s book still stale (%s): resubscribing", symbol, book.stale_reason
+                )
+                await self._resubscribe(ws, symbol)
 
     async def _on_lost(self, reason: str) -> None:
         assert self._emit is not None
@@ -91,6 +116,7 @@ class PublicFeed:
         if isinstance(parsed, OpAnswer):
             if not parsed.success and parsed.op == "subscribe":
                 log.error("bybit public feed: subscription refused: %s", parsed.message)
+            await self._resync_stale_books(ws)
             return
         for event in parsed:
             if isinstance(event, BookSnapshot | BookDelta):
@@ -110,10 +136,7 @@ class PublicFeed:
         elif verdict in (Update.GAP, Update.CROSSED):
             await self._emit.send(BookStale(0, self.wall_ns(), book.symbol, book.stale_reason))
             log.warning("bybit %s book stale (%s): resubscribing", book.symbol, book.stale_reason)
-            self.resubscribes += 1
-            topic = [f"orderbook.{self.depth}.{book.symbol}"]
-            await self._send_op(ws, "unsubscribe", topic)
-            await self._send_op(ws, "subscribe", topic)
+            await self._resubscribe(ws, book.symbol)
 
     async def run(
         self,

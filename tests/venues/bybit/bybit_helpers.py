@@ -28,8 +28,9 @@ INSTRUMENTS = [
 FAST = FeedTiming(
     ping_interval_s=0.2,
     dead_after_s=0.6,
-    connect_timeout_s=3.0,
+    connect_timeout_s=1.0,
     healthy_after_s=0.5,
+    resync_after_s=0.5,
     backoff=Backoff(base_s=0.02, cap_s=0.2),
 )
 FAST_RETRY = RetryPolicy(attempts=6, backoff=Backoff(base_s=0.01, cap_s=0.1))

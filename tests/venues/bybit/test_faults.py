@@ -5,6 +5,7 @@ resolved. Real loopback sockets with short real timeouts; every wait is bounded.
 from __future__ import annotations
 
 import logging
+import random
 
 import pytest
 
@@ -78,7 +79,9 @@ async def test_silent_venue_is_declared_dead_and_reconnected() -> None:
             lost = await events.first(FeedLost, lambda e: e.stream == "public")
             assert isinstance(lost, FeedLost)
             assert "no data or pong" in lost.reason
+            await events.first(FeedLost, lambda e: e.stream == "private")  # both went quiet
             venue.faults.silent = False
+            await events.first(FeedConnected, lambda e: e.stream == "private")
             await books_equal_after_recovery(client, events, venue)
 
 
@@ -220,3 +223,59 @@ async def test_fills_missed_while_private_stream_was_down_are_caught_up_once() -
         assert len({f.exec_id for f in fills}) == len(fills) == REPEATS  # each fill exactly once
         assert client.private.caught_up_fills == REPEATS
         await books_equal_after_recovery(client, events, venue)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_random_market_with_random_faults_converges(seed: int) -> None:
+    """A seeded random walk of crowd updates, crowd trades and our orders, interleaved with
+    every public-feed fault; at the end the client's books equal the venue's and every order
+    the client placed exists exactly once."""
+    rng = random.Random(seed)
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        placed = 0
+        for step in range(150):
+            symbol = rng.choice(SYMBOLS)
+            best_bid, best_ask = (99_995, 100_006) if symbol == "BTCUSDT" else (299_995, 300_006)
+            roll = rng.random()
+            if roll < 0.55:
+                side = rng.choice((BUY, SELL))
+                price = (
+                    rng.randrange(best_bid - 5, best_bid + 1)
+                    if side == BUY
+                    else rng.randrange(best_ask - 1, best_ask + 5)
+                )
+                venue.exchange.set_level(symbol, side, price, rng.choice((0, 1, 5, 50, 500)))
+            elif roll < 0.7:
+                side = rng.choice((BUY, SELL))
+                venue.exchange.crowd_trade(
+                    symbol,
+                    side,
+                    best_ask + 3 if side == BUY else best_bid - 3,
+                    rng.randrange(1, 300),
+                )
+            elif roll < 0.8 and symbol == "BTCUSDT":
+                placed += 1
+                side = rng.choice((BUY, SELL))
+                price = rng.randrange(99_990, 100_012)
+                answer = await client.place(intent(1000 + step, side, price, rng.randrange(1, 20)))
+                assert isinstance(answer, OrderAccepted)
+            else:
+                fault = rng.choice(("skip_u", "malformed", "drop", "delay"))
+                if fault == "skip_u":
+                    venue.faults.skip_u += 1
+                elif fault == "malformed":
+                    venue.faults.malformed += 1
+                elif fault == "drop":
+                    venue.hub.drop("public")
+                else:
+                    venue.faults.delay_s = rng.choice((0.0, 0.002))
+        venue.faults.delay_s = 0.0
+        venue.faults.skip_u = 0
+        # One last update per symbol, so a pending gap is noticed and repaired.
+        venue.exchange.set_level("BTCUSDT", BUY, 99_000, 1)
+        venue.exchange.set_level("ETHUSDT", BUY, 299_000, 1)
+        await books_equal_after_recovery(client, events, venue)
+        assert venue.exchange.creates_accepted == placed
+        assert client.unresolved == {}
+        assert events.of(BookStale)  # the faults did bite: books went stale and recovered
+        assert events.of(BookSynced)
