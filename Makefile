@@ -41,8 +41,10 @@ pytest: venv
 
 test: lint typecheck pytest
 
+# Each bench/<name>.py prints JSON lines; run one with `.venv/bin/python -m bench.<name>`.
 bench: venv
-	@for f in bench/*.py; do case $$f in */_*) continue;; esac; $(BIN)/python $$f || exit 1; done
+	@for f in bench/*.py; do case $$f in */_*) continue;; esac; \
+		$(BIN)/python -m bench.$$(basename $$f .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

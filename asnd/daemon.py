@@ -1,14 +1,66 @@
-"""The ``asnd`` entry point."""
+"""The ``asnd`` entry point.
+
+``asnd check-config --config FILE`` validates a configuration and exits 0 (valid) or 2 (the
+error, naming the key, on stderr). ``asnd run`` is the daemon itself, not built yet.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from asnd._unbuilt import unbuilt
+from asnd.config import Config, ConfigError, load_config
+from asnd.credentials import CredentialsError, load_bybit_credentials
+
+__all__ = ["main"]
+
+DEFAULT_CONFIG = "/etc/asnd/asnd.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asnd", description="The ASN trading daemon.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the daemon")
+    check = commands.add_parser("check-config", help="validate a config file and exit")
+    for sub in (run, check):
+        sub.add_argument(
+            "--config", default=DEFAULT_CONFIG, help=f"config file (default {DEFAULT_CONFIG})"
+        )
+    return parser
+
+
+def _summary(config: Config) -> str:
+    lines = [f"{config.path}: OK", f"  venue: {config.venue.kind}"]
+    for slot in config.slots:
+        lines.append(
+            f"  slot {slot.index}: {slot.symbol} capital {slot.capital} USDT, "
+            f"qty {slot.min_qty}..{slot.max_qty}, leverage {slot.leverage}, "
+            f"strategy {slot.strategy}"
+        )
+    lines.append(f"  journal: {config.journal.directory} (fsync {config.journal.fsync})")
+    lines.append(f"  control socket: {config.control.socket}")
+    if config.venue.kind != "sim":
+        try:
+            load_bybit_credentials()
+            lines.append("  credentials: found")
+        except CredentialsError as exc:
+            # Not fatal here: the service gets them from LoadCredential=, not this shell.
+            lines.append(f"  credentials: not found in this environment ({exc})")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return unbuilt("asnd", "the supervised actor daemon is issue 6")
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"asnd: invalid config: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "check-config":
+        print(_summary(config))
+        return 0
+    return unbuilt("asnd run", "the supervised actor daemon is issue 6")
 
 
 if __name__ == "__main__":

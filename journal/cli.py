@@ -181,8 +181,8 @@ def verify_journal(directory: Path) -> list[str]:
         scan = FileScan()
         with path.open("rb") as f:
             try:
-                for offset, payload in read_frames(path, f.fileno(), HEADER_SIZE, scan):
-                    problem = _check_record(path, offset, payload, seq)
+                for payload in read_frames(path, f.fileno(), HEADER_SIZE, scan):
+                    problem = _check_record(path, scan.frame_offset, payload, seq)
                     if problem:
                         problems.append(problem)
                     seq += 1

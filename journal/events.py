@@ -18,8 +18,16 @@ Units are in the names: ``*_ticks`` are integer multiples of the instrument's ti
 ``*_ns`` the local wall clock in nanoseconds, ``*_e8`` quote currency scaled by 10**8.
 Prices and sizes are exact integers; floats appear only in model outputs (signals).
 
-``seq`` is assigned by the journal writer when the event is appended (producers pass 0); it
-is gap-free per journal. ``ts_local_ns`` is the local wall clock at capture, set by the producer.
+``seq`` is assigned by the journal writer when the event is appended; it is gap-free per
+journal. Producers build events with ``seq=0`` and hand them over: the writer stamps such an
+event *in place* (the one deliberate exception to frozenness, because copying every market
+event cost as much as encoding it), so do not hash or share an event before appending it. An
+event that already carries a seq is copied, never changed. ``ts_local_ns`` is the local wall
+clock at capture, set by the producer.
+
+Events are ``gc=False`` structs: they hold only scalars and lists of scalars, so they can
+never be part of a reference cycle, and untracked instances keep the garbage collector from
+dominating replay time.
 """
 
 from __future__ import annotations
@@ -80,7 +88,7 @@ BUY: Final = 1
 SELL: Final = -1
 
 
-class Event(msgspec.Struct, frozen=True, array_like=True):
+class Event(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """Base of every journaled event. Never journaled itself (it has no kind)."""
 
     seq: int

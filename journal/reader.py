@@ -26,7 +26,7 @@ from journal.segment import (
     FileScan,
     ScanEnd,
     SegmentHeader,
-    read_frames,
+    read_blocks,
     segment_name,
     segment_paths,
 )
@@ -60,17 +60,21 @@ def _kind_set(kinds: Collection[type[Event]] | None) -> frozenset[int] | None:
     return None if kinds is None else frozenset(kind_of(k) for k in kinds)
 
 
+class _HeaderPending(Exception):
+    """A live writer created the segment but has not written its header yet."""
+
+
 class _Cursor:
     """Position inside one segment; decodes the frames appended since the last poll."""
 
     __slots__ = ("expected_seq", "fd", "header", "offset", "path", "skipped_unknown")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, header_pending_ok: bool = False) -> None:
         self.path = path
         self.fd = os.open(path, os.O_RDONLY)
+        raw = os.pread(self.fd, HEADER_SIZE, 0)
         try:
-            raw = os.pread(self.fd, HEADER_SIZE, 0)
-            self.header = SegmentHeader.unpack(path, raw)
+            self.header = self._parse_header(raw, header_pending_ok)
         except BaseException:
             os.close(self.fd)
             raise
@@ -80,6 +84,11 @@ class _Cursor:
         self.offset = HEADER_SIZE
         self.expected_seq = self.header.first_seq
         self.skipped_unknown = 0
+
+    def _parse_header(self, raw: bytes, header_pending_ok: bool) -> SegmentHeader:
+        if header_pending_ok and len(raw) < HEADER_SIZE:
+            raise _HeaderPending
+        return SegmentHeader.unpack(self.path, raw)
 
     def close(self) -> None:
         os.close(self.fd)
@@ -92,28 +101,48 @@ class _Cursor:
         to_seq: int | None,
     ) -> Iterator[Event]:
         """Decode frames from the current offset to the end of the file as it is now."""
+        # The hot loop of every replay: keep it flat and local. Position is saved once, on
+        # the way out (also when the consumer stops early), not per record.
         path = self.path
-        newer_minor = self.header.minor > SCHEMA_MINOR
-        for offset, payload in read_frames(path, self.fd, self.offset, scan):
-            seq = self.expected_seq
-            if to_seq is not None and seq > to_seq:
-                return
+        last = to_seq if to_seq is not None else 1 << 63
+        seq = self.expected_seq - 1
+        try:
+            for block_offset, view, ends in read_blocks(path, self.fd, self.offset, scan):
+                begin = 0
+                for end in ends:
+                    seq += 1
+                    if seq > last:
+                        seq -= 1
+                        return
+                    payload = view[begin + 8 : end]
+                    if seq < from_seq or (kinds is not None and peek_kind(payload) not in kinds):
+                        begin = end
+                        continue
+                    try:
+                        event = decode(payload)
+                    except ValueError as exc:  # UnknownKind and msgspec errors are ValueErrors
+                        if self._skippable(exc):
+                            begin = end
+                            continue
+                        raise CorruptJournal(
+                            path, block_offset + begin, f"undecodable record ({exc})"
+                        ) from None
+                    if event.seq != seq:
+                        raise CorruptJournal(
+                            path, block_offset + begin, f"seq {event.seq} where {seq} was expected"
+                        )
+                    begin = end
+                    yield event
+            self.offset = scan.good_end
+        finally:
             self.expected_seq = seq + 1
-            if seq < from_seq or (kinds is not None and peek_kind(payload) not in kinds):
-                continue
-            try:
-                event = decode(payload)
-            except UnknownKind:
-                if newer_minor:
-                    self.skipped_unknown += 1
-                    continue
-                raise CorruptJournal(path, offset, "record of unknown kind") from None
-            except ValueError as exc:  # msgspec errors derive from ValueError
-                raise CorruptJournal(path, offset, f"undecodable record ({exc})") from None
-            if event.seq != seq:
-                raise CorruptJournal(path, offset, f"seq {event.seq} where {seq} was expected")
-            yield event
-        self.offset = scan.good_end
+
+    def _skippable(self, exc: ValueError) -> bool:
+        """Kinds added by a newer minor schema are skipped; anything else is damage."""
+        if isinstance(exc, UnknownKind) and self.header.minor > SCHEMA_MINOR:
+            self.skipped_unknown += 1
+            return True
+        return False
 
 
 class JournalReader:
@@ -164,13 +193,13 @@ class JournalReader:
             cursor = _Cursor(paths[i])
             scan = FileScan()
             try:
-                for event in cursor.events(scan, kind_set, from_seq, to_seq):
-                    ts = event.ts_local_ns
-                    if from_ts_ns is not None and ts < from_ts_ns:
-                        continue
-                    if to_ts_ns is not None and ts > to_ts_ns:
-                        continue
-                    yield event
+                events = cursor.events(scan, kind_set, from_seq, to_seq)
+                if from_ts_ns is None and to_ts_ns is None:
+                    yield from events
+                else:
+                    lo = from_ts_ns if from_ts_ns is not None else -(1 << 63)
+                    hi = to_ts_ns if to_ts_ns is not None else 1 << 63
+                    yield from (e for e in events if lo <= e.ts_local_ns <= hi)
                 if to_seq is not None and cursor.expected_seq > to_seq:
                     return
             finally:
@@ -228,11 +257,9 @@ class Follower:
             if int(p.stem) <= self._from_seq:
                 chosen = p
         try:
-            return _Cursor(chosen)
-        except CorruptJournal:
-            if os.path.getsize(chosen) < HEADER_SIZE:  # header still being written
-                return None
-            raise
+            return _Cursor(chosen, header_pending_ok=True)
+        except _HeaderPending:
+            return None
 
     def poll(self) -> list[Event]:
         out: list[Event] = []
@@ -254,11 +281,9 @@ class Follower:
                     cursor.path, scan.good_end, "damaged record in a sealed segment"
                 )
             try:
-                nxt_cursor = _Cursor(nxt)
-            except CorruptJournal:
-                if os.path.getsize(nxt) < HEADER_SIZE:
-                    return out  # the writer is still writing the new header
-                raise
+                nxt_cursor = _Cursor(nxt, header_pending_ok=True)
+            except _HeaderPending:
+                return out
             cursor.close()
             self._cursor = nxt_cursor
 

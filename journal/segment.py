@@ -4,10 +4,11 @@ A journal is a directory of append-only segment files named by the seq of their 
 (``00000000000000000042.seg``). A segment starts with a 32-byte header::
 
     magic "ASNJ\\x89\\r\\n\\x1a" | major u16 | minor u16 | first_seq u64 | created_ns i64
-    | crc32 u32
+    | crc32c u32
 
-followed by records, each framed as ``length u32 | crc32(payload) u32 | payload`` (little
-endian), where payload is one msgpack-encoded event.
+followed by records, each framed as ``length u32 | crc32c(payload) u32 | payload`` (little
+endian), where payload is one msgpack-encoded event. CRC-32C (Castagnoli), as in ext4 and
+LevelDB logs, because CPUs compute it in hardware.
 
 Reading classifies the first bad frame it meets (see ``scan``):
 - in the last segment, a frame that runs past the end of the file, or whose checksum fails
@@ -23,11 +24,12 @@ from __future__ import annotations
 import enum
 import os
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from crc32c import crc32c
 
 from journal.codec import SCHEMA_MAJOR, SCHEMA_MINOR
 from journal.errors import CorruptJournal, SchemaVersionError
@@ -38,10 +40,11 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "ScanEnd",
     "ScanResult",
+    "scan_block",
     "FileScan",
+    "read_blocks",
     "SegmentHeader",
     "read_frames",
-    "scan",
     "segment_name",
     "segment_paths",
 ]
@@ -64,7 +67,7 @@ class SegmentHeader:
 
     def pack(self) -> bytes:
         body = _HEADER.pack(MAGIC, self.major, self.minor, self.first_seq, self.created_ns)
-        return body + struct.pack("<I", zlib.crc32(body))
+        return body + struct.pack("<I", crc32c(body))
 
     @classmethod
     def new(cls, first_seq: int, created_ns: int) -> SegmentHeader:
@@ -79,7 +82,7 @@ class SegmentHeader:
         magic, major, minor, first_seq, created_ns = _HEADER.unpack(body)
         if magic != MAGIC:
             raise CorruptJournal(path, 0, "not an ASN journal segment (bad magic)")
-        if zlib.crc32(body) != crc:
+        if crc32c(body) != crc:
             raise CorruptJournal(path, 0, "segment header checksum mismatch")
         if major > SCHEMA_MAJOR:
             raise SchemaVersionError(
@@ -114,21 +117,24 @@ class ScanResult:
     end: ScanEnd = ScanEnd.CLEAN
 
 
-def scan(
-    path: Path, data: memoryview, base_offset: int, result: ScanResult
-) -> Iterator[tuple[int, memoryview]]:
-    """Yield ``(file_offset, payload)`` of the complete, checksummed frames in ``data``.
+def scan_block(path: Path, data: memoryview, base_offset: int, ends: list[int]) -> ScanResult:
+    """Append the end offset (in ``data``) of each complete, checksummed frame to ``ends``;
+    frame k's payload is ``data[ends[k-1] + 8 : ends[k]]`` (the first starts at 0).
 
     ``data`` holds the file's bytes from ``base_offset`` up to some point (the end of the file
-    when the caller read all of it). When the generator is exhausted, ``result`` says where the
-    last good frame ended (relative to ``data``) and how the data ended. A bad frame followed
-    by more data raises ``CorruptJournal``; a bad frame at the end of ``data`` is reported in
-    ``result`` so the caller can decide (torn tail at the end of a file, read more otherwise).
+    when the caller read all of it). The result says where the last good frame ended
+    (relative to ``data``) and how the data ended. A bad frame followed by more data raises
+    ``CorruptJournal``; a bad frame at the end of ``data`` is reported in the result so the
+    caller can decide (torn tail at the end of a file, read more otherwise).
+
+    Not a generator and no payload views kept on purpose: one call per block and plain ints
+    keep the per-record cost of replay low (thousands of live memoryview slices made the
+    garbage collector dominate it).
     """
     pos = 0
     n = len(data)
     unpack = FRAME.unpack_from
-    crc32 = zlib.crc32
+    append = ends.append
     end_kind = ScanEnd.CLEAN
     while pos < n:
         if pos + 8 > n:
@@ -148,15 +154,14 @@ def scan(
             end_kind = _tail_kind(data, pos, ScanEnd.PARTIAL)
             break
         payload = data[pos + 8 : end]
-        if crc32(payload) != crc:
+        if crc32c(payload) != crc:
             if end == n:
                 end_kind = ScanEnd.BAD_CRC_AT_END
                 break
             raise CorruptJournal(path, base_offset + pos, "record checksum mismatch")
-        yield base_offset + pos, payload
+        append(end)
         pos = end
-    result.good_end = pos
-    result.end = end_kind
+    return ScanResult(pos, end_kind)
 
 
 def _tail_kind(data: memoryview, pos: int, default: ScanEnd) -> ScanEnd:
@@ -166,11 +171,13 @@ def _tail_kind(data: memoryview, pos: int, default: ScanEnd) -> ScanEnd:
 @dataclass(slots=True)
 class FileScan:
     """How reading a segment file ended: absolute offset after the last good frame, the
-    file size seen, and the kind of end (anything but CLEAN means bytes after ``good_end``)."""
+    file size seen, and the kind of end (anything but CLEAN means bytes after ``good_end``).
+    While reading, ``frame_offset`` is the offset of the latest frame ``read_frames`` gave."""
 
     good_end: int = 0
     size: int = 0
     end: ScanEnd = ScanEnd.CLEAN
+    frame_offset: int = 0
 
     @property
     def tail_bytes(self) -> int:
@@ -182,33 +189,44 @@ class FileScan:
 READ_BLOCK: Final = 1 << 20
 
 
-def read_frames(
+def read_blocks(
     path: Path, fd: int, start: int, result: FileScan, block: int = READ_BLOCK
-) -> Iterator[tuple[int, memoryview]]:
-    """Yield ``(offset, payload)`` for every good frame of an open segment from ``start`` to
-    its current end. A frame that spans blocks is re-read whole. On exhaustion ``result``
-    tells where the good frames end and what lies after them (see ``ScanResult``)."""
+) -> Iterator[tuple[int, memoryview, list[int]]]:
+    """Yield ``(block_offset, block, ends)`` for the good frames of an open segment from
+    ``start`` to its current end, a block at a time (``ends`` as in ``scan_block``). A frame
+    that spans blocks is re-read whole. On exhaustion ``result`` tells where the good frames
+    end and what lies after them."""
     offset = start
     size = os.fstat(fd).st_size
-    part = ScanResult()
+    end = ScanEnd.CLEAN
     while offset < size:
-        want = block
-        data = os.pread(fd, want, offset)
+        data = os.pread(fd, block, offset)
         if not data:
             break
         view = memoryview(data)
-        yield from scan(path, view, offset, part)
+        ends: list[int] = []
+        part = scan_block(path, view, offset, ends)
+        if ends:
+            yield offset, view, ends
+        end = part.end
         reached_eof = offset + len(data) >= size
-        if part.end is ScanEnd.CLEAN or reached_eof:
-            offset += part.good_end
-            if reached_eof:
-                break
-            continue
-        if part.good_end == 0:
+        if part.end is not ScanEnd.CLEAN and not reached_eof and part.good_end == 0:
             # One frame larger than the block: read it whole next time.
             length = FRAME.unpack_from(view, 0)[0] if len(view) >= 8 else 0
             block = max(block * 2, min(length, MAX_RECORD_BYTES) + 8)
         offset += part.good_end
+        if reached_eof:
+            break
     result.good_end = offset
     result.size = size
-    result.end = ScanEnd.CLEAN if offset >= size else part.end
+    result.end = ScanEnd.CLEAN if offset >= size else end
+
+
+def read_frames(path: Path, fd: int, start: int, result: FileScan) -> Iterator[memoryview]:
+    """Payloads one by one (``result.frame_offset`` is the latest one's frame offset)."""
+    for offset, view, ends in read_blocks(path, fd, start, result):
+        begin = 0
+        for end in ends:
+            result.frame_offset = offset + begin
+            yield view[begin + 8 : end]
+            begin = end

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import pytest
+from crc32c import crc32c
 
 from journal.errors import JournalError, JournalLocked, JournalNotFound, SchemaVersionError
 from journal.events import BookDelta, Trade
@@ -123,7 +123,7 @@ def test_event_too_large_is_refused(tmp_path: Path) -> None:
         assert w.append(delta(0)).seq == 1
 
 
-def test_frame_layout_is_length_checksum_payload(tmp_path: Path) -> None:
+def test_frame_layout_is_length_crc32c_payload(tmp_path: Path) -> None:
     """The documented on-disk format, checked from the raw bytes."""
     with JournalWriter.open(tmp_path) as w:
         w.append(trade(0))
@@ -131,5 +131,5 @@ def test_frame_layout_is_length_checksum_payload(tmp_path: Path) -> None:
     length, crc = struct.unpack_from("<II", raw, HEADER_SIZE)
     payload = raw[HEADER_SIZE + 8 :]
     assert len(payload) == length
-    assert zlib.crc32(payload) == crc
+    assert crc32c(payload) == crc
     assert os.path.getsize(segment_paths(tmp_path)[0]) == HEADER_SIZE + 8 + length

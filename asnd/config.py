@@ -1,0 +1,406 @@
+"""The daemon's configuration: ``etc/asnd.toml`` parsed with ``tomllib`` into frozen dataclasses.
+
+``load_config(path)`` reads and validates the whole file at start, before anything else runs,
+and raises ``ConfigError`` with a message that names the key::
+
+    slot[2].capital: expected a positive number, got "abc"
+    unknown keys: risk.max_notionl
+    slot[0].strategy: /etc/asnd/strategies/x.json does not exist
+
+Rules:
+- Every key is documented in place in ``etc/asnd.toml``; unknown keys are errors.
+- Relative paths are relative to the folder holding the config file, so a config and its
+  strategies can be moved together.
+- Secrets are never in the file (it is journaled as ``ConfigLoaded``): Bybit keys come from
+  the environment or systemd credentials (``asnd.credentials``).
+- Strategy files are checked to exist and be readable here; their content is validated by the
+  strategy loader when the daemon starts.
+- Money and quantities are exact ``Decimal``s; they become integer ticks/lots once the venue's
+  instrument rules are known.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Final, Literal, cast
+from urllib.parse import urlsplit
+
+from asnd._table import ConfigError, Table, shown
+
+__all__ = [
+    "BybitSettings",
+    "ChallengerSettings",
+    "Config",
+    "ConfigError",
+    "ControlSettings",
+    "JournalSettings",
+    "LogSettings",
+    "PromotionSettings",
+    "RiskSettings",
+    "ShutdownSettings",
+    "SimSettings",
+    "SlotConfig",
+    "SupervisorSettings",
+    "VenueSettings",
+    "load_config",
+    "parse_config",
+]
+
+VenueKind = Literal["sim", "bybit-testnet", "bybit"]
+LogFormat = Literal["auto", "json", "console"]
+SwapMode = Literal["inherit", "flatten"]
+KillAllMode = Literal["flatten", "cancel"]
+
+VENUE_KINDS: Final = ("sim", "bybit-testnet", "bybit")
+LOG_FORMATS: Final = ("auto", "json", "console")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+SWAP_MODES: Final = ("inherit", "flatten")
+KILL_ALL_MODES: Final = ("flatten", "cancel")
+
+#: Endpoints per venue kind: (REST, public WS, private WS). Overridable per key in [venue.bybit].
+BYBIT_ENDPOINTS: Final = {
+    "bybit": (
+        "https://api.bybit.com",
+        "wss://stream.bybit.com/v5/public/linear",
+        "wss://stream.bybit.com/v5/private",
+    ),
+    "bybit-testnet": (
+        "https://api-testnet.bybit.com",
+        "wss://stream-testnet.bybit.com/v5/public/linear",
+        "wss://stream-testnet.bybit.com/v5/private",
+    ),
+}
+
+#: Hosts where plain http/ws is accepted: the local Bybit-compatible test venue.
+_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+_SYMBOL: Final = re.compile(r"[A-Z0-9]{2,30}")
+MAX_SLOTS: Final = 32
+MAX_LEVERAGE: Final = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class SimSettings:
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class BybitSettings:
+    rest_url: str
+    ws_public_url: str
+    ws_private_url: str
+    recv_window_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSettings:
+    kind: VenueKind
+    sim: SimSettings
+    bybit: BybitSettings
+
+
+@dataclass(frozen=True, slots=True)
+class SlotConfig:
+    index: int  # the slot number used by events and asnctl (order in the file, from 0)
+    symbol: str
+    strategy: Path
+    capital: Decimal  # quote currency (USDT)
+    min_qty: Decimal  # base currency
+    max_qty: Decimal
+    leverage: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSettings:
+    directory: Path
+    fsync: bool
+    group_commit_max_delay_ms: int
+    snapshot_every_events: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengerSettings:
+    directory: Path
+    max_file_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSettings:
+    socket: Path
+    allowed_uids: tuple[int, ...]  # besides the daemon's own uid
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSettings:
+    max_notional_per_slot: Decimal
+    max_open_orders_per_slot: int
+    stale_book_timeout_ms: int
+    kill_all: KillAllMode
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    format: LogFormat
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownSettings:
+    cancel_open_orders: bool
+    grace_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionSettings:
+    min_windows: int
+    window_s: int
+    alpha: float
+    swap_mode: SwapMode
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorSettings:
+    restart_backoff_initial_ms: int
+    restart_backoff_max_ms: int
+    max_crashes: int
+    crash_window_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The validated configuration. ``text`` and ``digest`` are what ``ConfigLoaded`` journals."""
+
+    path: Path
+    text: str
+    digest: str  # sha256 of the file's bytes, hex
+    venue: VenueSettings
+    slots: tuple[SlotConfig, ...]
+    journal: JournalSettings
+    challengers: ChallengerSettings
+    control: ControlSettings
+    risk: RiskSettings
+    log: LogSettings
+    shutdown: ShutdownSettings
+    promotion: PromotionSettings
+    supervisor: SupervisorSettings
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the config file at ``path``. Raises ``ConfigError`` on any problem."""
+    config_path = Path(os.path.abspath(Path(path).expanduser()))
+    try:
+        raw = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: config file does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{config_path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read config file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config_path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_config(text, config_path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate config ``text`` as if read from ``path`` (relative paths resolve against it)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.parent
+    root = Table(data)
+    config = Config(
+        path=path,
+        text=text,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        venue=_venue(root.table("venue")),
+        slots=_slots(root, base),
+        journal=_journal(root.table("journal"), base),
+        challengers=_challengers(root.table("challengers"), base),
+        control=_control(root.table("control"), base),
+        risk=_risk(root.table("risk")),
+        log=_log(root.table("log")),
+        shutdown=_shutdown(root.table("shutdown")),
+        promotion=_promotion(root.table("promotion")),
+        supervisor=_supervisor(root.table("supervisor")),
+    )
+    root.finish()
+    return config
+
+
+def _venue(table: Table) -> VenueSettings:
+    kind = table.choice("kind", VENUE_KINDS)
+    sim_table = table.table("sim")
+    sim = SimSettings(seed=sim_table.integer("seed", 1))
+    sim_table.finish()
+    bybit_table = table.table("bybit")
+    # The sim venue ignores [venue.bybit], but its keys are still checked: a typo is a typo.
+    rest, public, private = BYBIT_ENDPOINTS["bybit-testnet" if kind == "sim" else kind]
+    bybit = BybitSettings(
+        rest_url=_url(bybit_table, "rest_url", rest, ("https", "http")),
+        ws_public_url=_url(bybit_table, "ws_public_url", public, ("wss", "ws")),
+        ws_private_url=_url(bybit_table, "ws_private_url", private, ("wss", "ws")),
+        recv_window_ms=bybit_table.integer("recv_window_ms", 5000, minimum=1, maximum=60_000),
+    )
+    bybit_table.finish()
+    table.finish()
+    return VenueSettings(kind=cast(VenueKind, kind), sim=sim, bybit=bybit)
+
+
+def _url(table: Table, name: str, default: str, schemes: tuple[str, str]) -> str:
+    """A venue URL; "" means the kind's default. Plain http/ws only towards loopback."""
+    value = table.string(name, "") or default
+    secure, plain = schemes
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise table.error(name, f"expected a {secure}:// URL, got {shown(value)}")
+    if parts.scheme == plain and parts.hostname not in _LOOPBACK_HOSTS:
+        raise table.error(
+            name, f"{plain}:// is only allowed to a loopback host (test venue); use {secure}://"
+        )
+    return value
+
+
+def _slots(root: Table, base: Path) -> tuple[SlotConfig, ...]:
+    tables = root.tables("slot")
+    if not tables:
+        raise root.error("slot", "at least one [[slot]] is required")
+    if len(tables) > MAX_SLOTS:
+        raise root.error("slot", f"at most {MAX_SLOTS} slots, got {len(tables)}")
+    slots: list[SlotConfig] = []
+    owner: dict[str, int] = {}
+    for index, table in enumerate(tables):
+        symbol = table.string("symbol")
+        if not _SYMBOL.fullmatch(symbol):
+            raise table.error(
+                "symbol", f'expected a venue symbol like "BTCUSDT", got {shown(symbol)}'
+            )
+        if symbol in owner:
+            # One-way positions are per symbol on the venue: two slots would share one position
+            # and reconciliation could not tell them apart.
+            raise table.error("symbol", f"{symbol} is already traded by slot[{owner[symbol]}]")
+        owner[symbol] = index
+        strategy = table.path_value("strategy", base)
+        _check_readable(table, "strategy", strategy)
+        min_qty = table.decimal("min_qty")
+        max_qty = table.decimal("max_qty")
+        if max_qty < min_qty:
+            raise table.error("max_qty", f"must be >= min_qty ({min_qty}), got {max_qty}")
+        slot = SlotConfig(
+            index=index,
+            symbol=symbol,
+            strategy=strategy,
+            capital=table.decimal("capital", Decimal(200)),
+            min_qty=min_qty,
+            max_qty=max_qty,
+            leverage=table.decimal("leverage", Decimal(1), maximum=MAX_LEVERAGE),
+        )
+        table.finish()
+        slots.append(slot)
+    return tuple(slots)
+
+
+def _check_readable(table: Table, name: str, path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except FileNotFoundError:
+        raise table.error(name, f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise table.error(name, f"{path} is a directory, not a strategy file") from None
+    except OSError as exc:
+        raise table.error(name, f"{path} cannot be read: {exc.strerror}") from None
+
+
+def _journal(table: Table, base: Path) -> JournalSettings:
+    settings = JournalSettings(
+        directory=table.path_value("directory", base),
+        fsync=table.boolean("fsync", True),
+        group_commit_max_delay_ms=table.integer("group_commit_max_delay_ms", 5, maximum=10_000),
+        snapshot_every_events=table.integer("snapshot_every_events", 100_000, minimum=1),
+    )
+    table.finish()
+    return settings
+
+
+def _challengers(table: Table, base: Path) -> ChallengerSettings:
+    settings = ChallengerSettings(
+        directory=table.path_value("directory", base),
+        max_file_bytes=table.integer("max_file_bytes", 1 << 20, minimum=1, maximum=1 << 30),
+    )
+    table.finish()
+    return settings
+
+
+def _control(table: Table, base: Path) -> ControlSettings:
+    socket = table.path_value("socket", base)
+    # sun_path holds 108 bytes including the terminating NUL on Linux.
+    if len(str(socket).encode()) > 107:
+        raise table.error("socket", f"{socket} is too long for a Unix socket (max 107 bytes)")
+    settings = ControlSettings(socket=socket, allowed_uids=table.integers("allowed_uids"))
+    table.finish()
+    return settings
+
+
+def _risk(table: Table) -> RiskSettings:
+    settings = RiskSettings(
+        max_notional_per_slot=table.decimal("max_notional_per_slot", Decimal(1000)),
+        max_open_orders_per_slot=table.integer("max_open_orders_per_slot", 4, minimum=1),
+        stale_book_timeout_ms=table.integer("stale_book_timeout_ms", 5000, minimum=1),
+        kill_all=cast(KillAllMode, table.choice("kill_all", KILL_ALL_MODES, "flatten")),
+    )
+    table.finish()
+    return settings
+
+
+def _log(table: Table) -> LogSettings:
+    settings = LogSettings(
+        format=cast(LogFormat, table.choice("format", LOG_FORMATS, "auto")),
+        level=table.choice("level", LOG_LEVELS, "info"),
+    )
+    table.finish()
+    return settings
+
+
+def _shutdown(table: Table) -> ShutdownSettings:
+    settings = ShutdownSettings(
+        cancel_open_orders=table.boolean("cancel_open_orders", True),
+        grace_ms=table.integer("grace_ms", 10_000, minimum=1),
+    )
+    table.finish()
+    return settings
+
+
+def _promotion(table: Table) -> PromotionSettings:
+    settings = PromotionSettings(
+        min_windows=table.integer("min_windows", 20, minimum=2),
+        window_s=table.integer("window_s", 300, minimum=1),
+        alpha=table.number("alpha", 0.05, low=0.0, high=1.0),
+        swap_mode=cast(SwapMode, table.choice("swap_mode", SWAP_MODES, "inherit")),
+    )
+    table.finish()
+    return settings
+
+
+def _supervisor(table: Table) -> SupervisorSettings:
+    initial = table.integer("restart_backoff_initial_ms", 100, minimum=1)
+    maximum = table.integer("restart_backoff_max_ms", 30_000, minimum=1)
+    if maximum < initial:
+        raise table.error(
+            "restart_backoff_max_ms", f"must be >= restart_backoff_initial_ms ({initial})"
+        )
+    settings = SupervisorSettings(
+        restart_backoff_initial_ms=initial,
+        restart_backoff_max_ms=maximum,
+        max_crashes=table.integer("max_crashes", 5, minimum=1),
+        crash_window_s=table.integer("crash_window_s", 300, minimum=1),
+    )
+    table.finish()
+    return settings

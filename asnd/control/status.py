@@ -1,0 +1,61 @@
+"""The shape of the ``status`` result: what the daemon returns and ``asnctl status`` renders.
+
+TypedDicts, so the daemon's handler is type-checked against what the client reads. Money and
+quantities are decimal strings (exact, in quote/base units); ages are milliseconds. The daemon
+may add keys; asnctl shows the ones below and ignores the rest.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+__all__ = [
+    "BookStatus",
+    "DaemonStatus",
+    "FeedStatus",
+    "JournalStatus",
+    "SlotStatus",
+    "StatusReport",
+]
+
+
+class DaemonStatus(TypedDict):
+    venue: str  # "sim" | "bybit-testnet" | "bybit"
+    state: str  # "starting" | "reconciling" | "trading" | "halted" | "stopping"
+    uptime_s: NotRequired[float]
+
+
+class SlotStatus(TypedDict):
+    slot: int
+    symbol: str
+    strategy_id: str
+    state: str  # "active" | "reducing" | "dead" | "halted"
+    equity: str  # quote currency (USDT), marked to the book
+    position: str  # signed, base currency
+    pnl: str  # equity minus starting capital
+    last_signal: float | None
+
+
+class FeedStatus(TypedDict):
+    state: str  # "connected" | "reconnecting" | "lost"
+    last_message_age_ms: int | None
+
+
+class BookStatus(TypedDict):
+    symbol: str
+    state: str  # "synced" | "stale"
+    age_ms: int | None
+
+
+class JournalStatus(TypedDict):
+    seq: int  # last appended
+    durable_seq: int  # last fsynced
+    lag: int  # seq - durable_seq
+
+
+class StatusReport(TypedDict):
+    daemon: DaemonStatus
+    slots: list[SlotStatus]
+    feed: FeedStatus
+    books: list[BookStatus]
+    journal: JournalStatus
