@@ -15,7 +15,9 @@ Layering (each module one concept; lower ones know nothing of higher ones)::
 
 Typical use::
 
-    venue = BybitVenue(BybitConfig.for_network("testnet", ("BTCUSDT",)), load_credentials())
+    config = BybitConfig(settings.rest_url, settings.ws_public_url, settings.ws_private_url,
+                         symbols=("BTCUSDT",), recv_window_ms=settings.recv_window_ms)
+    venue = BybitVenue(config, load_credentials())
     await nursery.start(venue.run, journal_send_channel)
     answer = await venue.place(intent)   # OrderAccepted | OrderRejected, idempotent on link_id
 """

@@ -52,7 +52,7 @@ from journal.events import (
     PositionReconciled,
 )
 
-__all__ = ["NETWORKS", "BybitConfig", "BybitVenue"]
+__all__ = ["BybitConfig", "BybitVenue"]
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ _STATUS = {
 
 @dataclass(frozen=True, slots=True)
 class BybitConfig:
-    """Where and how to talk to Bybit (testnet, mainnet or the local venue: all from config)."""
+    """Where and how to talk to Bybit. The URLs come from the daemon's config
+    (``asnd.config.BybitSettings``: mainnet, testnet or the local venue on loopback)."""
 
     rest_url: str
     public_ws_url: str
@@ -84,32 +85,6 @@ class BybitConfig:
     resolve_interval_s: float = 1.0
     timing: FeedTiming = field(default_factory=FeedTiming)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @classmethod
-    def for_network(cls, network: str, symbols: tuple[str, ...]) -> BybitConfig:
-        """Bybit's documented v5 endpoints for ``"mainnet"`` or ``"testnet"`` (linear)."""
-        try:
-            rest, public, private = NETWORKS[network]
-        except KeyError:
-            raise ValueError(
-                f"unknown Bybit network {network!r}; use one of {sorted(NETWORKS)}"
-            ) from None
-        return cls(rest, public, private, symbols)
-
-
-#: Bybit's v5 endpoints (https://bybit-exchange.github.io/docs/v5/guide), by network name.
-NETWORKS: dict[str, tuple[str, str, str]] = {
-    "mainnet": (
-        "https://api.bybit.com",
-        "wss://stream.bybit.com/v5/public/linear",
-        "wss://stream.bybit.com/v5/private",
-    ),
-    "testnet": (
-        "https://api-testnet.bybit.com",
-        "wss://stream-testnet.bybit.com/v5/public/linear",
-        "wss://stream-testnet.bybit.com/v5/private",
-    ),
-}
 
 
 class BybitVenue:
