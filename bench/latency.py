@@ -6,22 +6,24 @@ stamps ``ts_local_ns`` right after ``get_message`` returns) to the moment the si
 ``http11.send_request_body.complete`` trace event). In between, the real path: msgspec
 parse -> ``L2Book`` verdict -> journal event on a memory channel -> ``FeatureEngine`` (all 8
 features) -> a compiled GP strategy (signal and size trees) -> ``decide`` -> ``OrderIntent``
--> ``BybitVenue.place`` (body, HMAC signature, httpx). The local Bybit-compatible venue
-publishes one book delta per tick; the next tick starts after the order was answered, so no
-tick waits behind another.
+-> ``BybitVenue.place`` (body, HMAC signature, httpx). The local Bybit-compatible venue runs
+in its own process (``bench._latency_venue``), as a real venue would, and publishes the next
+book delta only after the order for the last one arrived, so no tick waits behind another.
 
 Reference, in the same run: a bare trio-websocket echo round trip on loopback (send a frame
 of the same size, receive it back), i.e. what two trips through trio + wsproto + the kernel
 cost with no work at all.
 
 Prints JSON lines: name, value, unit, reference figure and ratio, peak RSS.
+Run: ``.venv/bin/python -m bench.latency`` (``make bench`` runs every bench).
 """
 
 from __future__ import annotations
 
 import json
-import resource
+import os
 import statistics
+import subprocess
 import sys
 import time
 from functools import partial
@@ -42,23 +44,14 @@ from asnd.core.strategy import (
 )
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.link_id import make_link_id
-from asnd.venues.bybit.local.server import LocalBybit
 from asnd.venues.bybit.venue import BybitConfig, BybitVenue
-from journal.events import BUY, SELL, BookDelta, Event, InstrumentInfo, OrderIntent
+from bench._common import emit
+from bench._latency_venue import INFO, SYMBOL, run_venue
+from journal.events import BookDelta, Event, OrderIntent
 
 TICKS = 3000
 WARMUP = 300
-SYMBOL = "BTCUSDT"
-INFO = InstrumentInfo(0, 0, "bybit", SYMBOL, "0.5", "0.001", "0.001", "5")
 KEY, SECRET = "bench-key", "bench-secret-not-real"
-
-
-def emit(name: str, value: float, unit: str, **extra: object) -> None:
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    record = {"name": name, "value": value, "unit": unit, **extra}
-    record["peak_rss_mib"] = round(peak_kib / 1024, 1)
-    print(json.dumps(record))
-    sys.stdout.flush()
 
 
 def pct(values_ns: list[int], q: float) -> float:
@@ -76,11 +69,52 @@ def strategy_document() -> StrategyDocument:
     )
 
 
-async def tick_to_order() -> dict[str, list[int]]:
-    venue = LocalBybit([INFO], api_keys={KEY: SECRET})
-    for i in range(10):
-        venue.exchange.set_level(SYMBOL, BUY, 100_000 - i, 1000 + i)
-        venue.exchange.set_level(SYMBOL, SELL, 100_001 + i, 1000 + i)
+async def tick_to_order_venue_process() -> dict[str, list[int]]:
+    """The venue in its own process, as a real venue would be."""
+    env = {**os.environ, "BENCH_KEY": KEY, "BENCH_SECRET": SECRET}
+    venue = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "bench._latency_venue"], stdout=subprocess.PIPE, env=env
+    )
+    pinned = _pin_apart(venue.pid)
+    try:
+        assert venue.stdout is not None
+        with trio.fail_after(30):
+            line = b""
+            while not line.endswith(b"\n"):
+                line += await venue.stdout.receive_some(4096)
+        rest_url, public_url, private_url = json.loads(line)
+        spans = await _measure(BybitConfig(rest_url, public_url, private_url, (SYMBOL,)))
+    finally:
+        venue.kill()
+        await venue.wait()
+        if pinned:
+            os.sched_setaffinity(0, pinned)
+    return spans
+
+
+def _pin_apart(venue_pid: int) -> set[int]:
+    """Client on one CPU, venue on another: on a small machine the venue process, woken by
+    our request, would otherwise preempt the client in the middle of its send, and we would
+    be timing the venue's work. Returns the client's original CPU set (empty: not pinned)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return set()
+    os.sched_setaffinity(venue_pid, {cpus[-1]})
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    return set(cpus)
+
+
+async def tick_to_order_same_loop() -> dict[str, list[int]]:
+    """The venue in the client's own trio loop: no second process competing for the CPU,
+    but the venue's work runs whenever the client's path yields."""
+    async with trio.open_nursery() as nursery:
+        rest_url, public_url, private_url = await nursery.start(run_venue, KEY, SECRET)
+        spans = await _measure(BybitConfig(rest_url, public_url, private_url, (SYMBOL,)))
+        nursery.cancel_scope.cancel()
+    return spans
+
+
+async def _measure(config: BybitConfig) -> dict[str, list[int]]:
     written: list[int] = []
 
     async def trace(event_name: str, info: dict[str, Any]) -> None:
@@ -93,17 +127,13 @@ async def tick_to_order() -> dict[str, list[int]]:
     sizing = SlotSizing(1, 5, 200 * 10**8, INFO.tick_size, INFO.lot_size, leverage=10)
     spans: dict[str, list[int]] = {"total": [], "feed": [], "decide": [], "send": []}
     send_events, receive_events = trio.open_memory_channel[Event](1000)
-    tick_done_send, tick_done = trio.open_memory_channel[None](1)
 
     async with trio.open_nursery() as nursery:
-        await nursery.start(venue.serve)
-        config = BybitConfig(venue.rest_url, venue.public_url, venue.private_url, (SYMBOL,))
         client = BybitVenue(config, Credentials(KEY, SECRET), wall_ns=time.perf_counter_ns)
         client.rest.trace = trace
         await nursery.start(client.run, send_events)
-
-        async def trader() -> None:
-            seq = 0
+        seq = 0
+        with trio.fail_after(60):
             async for event in receive_events:
                 if not isinstance(event, BookDelta):
                     engine.on_event(event)
@@ -129,13 +159,8 @@ async def tick_to_order() -> dict[str, list[int]]:
                 spans["feed"].append(t_event - event.ts_local_ns)
                 spans["decide"].append(t_decided - t_event)
                 spans["send"].append(written[-1] - t_decided)
-                await tick_done_send.send(None)
-
-        nursery.start_soon(trader)
-        for tick in range(TICKS + WARMUP):
-            venue.exchange.set_level(SYMBOL, BUY, 99_995, 500 + tick % 7)
-            with trio.fail_after(10):
-                await tick_done.receive()
+                if seq == TICKS + WARMUP:
+                    break
         nursery.cancel_scope.cancel()
     return {k: v[WARMUP:] for k, v in spans.items()}
 
@@ -160,28 +185,49 @@ async def echo_round_trip(frame_bytes: int) -> list[int]:
     return rtts[WARMUP:]
 
 
-async def main() -> None:
-    spans = await tick_to_order()
-    echo = await echo_round_trip(frame_bytes=200)  # about the size of a one-level book delta
-    echo_p50, echo_p99 = pct(echo, 0.50), pct(echo, 0.99)
-    path = "ws frame > parse > book > features > strategy > decide > sign > socket"
+PARTS = (
+    ("feed", "frame received -> event at the trader (msgspec parse, book verdict, channel hop)"),
+    ("decide", "FeatureEngine (book + 8 features) + strategy signal/size + decide"),
+    ("send", "OrderIntent -> body, HMAC signature, httpx/httpcore -> body written"),
+)
+PATH = "ws frame > parse > book > features > strategy > decide > sign > socket"
+
+
+def report(setup: str, spans: dict[str, list[int]], echo_p50: float, echo_p99: float) -> None:
     for q, ref in ((0.50, echo_p50), (0.99, echo_p99)):
         value = pct(spans["total"], q)
-        emit(f"latency.tick_to_order_p{int(q * 100)}", value, "us", ticks=len(spans["total"]),
-             reference=f"trio-websocket echo round trip p{int(q * 100)} (us)", reference_value=ref,
-             ratio=round(value / ref, 2), goal_p99_us=1000, path=path)  # fmt: skip
-    for part, what in (
-        (
-            "feed",
-            "frame received -> event at the trader (msgspec parse, book verdict, channel hop)",
-        ),
-        ("decide", "FeatureEngine (book + 8 features) + strategy signal/size + decide"),
-        ("send", "OrderIntent -> body, HMAC signature, httpx/httpcore -> body written"),
-    ):
+        emit(
+            "latency",
+            f"tick_to_order_p{int(q * 100)}.{setup}",
+            value=value,
+            unit="us",
+            ticks=len(spans["total"]),
+            reference=f"trio-websocket echo round trip p{int(q * 100)}",
+            reference_value=ref,
+            ratio=round(value / ref, 2),
+            goal_p99_us=1000,
+            path=PATH,
+        )
+    for part, what in PARTS:
         share = statistics.median(spans[part]) / statistics.median(spans["total"])
-        emit(f"latency.part.{part}_p50", pct(spans[part], 0.5), "us", what=what,
-             p99_us=pct(spans[part], 0.99), share_of_total_p50=round(share, 2))  # fmt: skip
-    emit("latency.ws_echo_round_trip_p50", echo_p50, "us", p99_us=echo_p99, frames=len(echo))
+        emit(
+            "latency",
+            f"part.{part}_p50.{setup}",
+            value=pct(spans[part], 0.5),
+            unit="us",
+            what=what,
+            p99_us=pct(spans[part], 0.99),
+            share_of_total_p50=round(share, 2),
+        )
+
+
+async def main() -> None:
+    echo = await echo_round_trip(frame_bytes=200)  # about the size of a one-level book delta
+    echo_p50, echo_p99 = pct(echo, 0.50), pct(echo, 0.99)
+    emit("latency", "ws_echo_round_trip_p50", value=echo_p50, unit="us", p99_us=echo_p99,
+         frames=len(echo))  # fmt: skip
+    report("venue_in_own_process", await tick_to_order_venue_process(), echo_p50, echo_p99)
+    report("venue_in_same_loop", await tick_to_order_same_loop(), echo_p50, echo_p99)
 
 
 if __name__ == "__main__":
