@@ -105,11 +105,13 @@ async def _read_until_dead(
         nursery.start_soon(_pinger, ws, timing.ping_interval_s)
         try:
             while True:
-                with trio.move_on_after(timing.dead_after_s):
+                # Only the wait for the venue is timed: a slow consumer (backpressure from the
+                # journal) must not make a live link look dead.
+                with trio.move_on_after(timing.dead_after_s) as silence:
                     frame = await ws.get_message()
-                    await on_frame(ws, frame)
-                    continue
-                return f"no data or pong for {timing.dead_after_s:g}s"
+                if silence.cancelled_caught:
+                    return f"no data or pong for {timing.dead_after_s:g}s"
+                await on_frame(ws, frame)
         except ConnectionClosed as exc:
             return f"connection closed ({exc.reason})"
         finally:
