@@ -101,6 +101,17 @@ async def test_skipped_update_id_marks_stale_and_resubscribes() -> None:
         assert venue.hub.connections_served == 2  # one public, one private: no reconnects
 
 
+async def test_venue_book_restart_u1_marks_stale_and_resyncs() -> None:
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        for round_ in range(REPEATS):
+            venue.exchange.restart_book_ids("ETHUSDT")
+            venue.exchange.set_level("ETHUSDT", SELL, 300_050 + round_, 2)  # arrives with u = 1
+            stale = await events.first(BookStale, lambda e: e.symbol == "ETHUSDT")
+            assert "u=1" in stale.reason
+            await events.first(BookSynced, lambda e: e.symbol == "ETHUSDT")
+            await books_equal_after_recovery(client, events, venue)
+
+
 async def test_malformed_frames_are_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR)
     async with local_bybit() as venue, running_client(venue) as (client, events):

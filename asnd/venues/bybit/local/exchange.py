@@ -198,6 +198,10 @@ class Exchange:
                 self._publish_order(order)
         return events
 
+    def restart_book_ids(self, symbol: str) -> None:
+        """As after a restart of the venue's book: the next delta of ``symbol`` has ``u = 1``."""
+        self.market(symbol).update_id = 0
+
     def set_level(self, symbol: str, side: int, price_ticks: int, lots: int) -> None:
         """The crowd's resting size at one level becomes ``lots`` (0 removes it). A smaller
         size keeps the crowd's place in the queue; a larger one joins at the back."""
