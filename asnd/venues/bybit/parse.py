@@ -36,12 +36,14 @@ from journal.events import (
     InstrumentInfo,
     OrderAccepted,
     OrderCancelled,
+    OrderReconciled,
     OrderRejected,
     PositionReconciled,
     Trade,
 )
 
 __all__ = [
+    "ORDER_STATUS",
     "MalformedFrameError",
     "OpAnswer",
     "SymbolScales",
@@ -49,6 +51,8 @@ __all__ = [
     "instrument_from_row",
     "parse_private",
     "parse_public",
+    "position_from_row",
+    "reconciled_from_row",
     "side_of",
 ]
 
@@ -306,3 +310,30 @@ def instrument_from_row(
         lot.min_order_qty,
         min_notional or "0",
     )
+
+
+#: Bybit ``orderStatus`` -> ``OrderReconciled.status``.
+ORDER_STATUS = {
+    "New": "open",
+    "PartiallyFilled": "open",
+    "Untriggered": "open",
+    "Filled": "filled",
+    "Cancelled": "cancelled",
+    "PartiallyFilledCanceled": "cancelled",
+    "Deactivated": "cancelled",
+    "Rejected": "rejected",
+}
+
+
+def reconciled_from_row(
+    link_id: str, row: OrderRow | None, scales: dict[str, SymbolScales], ts_local_ns: int
+) -> OrderReconciled:
+    """The venue's record of one order (``None``: the venue does not know it)."""
+    slot = _slot_of(link_id)
+    if row is None:
+        return OrderReconciled(0, ts_local_ns, slot, link_id, "", "not_found", 0, 0)
+    lot = _scales(scales, row.symbol).lot
+    status = ORDER_STATUS.get(row.order_status, "open")
+    filled = lot.count(row.cum_exec_qty or "0")
+    leaves = lot.count(row.leaves_qty or "0") if status == "open" else 0
+    return OrderReconciled(0, ts_local_ns, slot, link_id, row.order_id, status, filled, leaves)

@@ -3,8 +3,10 @@
 Auth is ``{"op": "auth", "args": [api_key, expires_ms, HMAC("GET/realtime" + expires)]}`` with
 ``expires`` taken from the venue's clock (the REST client's measured offset). A refused auth
 is ``NeedsHumanError``: the feed stops and trading halts. Executions become ``Fill`` events
-(deduplicated by ``execId``); after every reconnect the executions missed while disconnected
-are fetched over REST and journaled before live ones, so no fill is lost to a dropped link.
+(deduplicated by ``execId``). After every reconnect, what the stream may have missed is
+fetched over REST and journaled before live updates: the executions since the last frame
+received (as ``Fill``s, never twice), each position (``PositionReconciled``), and every order
+the stream last showed open (``OrderReconciled``: still open, filled or cancelled meanwhile).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from asnd.venues.bybit.parse import (
     SymbolScales,
     fill_from_row,
     parse_private,
+    position_from_row,
+    reconciled_from_row,
 )
 from asnd.venues.bybit.rest import BybitRest
-from journal.events import Event, Fill
+from journal.events import Event, Fill, OrderAccepted, OrderCancelled, OrderRejected
 
 __all__ = ["PrivateFeed"]
 
@@ -71,6 +75,7 @@ class PrivateFeed:
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
         self._alive_ms = 0  # venue time of the last frame received: nothing missed before it
+        self._open: set[str] = set()  # link ids of the orders the stream last showed open
         self._was_lost = False
         self._emit: trio.MemorySendChannel[Event] | None = None
 
@@ -102,6 +107,7 @@ class PrivateFeed:
         await ws.send_message(_ENCODE.encode({"op": "subscribe", "args": list(TOPICS)}).decode())
         if self._was_lost:
             await self._catch_up(self._alive_ms - _CLOCK_MARGIN_MS)
+            await self._reconcile()
             self._was_lost = False
         self._alive_ms = self.rest.now_ms()
 
@@ -115,6 +121,35 @@ class PrivateFeed:
                 if fill.exec_id not in self._seen:
                     self.caught_up_fills += 1
                 await self._emit_fill(fill)
+
+    async def _reconcile(self) -> None:
+        """Journal the venue's view of our orders and positions after a gap in the stream."""
+        assert self._emit is not None
+        still_open: set[str] = set()
+        for symbol in self.scales:
+            for row in await self.rest.open_orders(symbol):
+                still_open.add(row.order_link_id)
+                await self._emit.send(
+                    reconciled_from_row(row.order_link_id, row, self.scales, self.wall_ns())
+                )
+            for prow in await self.rest.positions(symbol):
+                await self._emit.send(position_from_row(prow, self.scales, self.wall_ns()))
+        for link_id in sorted(self._open - still_open):  # finished while we were away: how?
+            found = None
+            for symbol in self.scales:
+                found = await self.rest.order_by_link_id(symbol, link_id)
+                if found is not None:
+                    break
+            await self._emit.send(reconciled_from_row(link_id, found, self.scales, self.wall_ns()))
+        self._open = still_open
+
+    def _track(self, event: Event) -> None:
+        if isinstance(event, OrderAccepted):
+            self._open.add(event.link_id)
+        elif isinstance(event, OrderCancelled | OrderRejected) or (
+            isinstance(event, Fill) and event.leaves_lots == 0
+        ):
+            self._open.discard(event.link_id)
 
     async def _on_lost(self, reason: str) -> None:
         self._was_lost = True
@@ -134,6 +169,7 @@ class PrivateFeed:
                 log.error("bybit private feed: %s refused: %s", parsed.op, parsed.message)
             return
         for event in parsed:
+            self._track(event)
             if isinstance(event, Fill):
                 await self._emit_fill(event)
             else:

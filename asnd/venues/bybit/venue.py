@@ -33,7 +33,12 @@ from asnd.venues.bybit import codes
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.link_id import parse_link_id
-from asnd.venues.bybit.parse import SymbolScales, instrument_from_row, position_from_row
+from asnd.venues.bybit.parse import (
+    SymbolScales,
+    instrument_from_row,
+    position_from_row,
+    reconciled_from_row,
+)
 from asnd.venues.bybit.private_ws import PrivateFeed
 from asnd.venues.bybit.public_ws import PublicFeed
 from asnd.venues.bybit.rest import BybitRest
@@ -55,17 +60,6 @@ from journal.events import (
 __all__ = ["BybitConfig", "BybitVenue"]
 
 log = logging.getLogger(__name__)
-
-_STATUS = {
-    "New": "open",
-    "PartiallyFilled": "open",
-    "Untriggered": "open",
-    "Filled": "filled",
-    "Cancelled": "cancelled",
-    "PartiallyFilledCanceled": "cancelled",
-    "Deactivated": "cancelled",
-    "Rejected": "rejected",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +221,7 @@ class BybitVenue:
                     f"create {link_id}: outcome unknown, not at venue; resending"
                 )
             self.unresolved.pop(link_id, None)
-            await self._journal(self._reconciled(intent.slot, link_id, found))
+            await self._journal(self._reconciled(link_id, found))
             return OrderAccepted(0, self.wall_ns(), intent.slot, link_id, found.order_id)
 
         try:
@@ -248,14 +242,8 @@ class BybitVenue:
         if self._emit is not None:
             await self._emit.send(event)
 
-    def _reconciled(self, slot: int, link_id: str, row: OrderRow | None) -> OrderReconciled:
-        if row is None:
-            return OrderReconciled(0, self.wall_ns(), slot, link_id, "", "not_found", 0, 0)
-        lot = self.scales[row.symbol].lot
-        return OrderReconciled(
-            0, self.wall_ns(), slot, link_id, row.order_id, _STATUS.get(row.order_status, "open"),
-            lot.count(row.cum_exec_qty or "0"), lot.count(row.leaves_qty or "0"),
-        )  # fmt: skip
+    def _reconciled(self, link_id: str, row: OrderRow | None) -> OrderReconciled:
+        return reconciled_from_row(link_id, row, self.scales, self.wall_ns())
 
     async def cancel(self, symbol: str, link_id: str) -> Event:
         slot = _slot(link_id)
@@ -271,7 +259,7 @@ class BybitVenue:
         row = await self.rest.order_by_link_id(symbol, link_id)
         if row is not None:
             self.unresolved.pop(link_id, None)
-        return self._reconciled(_slot(link_id), link_id, row)
+        return self._reconciled(link_id, row)
 
     async def reconcile(
         self, symbols: Sequence[str]
@@ -280,7 +268,7 @@ class BybitVenue:
         positions: list[PositionReconciled] = []
         for symbol in symbols:
             for row in await self.rest.open_orders(symbol):
-                orders.append(self._reconciled(_slot(row.order_link_id), row.order_link_id, row))
+                orders.append(self._reconciled(row.order_link_id, row))
             for prow in await self.rest.positions(symbol):
                 positions.append(position_from_row(prow, self.scales, self.wall_ns()))
         return orders, positions

@@ -27,6 +27,7 @@ from journal.events import (
     OrderIntent,
     OrderReconciled,
     OrderUnresolved,
+    PositionReconciled,
 )
 
 from .bybit_helpers import (
@@ -215,20 +216,39 @@ async def test_same_intent_twice_is_one_order() -> None:
 
 
 async def test_fills_missed_while_private_stream_was_down_are_caught_up_once() -> None:
+    """While the private stream is down, one of our orders fills and another is cancelled by
+    the venue; after the reconnect the fill is journaled exactly once and both orders and the
+    position are reconciled from REST."""
     async with local_bybit() as venue, running_client(venue) as (client, events):
         assert client.private is not None
         for round_ in range(REPEATS):
             link = make_link_id(1, 600 + round_)
-            # Joins the best ask, then waits until the private stream confirmed it.
-            placed = await client.place(intent(600 + round_, SELL, 100_001, 10))
-            assert isinstance(placed, OrderAccepted)
+            other = make_link_id(1, 700 + round_)
+            # Joins the best ask; the other rests far below; both confirmed by the stream.
+            assert isinstance(
+                await client.place(intent(600 + round_, SELL, 100_001, 10)), OrderAccepted
+            )
+            assert isinstance(
+                await client.place(intent(700 + round_, BUY, 99_000, 3)), OrderAccepted
+            )
             await events.for_link(OrderAccepted, link)
+            await events.for_link(OrderAccepted, other)
             assert venue.hub.drop("private") == 1
-            # Fills while the private stream is down: their frames are lost with the connection.
+            # While the private stream is down: their frames are lost with the connection.
             venue.exchange.crowd_trade("BTCUSDT", BUY, 100_001, 10_000)
+            venue.exchange.cancel("BTCUSDT", other)
             fill = await events.for_link(Fill, link)
-            assert isinstance(fill, Fill)
             assert (fill.qty_lots, fill.is_maker) == (10, True)
+            filled = await events.for_link(OrderReconciled, link)
+            assert (filled.status, filled.filled_lots, filled.leaves_lots) == ("filled", 10, 0)
+            cancelled = await events.for_link(OrderReconciled, other)
+            assert (cancelled.status, cancelled.filled_lots) == ("cancelled", 0)
+            position = next(
+                e
+                for e in reversed(events.drain())
+                if isinstance(e, PositionReconciled) and e.symbol == "BTCUSDT"
+            )
+            assert position.position_lots == -10 * (round_ + 1)
             venue.exchange.set_level("BTCUSDT", SELL, 100_001, 1000)  # the crowd refills the level
         fills = [e for e in events.drain() if isinstance(e, Fill)]
         assert len({f.exec_id for f in fills}) == len(fills) == REPEATS  # each fill exactly once
