@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from asnd.core.book import L2Book
 from asnd.venues.bybit.local.exchange import Exchange
-from asnd.venues.bybit.local.rest_server import _instrument_row
+from asnd.venues.bybit.local.rest_server import instrument_row
 from asnd.venues.bybit.parse import (
     MalformedFrameError,
     OpAnswer,
@@ -270,7 +270,7 @@ def test_local_venue_speaks_the_real_shapes(messages: Path) -> None:
     same_shape(rows["order"][0], sample("ws_account_order_filled"))  # type: ignore[index]
     position_fields = sample("ws_account_position") | sample("http_get_positions")
     same_shape(rows["position"][0], position_fields)  # type: ignore[index]
-    same_shape(_instrument_row(ex, "BTCUSDT"), sample("http_get_instruments_linear"))
+    same_shape(instrument_row(ex, "BTCUSDT"), sample("http_get_instruments_linear"))
     trade = rows["publicTrade.BTCUSDT"][0]  # type: ignore[index]
     same_shape(trade, sample("ws_public_trade"))
 

@@ -24,7 +24,7 @@ from asnd.venues.bybit.local.faults import Faults
 from asnd.venues.bybit.signing import sign_rest, timestamp_in_window
 from journal.events import BUY, SELL
 
-__all__ = ["RestHandler"]
+__all__ = ["RestHandler", "instrument_row"]
 
 log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
@@ -194,7 +194,7 @@ class RestHandler:
             symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
             return {
                 "category": "linear",
-                "list": [_instrument_row(ex, s) for s in symbols if s in ex.markets],
+                "list": [instrument_row(ex, s) for s in symbols if s in ex.markets],
                 "nextPageCursor": "",
             }
         if (method, path) == ("POST", "/v5/order/create"):
@@ -258,7 +258,8 @@ class RestHandler:
         raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
 
 
-def _instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
+def instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
+    """The ``/v5/market/instruments-info`` row of ``symbol`` (linear perpetual)."""
     info = ex.market(symbol).info
     return {
         "symbol": symbol,
