@@ -1,7 +1,7 @@
 """API credentials: where they come from, and the one object that may hold the secret.
 
-Sources, first match wins:
-1. systemd credentials: files ``bybit_api_key`` and ``bybit_api_secret`` in
+Sources, first match wins, per value:
+1. systemd credentials: files ``bybit-api-key`` and ``bybit-api-secret`` in
    ``$CREDENTIALS_DIRECTORY`` (``LoadCredential=`` in the unit), so the secret never sits in
    the environment of the process;
 2. environment variables ``ASN_BYBIT_API_KEY`` and ``ASN_BYBIT_API_SECRET``.
@@ -25,8 +25,8 @@ __all__ = ["ENV_KEY", "ENV_SECRET", "FILE_KEY", "FILE_SECRET", "Credentials", "l
 
 ENV_KEY = "ASN_BYBIT_API_KEY"
 ENV_SECRET = "ASN_BYBIT_API_SECRET"
-FILE_KEY = "bybit_api_key"
-FILE_SECRET = "bybit_api_secret"
+FILE_KEY = "bybit-api-key"  # the names systemd/asnd.service's LoadCredential= gives them
+FILE_SECRET = "bybit-api-secret"
 
 
 class Credentials:
@@ -55,22 +55,41 @@ class Credentials:
         raise TypeError("Credentials cannot be pickled (they hold a secret)")
 
 
+def _lookup(env: Mapping[str, str], variable: str, credential: str) -> str | None:
+    """One value: the systemd credential file first (a service), then the variable."""
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if directory:
+        path = Path(directory) / credential
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            value = ""
+        except OSError as exc:
+            raise NeedsHumanError(
+                f"cannot read systemd credential {credential}: {exc.strerror}"
+            ) from None
+        if value:
+            return value
+    return env.get(variable, "").strip() or None
+
+
 def load_credentials(environ: Mapping[str, str] | None = None) -> Credentials:
     """Credentials from systemd's credentials directory or the environment.
 
-    Raises ``NeedsHumanError`` (naming the variables to set, never their values) when none
-    are configured.
+    Raises ``NeedsHumanError`` naming what is missing and where it was looked for (never a
+    value) when the key or the secret is not configured.
     """
     env = os.environ if environ is None else environ
-    cred_dir = env.get("CREDENTIALS_DIRECTORY")
-    if cred_dir:
-        key_file, secret_file = Path(cred_dir) / FILE_KEY, Path(cred_dir) / FILE_SECRET
-        if key_file.is_file() and secret_file.is_file():
-            return Credentials(key_file.read_text().strip(), secret_file.read_text().strip())
-    key, secret = env.get(ENV_KEY, ""), env.get(ENV_SECRET, "")
-    if key and secret:
-        return Credentials(key, secret)
-    raise NeedsHumanError(
-        f"no Bybit credentials: set {ENV_KEY} and {ENV_SECRET}, or provide {FILE_KEY} and "
-        f"{FILE_SECRET} through systemd LoadCredential="
-    )
+    key = _lookup(env, ENV_KEY, FILE_KEY)
+    secret = _lookup(env, ENV_SECRET, FILE_SECRET)
+    if key is None or secret is None:
+        missing = [
+            f"{what} (${variable} or systemd credential {credential})"
+            for what, value, variable, credential in (
+                ("API key", key, ENV_KEY, FILE_KEY),
+                ("API secret", secret, ENV_SECRET, FILE_SECRET),
+            )
+            if value is None
+        ]
+        raise NeedsHumanError("Bybit credentials missing: " + "; ".join(missing))
+    return Credentials(key, secret)

@@ -40,8 +40,11 @@ def test_systemd_credentials_directory_wins(tmp_path: Path) -> None:
 
 def test_missing_credentials_name_the_variables_not_values() -> None:
     with pytest.raises(NeedsHumanError) as info:
-        load_credentials({ENV_KEY: "key-only"})
+        load_credentials({})
     assert ENV_KEY in str(info.value)
+    assert ENV_SECRET in str(info.value)
+    with pytest.raises(NeedsHumanError) as info:
+        load_credentials({ENV_KEY: "key-only"})
     assert ENV_SECRET in str(info.value)
     assert "key-only" not in str(info.value)
 
@@ -60,3 +63,19 @@ def test_secret_is_not_an_attribute_and_cannot_be_pickled() -> None:
 def test_empty_secret_is_refused() -> None:
     with pytest.raises(NeedsHumanError):
         Credentials("key", "")
+
+
+def test_missing_value_names_where_it_was_looked_for(tmp_path: Path) -> None:
+    (tmp_path / FILE_KEY).write_text("KEYonly")
+    with pytest.raises(NeedsHumanError) as info:
+        load_credentials({"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    message = str(info.value)
+    assert f"API secret (${ENV_SECRET} or systemd credential {FILE_SECRET})" in message
+    assert "API key" not in message
+    assert "KEYonly" not in message
+
+
+def test_unit_file_names_match_the_service() -> None:
+    unit = (Path(__file__).resolve().parents[3] / "systemd" / "asnd.service").read_text()
+    assert f"LoadCredential={FILE_KEY}:" in unit
+    assert f"LoadCredential={FILE_SECRET}:" in unit
