@@ -35,7 +35,9 @@ class AdversarialSetup:
     features: FeatureConfig = FeatureConfig()
 
 
-def adversarial_fitness(doc: StrategyDocument, setup: AdversarialSetup, rules: TradingRules) -> float:
+def adversarial_fitness(
+    doc: StrategyDocument, setup: AdversarialSetup, rules: TradingRules
+) -> float:
     """TTT fitness of ``doc`` over ``setup.steps`` steps of the agent market."""
     compiled = compile_strategy(doc, FEATURE_NAMES)
     market = AgentMarket(setup.sim, setup.genome, setup.seed)
@@ -68,16 +70,25 @@ def adversarial_fitness(doc: StrategyDocument, setup: AdversarialSetup, rules: T
         if row is not None and bid is not None and ask is not None:
             sig = np.array([compiled.signal(row)])
             size = np.array([compiled.size(row)])
-            d = decisions_from_outputs(doc, sig, size, np.array([bid[0]]), np.array([ask[0]]),
-                                       rules)  # fmt: skip
+            d = decisions_from_outputs(
+                doc, sig, size, np.array([bid[0]]), np.array([ask[0]]), rules
+            )
             side = int(d.side[0])
-            if side != 0 and side != held:
+            if side not in (0, held):
                 held = side
                 want = side * int(d.qty_lots[0]) - pos
                 if want != 0:
                     price = ask[0] if want > 0 else bid[0]
-                    answer, events = market.place(ts, 0, f"evo-{next_link}", 1 if want > 0 else -1,
-                                                  "limit", "IOC", price, abs(want))  # fmt: skip
+                    answer, events = market.place(
+                        ts,
+                        0,
+                        f"evo-{next_link}",
+                        1 if want > 0 else -1,
+                        "limit",
+                        "IOC",
+                        price,
+                        abs(want),
+                    )
                     next_link += 1
                     feed([answer, *events])
             bid, ask = market.engine.best_bid, market.engine.best_ask

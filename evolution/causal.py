@@ -77,7 +77,10 @@ class CausalSelection:
                 for tau in range(1, self.tau_max + 1)
             ]
             lines.append(f"  {name:22s} " + "; ".join(cells))
-        lines.append("causal parents (GP inputs):" + (" [FALLBACK: none passed alpha]" if self.fallback else ""))
+        lines.append(
+            "causal parents (GP inputs):"
+            + (" [FALLBACK: none passed alpha]" if self.fallback else "")
+        )
         for p in self.parents:
             lines.append(f"  {p.feature} at lag {p.lag}: r={p.strength:+.3f} p={p.p_value:.3g}")
         return "\n".join(lines)
@@ -88,6 +91,7 @@ class CausalSelection:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
 
         t = len(self.tested)
         vals = self.val_matrix[:t, t, 1:]
@@ -97,11 +101,17 @@ class CausalSelection:
         ax.set_yticks(range(t), list(self.tested))
         for p in self.parents:
             i = self.tested.index(p.feature)
-            ax.add_patch(plt.Rectangle((p.lag - 1.5, i - 0.5), 1, 1, fill=False, lw=2.5, ec="k"))
+            ax.add_patch(Rectangle((p.lag - 1.5, i - 0.5), 1, 1, fill=False, lw=2.5, ec="k"))
         for i in range(t):
             for k in range(self.tau_max):
-                ax.text(k, i, f"p={self.p_matrix[i, t, k + 1]:.2g}", ha="center", va="center",
-                        fontsize=7)  # fmt: skip
+                ax.text(
+                    k,
+                    i,
+                    f"p={self.p_matrix[i, t, k + 1]:.2g}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                )
         ax.set_title(f"causal links into {TARGET} (boxed: GP inputs)")
         fig.colorbar(im, ax=ax, label="partial correlation")
         fig.tight_layout()
@@ -120,8 +130,15 @@ def select_features(
     for lo, hi in dataset.segments:
         target[lo + h : hi] = mid[lo + h : hi] / mid[lo : hi - h] - 1.0
         mask[lo : min(hi, lo + h + tau_max)] = True
-    return select_causal(dataset.features, dataset.names, target, mask=mask, tau_max=tau_max,
-                         alpha=alpha, max_rows=max_rows)  # fmt: skip
+    return select_causal(
+        dataset.features,
+        dataset.names,
+        target,
+        mask=mask,
+        tau_max=tau_max,
+        alpha=alpha,
+        max_rows=max_rows,
+    )
 
 
 def select_causal(
@@ -158,7 +175,11 @@ def select_causal(
     data = np.column_stack([x[:, varying], np.where(usable, y, 0.0)])
     data_mask = np.repeat(m[:, None], data.shape[1], axis=1)
     frame = pp.DataFrame(data, mask=data_mask, var_names=[*tested, TARGET])
-    pcmci = PCMCI(dataframe=frame, cond_ind_test=ParCorr(significance="analytic", mask_type="xyz"), verbosity=0)
+    pcmci = PCMCI(
+        dataframe=frame,
+        cond_ind_test=ParCorr(significance="analytic", mask_type="xyz"),
+        verbosity=0,
+    )
     results = pcmci.run_pcmci(tau_min=1, tau_max=tau_max, pc_alpha=0.05, alpha_level=alpha)
     val = np.asarray(results["val_matrix"], dtype=np.float64)
     p = np.asarray(results["p_matrix"], dtype=np.float64)
@@ -171,8 +192,12 @@ def select_causal(
             parents.append(Parent(name, k, float(val[i, t, k]), float(p[i, t, k])))
     fallback = not parents
     if fallback:
-        i, k = np.unravel_index(int(np.argmin(p[:t, t, 1:])), (t, tau_max))
-        parents.append(Parent(tested[i], int(k) + 1, float(val[i, t, k + 1]), float(p[i, t, k + 1])))
+        flat = int(np.argmin(p[:t, t, 1:]))
+        i, k = flat // tau_max, flat % tau_max
+        parents.append(
+            Parent(tested[i], int(k) + 1, float(val[i, t, k + 1]), float(p[i, t, k + 1]))
+        )
     parents.sort(key=lambda q: (q.p_value, -abs(q.strength)))
-    return CausalSelection(tuple(parents), tested, constant, fallback, alpha, tau_max,
-                           int(usable.sum()), val, p)  # fmt: skip
+    return CausalSelection(
+        tuple(parents), tested, constant, fallback, alpha, tau_max, int(usable.sum()), val, p
+    )

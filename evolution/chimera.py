@@ -185,14 +185,17 @@ class Calibration:
     history: list[float]  # best distance after each CMA-ES iteration
 
     def report(self) -> str:
-        lines = [f"Chimera: CMA-ES over {', '.join(self.genes)}; {self.evaluations} simulations",
-                 f"distance {self.distance:.4f} (mean of the terms below; 0 = identical)",
-                 f"{'fact':18s} {'real':>12s} {'sim':>12s} {'term':>8s}"]  # fmt: skip
+        lines = [
+            f"Chimera: CMA-ES over {', '.join(self.genes)}; {self.evaluations} simulations",
+            f"distance {self.distance:.4f} (mean of the terms below; 0 = identical)",
+            f"{'fact':18s} {'real':>12s} {'sim':>12s} {'term':>8s}",
+        ]
         names = dict(zip(FACTS, self.real, strict=True))
         for fact in FACTS:
             key = names[fact]
-            lines.append(f"{key:18s} {self.real[key]:12.6g} {self.sim[key]:12.6g} "
-                         f"{self.terms[fact]:8.4f}")  # fmt: skip
+            lines.append(
+                f"{key:18s} {self.real[key]:12.6g} {self.sim[key]:12.6g} {self.terms[fact]:8.4f}"
+            )
         lines.append("genome: " + ", ".join(f"{g}={getattr(self.genome, g)}" for g in self.genes))
         return "\n".join(lines)
 
@@ -225,8 +228,14 @@ def calibrate(
     es = cma.CMAEvolutionStrategy(
         x0,
         sigma0,
-        {"bounds": [0.0, 1.0], "seed": seed, "maxfevals": max_evaluations, "verbose": -9,
-         "verb_log": 0, "verb_disp": 0},  # fmt: skip
+        {
+            "bounds": [0.0, 1.0],
+            "seed": seed,
+            "maxfevals": max_evaluations,
+            "verbose": -9,
+            "verb_log": 0,
+            "verb_disp": 0,
+        },
     )
     best_x, best_f = list(x0), float("inf")
     history: list[float] = []
@@ -243,5 +252,13 @@ def calibrate(
     genome = genome_from(best_x, genes)
     sim = facts_of(simulate(config, genome, seed, steps), config.symbol)
     terms = distance_terms(sim, real)
-    return Calibration(genome, tuple(genes), float(np.mean(list(terms.values()))), terms,
-                       real.summary(), sim.summary(), evaluations, history)  # fmt: skip
+    return Calibration(
+        genome,
+        tuple(genes),
+        float(np.mean(list(terms.values()))),
+        terms,
+        real.summary(),
+        sim.summary(),
+        evaluations,
+        history,
+    )

@@ -218,9 +218,11 @@ def _compute(
             f"journals {', '.join(map(str, journals))}: only {rows} feature rows of {symbol}; "
             f"need at least {min_rows}"
         )
-    assert info is not None and symbol is not None  # noqa: S101 - set by every iteration
-    bid = np.concatenate([(f.mid_x2_ticks - f.column("spread_ticks").astype(np.int64)) // 2
-                          for f, _ in parts])  # fmt: skip
+    if info is None or symbol is None:  # pragma: no cover - set by every iteration
+        raise DatasetError("no journal given")
+    bid = np.concatenate(
+        [(f.mid_x2_ticks - f.column("spread_ticks").astype(np.int64)) // 2 for f, _ in parts]
+    )
     ask = np.concatenate([f.mid_x2_ticks for f, _ in parts]) - bid
     return Dataset(
         symbol=symbol,

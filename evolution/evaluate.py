@@ -92,9 +92,15 @@ class LocalMap(_Closing):
         if self.workers == 1 or len(items) <= 1:
             return [fn(context, item) for item in items]
         if self._pool is None:
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
-        futures = [self._pool.submit(_run_chunk, fn, context, c) for c in _chunks(items, self.workers)]
+            method = (
+                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            )
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context(method)
+            )
+        futures = [
+            self._pool.submit(_run_chunk, fn, context, c) for c in _chunks(items, self.workers)
+        ]
         out: list[R] = []
         for f in futures:  # in submission order: completion order never matters
             out.extend(f.result())
@@ -111,7 +117,9 @@ class DaskMap(_Closing):
 
     def __init__(self, address: str, *, timeout_s: float = 10.0) -> None:
         if not _ADDRESS.fullmatch(address):
-            raise SchedulerError(f"scheduler address must look like tcp://HOST:PORT, got {address!r}")
+            raise SchedulerError(
+                f"scheduler address must look like tcp://HOST:PORT, got {address!r}"
+            )
         try:
             from distributed import Client
         except ImportError:
@@ -119,7 +127,9 @@ class DaskMap(_Closing):
                 "--scheduler needs dask distributed: pip install 'asn[distributed]'"
             ) from None
         try:
-            self._client: Any = Client(address, timeout=timeout_s, set_as_default=False)
+            self._client: Any = Client(  # type: ignore[no-untyped-call]
+                address, timeout=timeout_s, set_as_default=False
+            )
         except (OSError, TimeoutError) as exc:
             raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         info = self._client.scheduler_info()

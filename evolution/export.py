@@ -3,10 +3,10 @@ atomically into the directory the daemon's pit crew watches.
 
 Ids are ``s<slot>-g<generation>-<hash>``: the generation that produced the individual and
 the first 12 hex digits of a hash of its two trees, so the same strategy always gets the
-same id and file name. ``metadata.lineage`` lists the parents' ids (same scheme), so with the
-id it gives generation and parents; ``metadata.seed`` the run's seed, ``data_range`` the
-first and last event time of the data, ``fitness`` every component (causal by L2 replay,
-causal vectorised, adversarial, final). No wall-clock time is written, so the same seed and
+same id and file name. ``metadata.lineage`` lists the parents by their search labels
+``s<slot>-g<generation>-<n>``, so with the id it gives generation and parents;
+``metadata.seed`` the run's seed, ``data_range`` the first and last event time of the data,
+``fitness`` every component (causal by L2 replay, causal vectorised, adversarial, final). No wall-clock time is written, so the same seed and
 data give byte-identical files.
 
 Atomic: each file is written as a hidden temporary (``.tmp-...``, which the pit crew's
@@ -31,9 +31,7 @@ def challenger_name(slot: int, doc_id: str) -> str:
     return f"strategy_challenger_{slot}_{doc_id}.json"
 
 
-def write_challengers(
-    docs: list[StrategyDocument], directory: Path, slot: int
-) -> list[Path]:
+def write_challengers(docs: list[StrategyDocument], directory: Path, slot: int) -> list[Path]:
     """Write every document; returns the paths. Raises before writing if one is invalid."""
     texts = []
     for doc in docs:

@@ -113,9 +113,13 @@ def _logistic(x: Floats) -> Floats:
 
 
 def decisions_for(
-    doc: StrategyDocument, features: Floats, names: tuple[str, ...], bid: Ints, ask: Ints,
+    doc: StrategyDocument,
+    features: Floats,
+    names: tuple[str, ...],
+    bid: Ints,
+    ask: Ints,
     rules: TradingRules,
-) -> Decisions:  # fmt: skip
+) -> Decisions:
     """The strategy's decision on every row of ``features`` (columns ``names``)."""
     signal = compile_vector(doc.signal, names)(features)
     size = compile_vector(doc.size, names)(features)
@@ -123,20 +127,27 @@ def decisions_for(
 
 
 def decisions_from_outputs(
-    doc: StrategyDocument, signal: Floats, size: Floats, bid: Ints, ask: Ints,
+    doc: StrategyDocument,
+    signal: Floats,
+    size: Floats,
+    bid: Ints,
+    ask: Ints,
     rules: TradingRules,
-) -> Decisions:  # fmt: skip
+) -> Decisions:
     p = doc.params
     with np.errstate(invalid="ignore"):
         side = np.where(signal > p.entry_long, 1, np.where(signal < p.entry_short, -1, 0))
     side[~np.isfinite(signal) | np.isnan(size)] = 0
     fraction = p.size_min + (p.size_max - p.size_min) * _logistic(np.nan_to_num(size))
     span = rules.max_qty_lots - rules.min_qty_lots
-    qty = np.minimum(rules.min_qty_lots + np.floor(fraction * span).astype(np.int64),
-                     rules.max_qty_lots)  # fmt: skip
+    qty = np.minimum(
+        rules.min_qty_lots + np.floor(fraction * span).astype(np.int64), rules.max_qty_lots
+    )
     price = np.where(side > 0, ask, bid)
     lev = Fraction(rules.leverage)
-    affordable = (rules.capital_tick_lots * lev.numerator) // (lev.denominator * np.maximum(price, 1))
+    affordable = (rules.capital_tick_lots * lev.numerator) // (
+        lev.denominator * np.maximum(price, 1)
+    )
     qty = np.minimum(qty, affordable)
     side = np.where(qty >= 1, side, 0).astype(np.int64)
     return Decisions(side, np.where(side != 0, qty, 0).astype(np.int64))

@@ -3,7 +3,7 @@
 The primitive set is built from ``asnd.core.strategy.OPERATORS`` (name, arity, scalar form),
 never from a second list, so every tree evolved here is a tree the daemon can load; its
 terminals are the causal features chosen by ``evolution.causal`` and ephemeral constants in
-[-1, 1] (two decimals, so exported files stay readable).
+[-2, 2] (two decimals, so exported files stay readable).
 
 Bloat control: static height limit ``max_height`` on both trees after crossover and
 mutation (a child that breaks it is replaced by its parent's tree), and parents are chosen
@@ -33,8 +33,8 @@ from asnd.core.strategy import (
     Metadata,
     Node,
     StrategyDocument,
-    node_to_json,
 )
+from asnd.core.strategy.document import node_to_json
 
 __all__ = [
     "Individual",
@@ -48,7 +48,7 @@ _CONST_NAME = "asn_const"
 
 
 def _random_constant() -> float:
-    return round(random.uniform(-1.0, 1.0), 2)
+    return round(random.uniform(-2.0, 2.0), 2)
 
 
 if not hasattr(creator, "AsnFitness"):
@@ -170,8 +170,10 @@ def _to_node(tree: gp.PrimitiveTree, arguments: Sequence[str]) -> Node:
                 node, j = build(j)
                 args.append(node)
             return Call(item.name, tuple(args)), j
-        if item.name in arguments:
-            return FeatureRef(item.name), i + 1
+        if isinstance(item.value, str):  # an argument: deap keeps the renamed name in value
+            if item.value not in arguments:  # pragma: no cover - pset built from features
+                raise ValueError(f"unknown argument {item.value!r}")
+            return FeatureRef(item.value), i + 1
         return Const(float(item.value)), i + 1
 
     node, end = build(0)

@@ -88,8 +88,12 @@ class FitnessOracle:
                 len(doc.features),
             ]
             return np.concatenate(
-                [side, np.nan_to_num(np.tanh(sig)), np.nan_to_num(np.tanh(size)),
-                 np.asarray(shape, dtype=np.float64)]  # fmt: skip
+                [
+                    side,
+                    np.nan_to_num(np.tanh(sig)),
+                    np.nan_to_num(np.tanh(size)),
+                    np.asarray(shape, dtype=np.float64),
+                ]
             )
 
     @property
@@ -104,21 +108,20 @@ class FitnessOracle:
             return
         import lightgbm as lgb
 
-        model = lgb.LGBMRegressor(
-            n_estimators=60,
-            learning_rate=0.1,
-            num_leaves=15,
-            min_child_samples=3,
-            min_data_in_bin=1,
-            subsample=1.0,
-            colsample_bytree=1.0,
-            random_state=self.seed,
-            deterministic=True,
-            force_row_wise=True,
-            n_jobs=1,
-            verbose=-1,
-        )
-        model.fit(np.vstack(self._x), np.asarray(self._y))
+        params = {
+            "objective": "regression",
+            "learning_rate": 0.1,
+            "num_leaves": 15,
+            "min_data_in_leaf": 3,
+            "min_data_in_bin": 1,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": 1,
+            "verbosity": -1,
+        }
+        data = lgb.Dataset(np.vstack(self._x), np.asarray(self._y), params={"verbosity": -1})
+        model = lgb.train(params, data, num_boost_round=60)
         self._model = model
 
     def predict(self, descriptors: list[Floats]) -> Floats:

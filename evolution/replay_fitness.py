@@ -37,8 +37,9 @@ def causal_fitness_replay(
 ) -> ReplayResult:
     """Mean TTT fitness over the dataset's journals with execution in the L2 replay."""
     names = doc.features
-    d = decisions_for(doc, dataset.columns(names), names, dataset.bid_ticks,
-                      dataset.ask_ticks, rules)  # fmt: skip
+    d = decisions_for(
+        doc, dataset.columns(names), names, dataset.bid_ticks, dataset.ask_ticks, rules
+    )
     scores = []
     orders = fills = 0
     for journal, (lo, hi) in zip(dataset.journals, dataset.segments, strict=True):
@@ -51,9 +52,14 @@ def causal_fitness_replay(
 
 
 def _replay_one(
-    journal: Path, ds: Dataset, lo: int, hi: int, d: Decisions, rules: TradingRules,
+    journal: Path,
+    ds: Dataset,
+    lo: int,
+    hi: int,
+    d: Decisions,
+    rules: TradingRules,
     latency_ns: int,
-) -> tuple[float, int, int]:  # fmt: skip
+) -> tuple[float, int, int]:
     replay = L2Replay(ds.symbol, latency=ConstantLatency(latency_ns))
     seqs = ds.seq[lo:hi]
     n = hi - lo
@@ -79,14 +85,24 @@ def _replay_one(
         if k >= n or event.seq != seqs[k]:
             continue
         side = int(d.side[k])
-        if side != 0 and side != held and replay.in_flight == 0:
+        if side not in (0, held) and replay.in_flight == 0:
             held = side
             want = side * int(d.qty_lots[k]) - pos
             if want != 0:
                 price = int(ds.ask_ticks[lo + k] if want > 0 else ds.bid_ticks[lo + k])
                 orders += 1
-                settle(replay.submit(event.ts_local_ns, next_oid, 0, f"evo-{next_oid}",
-                                     1 if want > 0 else -1, price, abs(want), IOC))  # fmt: skip
+                settle(
+                    replay.submit(
+                        event.ts_local_ns,
+                        next_oid,
+                        0,
+                        f"evo-{next_oid}",
+                        1 if want > 0 else -1,
+                        price,
+                        abs(want),
+                        IOC,
+                    )
+                )
                 next_oid += 1
         equity_x2[k] = 2 * cash + pos * int(ds.bid_ticks[lo + k] + ds.ask_ticks[lo + k])
         k += 1

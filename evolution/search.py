@@ -29,8 +29,15 @@ from evolution.fitness import TradingRules, causal_fitness_vectorised, combined_
 from evolution.gp import Individual, StrategyGP, individual_key, seeded, size_of
 from evolution.oracle import FitnessOracle, OracleStats
 
-__all__ = ["EvalContext", "Evaluated", "GenerationStats", "SearchResult", "SearchSettings",
-           "evaluate_strategy", "run_search"]  # fmt: skip
+__all__ = [
+    "EvalContext",
+    "Evaluated",
+    "GenerationStats",
+    "SearchResult",
+    "SearchSettings",
+    "evaluate_strategy",
+    "run_search",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,9 @@ def run_search(
     engine = StrategyGP(features, max_height=settings.max_height, nsga2=settings.nsga2)
     rng = np.random.default_rng(settings.seed)
     ds = ctx.dataset
-    ref_idx = np.sort(rng.choice(len(ds), size=min(settings.reference_rows, len(ds)), replace=False))
+    ref_idx = np.sort(
+        rng.choice(len(ds), size=min(settings.reference_rows, len(ds)), replace=False)
+    )
     oracle = (
         FitnessOracle(ds.features[ref_idx], ds.names, settings.seed) if settings.oracle else None
     )
@@ -146,9 +155,14 @@ def run_search(
 
     def record(generation: int, pop: list[Individual], n_eval: int) -> None:
         fit = np.asarray([i.fitness.values[0] for i in pop])
-        stats = GenerationStats(generation, float(fit.max()), float(fit.mean()),
-                                float(np.median(fit)), n_eval,
-                                float(np.mean([size_of(i) for i in pop])))  # fmt: skip
+        stats = GenerationStats(
+            generation,
+            float(fit.max()),
+            float(fit.mean()),
+            float(np.median(fit)),
+            n_eval,
+            float(np.mean([size_of(i) for i in pop])),
+        )
         history.append(stats)
         if progress is not None:
             progress(stats)
@@ -170,7 +184,7 @@ def run_search(
                 label(child, gen, (a.uid, b.uid))
                 cands.append(child)
             if use_oracle:
-                assert oracle is not None  # noqa: S101 - use_oracle implies it
+                assert oracle is not None
                 keep = max(1, math.ceil(settings.keep * settings.population))
                 descs = [oracle.describe(engine.document(c)) for c in cands]
                 chosen, pred = oracle.screen(descs, keep)
@@ -183,5 +197,10 @@ def run_search(
             pop = engine.select_survivors(pop + offspring, settings.population)
             record(gen, pop, len(offspring))
     ranked = sorted(hof.values(), key=lambda i: (-i.fitness.values[0], size_of(i), i.uid))
-    return SearchResult(ranked[: settings.hall_of_fame], history, evaluations,
-                        oracle.stats if oracle is not None else None, engine)  # fmt: skip
+    return SearchResult(
+        ranked[: settings.hall_of_fame],
+        history,
+        evaluations,
+        oracle.stats if oracle is not None else None,
+        engine,
+    )

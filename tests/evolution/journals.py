@@ -1,0 +1,74 @@
+"""Small synthetic journals for the evolution tests, written with the real JournalWriter.
+
+``planted_journal`` writes a book whose top-of-book imbalance *causes* the next mid move
+(imbalance above 0.6: the mid rises ``move_ticks`` on the next row; below 0.4: it falls),
+while the deeper levels make ``pressure`` correlated with imbalance without any effect of
+their own. Every row is a full ``BookSnapshot`` (5 levels a side, spread one tick) followed
+by one public ``Trade`` at the touch (unless ``trades=False``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from journal.events import BUY, SELL, BookSnapshot, InstrumentInfo, Trade
+from journal.writer import JournalWriter
+
+SYMBOL = "TESTUSDT"
+T0_NS = 1_733_011_200_000_000_000  # 2024-12-01T00:00:00Z
+STEP_NS = 100_000_000
+
+
+def planted_journal(
+    path: Path,
+    rows: int = 600,
+    *,
+    seed: int = 3,
+    move_ticks: int = 20,
+    trades: bool = True,
+    start_ticks: int = 10_000,
+) -> Path:
+    rng = np.random.default_rng(seed)
+    imbalance = rng.uniform(0.05, 0.95, rows)
+    mid = start_ticks
+    with JournalWriter.open(path, fsync=False) as journal:
+        journal.append(InstrumentInfo(0, T0_NS, "sim", SYMBOL, "0.01", "1"))
+        for t in range(rows):
+            ts = T0_NS + t * STEP_NS
+            top = 100
+            b = max(1, round(top * imbalance[t]))
+            a = max(1, top - b)
+            # Deeper levels follow the top (correlated) plus their own noise (no effect).
+            deep_b = [max(1, round(b * rng.uniform(0.5, 1.5))) for _ in range(4)]
+            deep_a = [max(1, round(a * rng.uniform(0.5, 1.5))) for _ in range(4)]
+            bid = mid
+            ask = mid + 1
+            ms = ts // 1_000_000
+            journal.append(
+                BookSnapshot(
+                    0,
+                    ts,
+                    SYMBOL,
+                    t + 1,
+                    t + 1,
+                    ms,
+                    ms,
+                    [bid - i for i in range(5)],
+                    [b, *deep_b],
+                    [ask + i for i in range(5)],
+                    [a, *deep_a],
+                )
+            )
+            if trades:
+                side = BUY if rng.random() < 0.5 else SELL
+                price = ask if side == BUY else bid
+                qty = int(rng.integers(1, 20))
+                journal.append(Trade(0, ts + 1, SYMBOL, f"t{t}", side, price, qty, ms))
+            if imbalance[t] > 0.6:
+                mid += move_ticks
+            elif imbalance[t] < 0.4:
+                mid -= move_ticks
+            mid += int(rng.integers(-1, 2))
+    return path
