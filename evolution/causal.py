@@ -165,12 +165,12 @@ def select_causal(
     usable = ~m
     if usable.sum() < 4 * (tau_max + 1):
         raise CausalError(f"only {int(usable.sum())} usable rows for PCMCI with tau_max {tau_max}")
-    if np.ptp(y[usable]) == 0.0:
-        raise CausalError("the mid price never moves in the data: there is no return to explain")
     varying = [j for j in range(x.shape[1]) if np.ptp(x[usable, j]) > 0.0]
     constant = tuple(names[j] for j in range(x.shape[1]) if j not in varying)
     if not varying:
         raise CausalError(f"no feature varies in the data (all constant: {', '.join(constant)})")
+    if np.ptp(y[usable]) == 0.0:
+        raise CausalError("the mid price never moves in the data: there is no return to explain")
     tested = tuple(names[j] for j in varying)
     data = np.column_stack([x[:, varying], np.where(usable, y, 0.0)])
     data_mask = np.repeat(m[:, None], data.shape[1], axis=1)

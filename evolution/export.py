@@ -6,7 +6,8 @@ the first 12 hex digits of a hash of its two trees, so the same strategy always 
 same id and file name. ``metadata.lineage`` lists the parents by their search labels
 ``s<slot>-g<generation>-<n>``, so with the id it gives generation and parents;
 ``metadata.seed`` the run's seed, ``data_range`` the first and last event time of the data,
-``fitness`` every component (causal by L2 replay, causal vectorised, adversarial, final). No wall-clock time is written, so the same seed and
+``fitness`` every component (causal by L2 replay, causal vectorised, adversarial, final).
+No wall-clock time is written, so the same seed and
 data give byte-identical files.
 
 Atomic: each file is written as a hidden temporary (``.tmp-...``, which the pit crew's
