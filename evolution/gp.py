@@ -9,9 +9,8 @@ Bloat control: static height limit ``max_height`` on both trees after crossover 
 mutation (a child that breaks it is replaced by its parent's tree), and parents are chosen
 by a double tournament (fitness first, then the smaller of two with probability 0.7).
 
-Randomness: deap draws from the ``random`` module. ``seeded(seed)`` seeds it for the length
-of a run and restores the previous state afterwards, so a run is reproducible and leaves no
-trace on the caller's random state.
+Randomness: ``seeded(seed)`` gives deap and this module a private ``random.Random(seed)`` for
+the length of a run, so a run is reproducible and no other code can disturb its stream.
 """
 
 from __future__ import annotations
@@ -47,8 +46,11 @@ __all__ = [
 _CONST_NAME = "asn_const"
 
 
+_rng = random.Random(0)  # replaced by ``seeded`` for the length of a run
+
+
 def _random_constant() -> float:
-    return round(random.uniform(-2.0, 2.0), 2)
+    return round(_rng.uniform(-2.0, 2.0), 2)
 
 
 if not hasattr(creator, "AsnFitness"):
@@ -62,14 +64,36 @@ if not hasattr(creator, "AsnFitness"):
 Individual = Any
 
 
+_DEAP_MODULES = ("deap.gp", "deap.tools.selection", "deap.tools.emo", "deap.tools.crossover",
+                 "deap.tools.mutation")  # fmt: skip
+
+
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    state = random.getstate()
-    random.seed(seed)
+    """Give deap (and this module) a private ``random.Random(seed)`` for the run.
+
+    deap calls the ``random`` module's functions; each deap module's ``random`` name is
+    pointed at the private generator meanwhile, so nothing else in the process (a Dask
+    thread, a test) can draw from the run's stream, and the global state is never touched.
+    """
+    import importlib
+
+    rng = random.Random(seed)
+    patched = [importlib.import_module(m) for m in _DEAP_MODULES]
+    saved = [getattr(m, "random", None) for m in patched]
+    global _rng  # noqa: PLW0603 - the run-scoped generator deap and this module share
+    previous = _rng
+    _rng = rng
+    for m in patched:
+        if hasattr(m, "random"):
+            m.random = rng  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        random.setstate(state)
+        _rng = previous
+        for m, old in zip(patched, saved, strict=True):
+            if old is not None:
+                m.random = old  # type: ignore[attr-defined]
 
 
 class StrategyGP:
@@ -117,15 +141,15 @@ class StrategyGP:
         mutation of one tree with ``mut_prob``; a tree over the height limit reverts."""
         child = self.clone(a)
         for k in (0, 1):
-            if random.random() < cx_prob:
+            if _rng.random() < cx_prob:
                 x, y = gp.PrimitiveTree(list(a[k])), gp.PrimitiveTree(list(b[k]))
                 x, _ = gp.cxOnePoint(x, y)
                 if x.height <= self.max_height:
                     child[k] = x
-        if random.random() < mut_prob:
-            k = random.randrange(2)
+        if _rng.random() < mut_prob:
+            k = _rng.randrange(2)
             tree = gp.PrimitiveTree(list(child[k]))
-            if random.random() < 0.8:
+            if _rng.random() < 0.8:
                 (tree,) = gp.mutUniform(tree, expr=self.toolbox.expr_mut, pset=self.pset)
             else:
                 (tree,) = gp.mutShrink(tree)

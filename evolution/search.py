@@ -16,7 +16,6 @@ through the L2 replay by ``evolution.run``.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -142,11 +141,7 @@ def run_search(
     def evaluate(inds: list[Individual]) -> list[float]:
         nonlocal evaluations
         docs = [engine.document(i) for i in inds]
-        # deap draws from the global ``random``; an in-process map backend (Dask threads)
-        # may draw from it too while we wait, so the search's stream is set aside meanwhile.
-        state = random.getstate()
         results = mapper.map(evaluate_strategy, ctx, docs)
-        random.setstate(state)
         evaluations += len(inds)
         for ind, doc, res in zip(inds, docs, results, strict=True):
             engine.set_fitness(ind, res.final)

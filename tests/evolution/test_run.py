@@ -145,10 +145,11 @@ def test_dask_cluster_gives_the_local_results(tmp_path: Path) -> None:
 
     journal = planted_journal(tmp_path / "j", rows=300)
     local = _run(_settings(journal, tmp_path / "local", seed=6, oracle=True))
-    with distributed.LocalCluster(n_workers=1, processes=False, host="127.0.0.1",
-                                  protocol="tcp", dashboard_address=":0") as cluster:  # fmt: skip
-        with DaskMap(cluster.scheduler_address) as mapper:
-            remote = evolve(_settings(journal, tmp_path / "dask", seed=6, oracle=True), mapper)
+    cluster = distributed.LocalCluster(
+        n_workers=1, processes=False, host="127.0.0.1", protocol="tcp", dashboard_address=":0"
+    )
+    with cluster, DaskMap(cluster.scheduler_address) as mapper:
+        remote = evolve(_settings(journal, tmp_path / "dask", seed=6, oracle=True), mapper)
     assert [p.read_bytes() for p in local.challengers] == [
         p.read_bytes() for p in remote.challengers
     ]
