@@ -1,0 +1,136 @@
+"""The run report: text and JSON summaries and PNG plots (fitness curves, causal graph).
+
+``write_report(result, directory)`` writes ``report.txt`` (causal selection, Chimera fit
+fact by fact, generations, oracle figures, hall of fame with fitness components and trees),
+``report.json`` (the same figures), ``fitness.png`` (best/mean/median fitness per
+generation) and ``causal.png`` (the links into the forward return). matplotlib runs on the
+Agg backend: no display needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from asnd.core.strategy.document import node_to_json
+from evolution.run import RunResult
+
+__all__ = ["summary", "write_report"]
+
+
+def summary(result: RunResult) -> dict[str, Any]:
+    s = result.search
+    oracle = None
+    if s.oracle is not None:
+        oracle = {
+            "candidates": s.oracle.candidates,
+            "evaluated": s.oracle.evaluated,
+            "saved": s.oracle.saved,
+            "spearman": s.oracle.rank_correlation,
+        }
+    return {
+        "symbol": result.dataset.symbol,
+        "rows": len(result.dataset),
+        "data_range": [result.dataset.data_start, result.dataset.data_end],
+        "causal_parents": [
+            {"feature": p.feature, "lag": p.lag, "r": p.strength, "p": p.p_value}
+            for p in result.causal.parents
+        ],
+        "causal_fallback": result.causal.fallback,
+        "calibration": None
+        if result.calibration is None
+        else {
+            "distance": result.calibration.distance,
+            "terms": result.calibration.terms,
+            "genes": {g: getattr(result.calibration.genome, g) for g in result.calibration.genes},
+        },
+        "generations": [
+            {
+                "generation": g.generation,
+                "best": g.best,
+                "mean": g.mean,
+                "median": g.median,
+                "evaluations": g.evaluations,
+                "mean_size": g.mean_size,
+            }
+            for g in s.history
+        ],
+        "evaluations": s.evaluations,
+        "oracle": oracle,
+        "finalists": [
+            {
+                "id": f.doc.id,
+                "final": f.final,
+                "causal_replay": f.causal_replay,
+                "causal_vectorised": f.causal_vectorised,
+                "adversarial": f.adversarial,
+                "signal": node_to_json(f.doc.signal),
+                "size": node_to_json(f.doc.size),
+            }
+            for f in result.finalists
+        ],
+        "challengers": [str(p) for p in result.challengers],
+    }
+
+
+def write_report(result: RunResult, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    data = summary(result)
+    (directory / "report.json").write_text(json.dumps(data, indent=2) + "\n")
+    lines = [
+        f"evolution run: {data['symbol']}, {data['rows']} rows, "
+        f"{data['data_range'][0]} .. {data['data_range'][1]}",
+        "",
+        result.causal.report(),
+        "",
+    ]
+    if result.calibration is not None:
+        lines += [result.calibration.report(), ""]
+    lines.append("generation  best       mean       median     evals  size")
+    for g in result.search.history:
+        lines.append(
+            f"{g.generation:10d}  {g.best:<10.4f} {g.mean:<10.4f} {g.median:<10.4f} "
+            f"{g.evaluations:5d}  {g.mean_size:.1f}"
+        )
+    lines.append(f"full evaluations: {result.search.evaluations}")
+    if data["oracle"] is not None:
+        o = data["oracle"]
+        lines.append(
+            f"oracle: ranked {o['candidates']}, evaluated {o['evaluated']}, "
+            f"saved {o['saved']}, Spearman vs true fitness {o['spearman']:.3f}"
+        )
+    lines += ["", "hall of fame (finalists, causal fitness re-scored by L2 replay):"]
+    for f in result.finalists:
+        adv = "-" if f.adversarial is None else f"{f.adversarial:.4f}"
+        lines.append(
+            f"  {f.doc.id}: final {f.final:.4f} causal replay {f.causal_replay:.4f} "
+            f"vectorised {f.causal_vectorised:.4f} adversarial {adv}"
+        )
+        lines.append(f"    signal {json.dumps(node_to_json(f.doc.signal))}")
+        lines.append(f"    size   {json.dumps(node_to_json(f.doc.size))}")
+    (directory / "report.txt").write_text("\n".join(lines) + "\n")
+    _fitness_png(result, directory / "fitness.png")
+    result.causal.save_png(directory / "causal.png")
+    return [directory / n for n in ("report.txt", "report.json", "fitness.png", "causal.png")]
+
+
+def _fitness_png(result: RunResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = result.search.history
+    gens = [g.generation for g in h]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(gens, [g.best for g in h], label="best", marker="o")
+    ax.plot(gens, [g.mean for g in h], label="mean")
+    ax.plot(gens, [g.median for g in h], label="median", linestyle="--")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness (TTT)")
+    ax.set_title(f"{result.dataset.symbol}: fitness per generation")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
