@@ -27,7 +27,7 @@ __all__ = [
 #: Bumped when old readers cannot read new records (see journal.events for the rules).
 SCHEMA_MAJOR: Final = 1
 #: Bumped when kinds or trailing fields are added.
-SCHEMA_MINOR: Final = 0
+SCHEMA_MINOR: Final = 1
 
 KINDS: Final[dict[int, type[Event]]] = {kind_of(t): t for t in CATALOGUE}
 if len(KINDS) != len(CATALOGUE):  # pragma: no cover - guards an editing mistake at import
@@ -59,12 +59,20 @@ def peek_kind(payload: bytes | memoryview) -> int:
         return -1
     head = payload[0]
     if 0x90 <= head <= 0x9F:  # fixarray: tag follows directly
-        tag = payload[1]
-    elif head == 0xDC and len(payload) >= 4:  # array 16
-        tag = payload[3]
-    else:
-        return -1
-    return tag if tag < 0x80 else -1
+        return _tag_at(payload, 1)
+    if head == 0xDC and len(payload) >= 4:  # array 16
+        return _tag_at(payload, 3)
+    return -1
+
+
+def _tag_at(payload: bytes | memoryview, i: int) -> int:
+    # Kinds 0-127 are one positive-fixint byte; kinds 128-255 are uint8 (0xCC, value).
+    tag = payload[i]
+    if tag < 0x80:
+        return tag
+    if tag == 0xCC and len(payload) > i + 1:
+        return payload[i + 1]
+    return -1
 
 
 def decode(payload: bytes | memoryview) -> Event:

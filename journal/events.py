@@ -46,6 +46,7 @@ __all__ = [
     "BookSnapshot",
     "BookStale",
     "BookSynced",
+    "CancelIntent",
     "ChallengerLoaded",
     "ChallengerRejected",
     "ConfigLoaded",
@@ -432,6 +433,23 @@ class StateSnapshot(Event, frozen=True, tag=90):
     payload: bytes
 
 
+# --------------------------------------------------------------- models and watchtower (140-149)
+
+
+class CancelIntent(Event, frozen=True, tag=140):
+    """A request to cancel one of our working orders, reviewed like an ``OrderIntent``.
+
+    Made by a model (its order left the touch), the watchtower (sudden death, kill) or a swap
+    that flattens. The watchtower approves every cancel: taking risk off never waits.
+    """
+
+    slot: int
+    symbol: str
+    link_id: str
+    reason: str
+    trigger_seq: int
+
+
 #: Every journaled kind. Append new kinds here (and nowhere else) when adding one.
 CATALOGUE: Final[tuple[type[Event], ...]] = (
     InstrumentInfo,
@@ -471,6 +489,7 @@ CATALOGUE: Final[tuple[type[Event], ...]] = (
     TradingHalted,
     OperatorCommand,
     StateSnapshot,
+    CancelIntent,
 )
 
 

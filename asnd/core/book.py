@@ -152,6 +152,36 @@ class L2Book:
         """Number of (bid, ask) levels."""
         return len(self._bid_px), len(self._ask_px)
 
+    # ---------------------------------------------------------------------------- snapshot
+
+    def levels(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Every (price_ticks, lots) level, ascending by price on both sides (for snapshots)."""
+        bids, asks = self._bids, self._asks
+        return [(p, bids[p]) for p in self._bid_px], [(p, asks[p]) for p in self._ask_px]
+
+    @classmethod
+    def restore(
+        cls,
+        symbol: str,
+        update_id: int,
+        bids: list[tuple[int, int]],
+        asks: list[tuple[int, int]],
+        stale_reason: str | None,
+    ) -> L2Book:
+        """A book exactly as ``levels()`` and its fields described it (``stale_reason`` None
+        for a valid book). Levels with size <= 0 are refused: they cannot have been stored."""
+        if any(q <= 0 for _, q in bids) or any(q <= 0 for _, q in asks):
+            raise ValueError(f"{symbol}: a stored book level has a size <= 0")
+        book = cls(symbol)
+        book._bids = dict(bids)
+        book._asks = dict(asks)
+        book._bid_px = sorted(book._bids)
+        book._ask_px = sorted(book._asks)
+        book.update_id = update_id
+        book.stale = stale_reason is not None
+        book.stale_reason = stale_reason or ""
+        return book
+
 
 def _apply_side(
     sizes: dict[int, int], prices: list[int], ticks: list[int], lots: list[int]

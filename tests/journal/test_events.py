@@ -25,6 +25,7 @@ RELEASED = {
     "strategy_loaded": 53, "challenger_loaded": 54, "challenger_rejected": 55, "promotion": 56,
     "swap": 57, "kill": 58, "resume": 59, "model_dead": 60, "liquidation": 61,
     "actor_crashed": 62, "trading_halted": 63, "operator_command": 80, "state_snapshot": 90,
+    "cancel_intent": 140,
 }  # fmt: skip
 
 
@@ -37,8 +38,17 @@ def test_released_kinds_keep_their_numbers() -> None:
 def test_kinds_are_unique_and_small() -> None:
     tags = [kind_of(t) for t in CATALOGUE]
     assert len(set(tags)) == len(tags)
-    # peek_kind reads the tag as one positive-fixint byte.
-    assert all(0 < t < 0x80 for t in tags)
+    # peek_kind reads the tag as a positive fixint or a uint8.
+    assert all(0 < t < 0x100 for t in tags)
+
+
+def test_peek_kind_reads_tags_above_127() -> None:
+    from journal.events import CancelIntent
+
+    raw = encode(CancelIntent(3, 4, 1, "XRPUSDT", "asn-1-2", "touch moved", 2))
+    assert raw[1] == 0xCC, "kind 140 is a uint8, not a fixint"
+    assert peek_kind(raw) == 140
+    assert peek_kind(raw[:2]) == -1
 
 
 @pytest.mark.parametrize("cls", CATALOGUE, ids=kind_name)

@@ -9,11 +9,23 @@ from __future__ import annotations
 import math
 from collections import deque
 
+import msgspec
+
 from asnd.core.book import L2Book, Update
 from asnd.core.features.spec import FeatureConfig, FeatureRow
 from journal.events import BookDelta, BookSnapshot, Event, Trade
 
-__all__ = ["FeatureEngine", "FeatureState"]
+__all__ = ["FeatureEngine", "FeatureState", "FeatureWindows"]
+
+
+class FeatureWindows(msgspec.Struct, array_like=True, gc=False):
+    """A ``FeatureState``'s windows as plain data, so a state snapshot can carry them."""
+
+    continuous: bool
+    prev: tuple[int, int, int, int]
+    rows: list[tuple[int, int, int]]
+    trades: list[tuple[int, int]]
+    last_trade_ticks: int | None
 
 
 class FeatureState:
@@ -51,6 +63,31 @@ class FeatureState:
         self._sum_trade_qty = 0
         #: Price (ticks) of the last trade seen, None before the first.
         self.last_trade_ticks: int | None = None
+
+    def export(self) -> FeatureWindows:
+        """The windows as data; ``load`` of it continues exactly where this state is."""
+        return FeatureWindows(
+            self._continuous,
+            self._prev,
+            list(self._rows),
+            list(self._trades),
+            self.last_trade_ticks,
+        )
+
+    def load(self, windows: FeatureWindows) -> None:
+        """Replace this state's windows with ``windows`` (sums are recomputed from them)."""
+        if len(windows.rows) > self._book_window or len(windows.trades) > self._trade_window:
+            raise ValueError("stored feature windows are longer than this configuration's")
+        self._continuous = windows.continuous
+        self._prev = windows.prev
+        self._rows = deque(windows.rows)
+        self._sum_e = sum(r[0] for r in self._rows)
+        self._sum_depth = sum(r[1] for r in self._rows)
+        self._sum_r2 = sum(r[2] for r in self._rows)
+        self._trades = deque(windows.trades)
+        self._sum_trade_flow = sum(t[0] for t in self._trades)
+        self._sum_trade_qty = sum(t[1] for t in self._trades)
+        self.last_trade_ticks = windows.last_trade_ticks
 
     def on_trade(self, trade: Trade) -> None:
         """Record a public trade of the symbol."""

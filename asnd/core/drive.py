@@ -1,0 +1,65 @@
+"""Driving a ``DaemonState`` the way the daemon does, with an in-memory journal.
+
+``Loop`` is the reference for the live shell's ordering (and what backtests and tests use):
+each input is stamped with the next seq and applied; the decisions it returns are stamped and
+applied one by one, first in first out, each one's own decisions queued behind, until none
+are left; then the next input. The stamped events, in that order, are the journal.
+
+``replay`` is recovery: apply journaled events (inputs and decisions alike) and discard what
+``apply`` returns, because the journal already holds those decisions after their cause.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+import msgspec
+
+from asnd.core.portfolio import DaemonState
+from journal.events import Event
+
+__all__ = ["Loop", "replay"]
+
+
+class Loop:
+    """A ``DaemonState`` with a journal in a list. ``next_seq`` is the seq of the next event."""
+
+    __slots__ = ("journal", "next_seq", "state")
+
+    def __init__(self, state: DaemonState, next_seq: int = 1) -> None:
+        self.state = state
+        self.next_seq = next_seq
+        self.journal: list[Event] = []
+
+    def _stamp(self, event: Event) -> Event:
+        stamped = msgspec.structs.replace(event, seq=self.next_seq)
+        self.next_seq += 1
+        self.journal.append(stamped)
+        return stamped
+
+    def feed(self, event: Event) -> list[Event]:
+        """Journal and apply one input and every decision that follows; the decisions."""
+        queue: deque[Event] = deque(self.state.apply(self._stamp(event)))
+        made: list[Event] = []
+        while queue:
+            decision = self._stamp(queue.popleft())
+            made.append(decision)
+            queue.extend(self.state.apply(decision))
+        return made
+
+    def feed_all(self, events: Iterable[Event]) -> list[Event]:
+        """``feed`` each input in turn; all the decisions, in journal order."""
+        made: list[Event] = []
+        for event in events:
+            made.extend(self.feed(event))
+        return made
+
+
+def replay(state: DaemonState, journal: Iterable[Event]) -> int:
+    """Apply journaled events to ``state`` (recovery); returns how many were applied."""
+    n = 0
+    for event in journal:
+        state.apply(event)
+        n += 1
+    return n

@@ -1,0 +1,622 @@
+"""The whole daemon state as a fold over journal events: slots, books, features, watchtower.
+
+``DaemonState.apply(event) -> decisions`` is the one entry point, for the live daemon, the
+backtester and recovery alike. The contract that makes it event-sourced:
+
+- State changes only when an event is applied -- inputs (market data, venue responses,
+  operator commands) *and* decisions (signals, intents, verdicts, model deaths). Making a
+  decision changes nothing: it becomes state when it is journaled and applied in turn.
+- So a caller journals each decision ``apply`` returns and applies it (in the order returned,
+  first in first out: ``asnd.core.drive.Loop``) before the next input. Replaying the journal
+  then rebuilds exactly the live state, and the decisions ``apply`` returns during replay are
+  exactly the ones the journal holds after their cause (the determinism test) -- recovery
+  discards them (``drive.replay``). A decision lost in a crash before it was journaled was
+  never sent (write-ahead), and the next input decides afresh.
+- The watchtower reviews an ``OrderIntent``/``CancelIntent`` when the journaled intent is
+  applied, so its ``RiskVerdict`` names the intent's journal seq.
+- Nothing here raises on a well-typed event: an event that cannot apply (a fill for an unknown
+  slot, a duplicate exec id, a strategy that fails validation) is recorded in ``anomalies``
+  with the reason, and changes nothing else.
+
+``snapshot()`` encodes the state (msgpack via msgspec, ``SNAPSHOT_SCHEMA``); ``restore`` on a
+fresh state built with the same config continues from it exactly, so recovery replays only
+the events after the latest ``StateSnapshot``. Events handled: see ``_HANDLERS``; any other
+kind (timers, feed health, lifecycle notes) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import msgspec
+
+from asnd.core.book import L2Book
+from asnd.core.features import FeatureConfig, FeatureEngine
+from asnd.core.features.incremental import FeatureWindows
+from asnd.core.instrument import Instrument
+from asnd.core.ledger import FeeSchedule
+from asnd.core.link_id import PREFIX
+from asnd.core.slot import Slot, SlotConfig, SlotState, SlotStatus
+from asnd.core.watchtower import RiskLimits, Watchtower
+from journal.events import (
+    BookDelta,
+    BookSnapshot,
+    BookStale,
+    CancelIntent,
+    Event,
+    Fill,
+    InstrumentInfo,
+    Kill,
+    Liquidation,
+    ModelDead,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderIntent,
+    OrderReconciled,
+    OrderRejected,
+    OrderSent,
+    OrderUnresolved,
+    PositionReconciled,
+    Resume,
+    RiskVerdict,
+    Signal,
+    StateSnapshot,
+    StrategyLoaded,
+    Swap,
+    Trade,
+    TradingHalted,
+)
+
+__all__ = ["SNAPSHOT_SCHEMA", "CoreConfig", "DaemonState", "SnapshotError"]
+
+SNAPSHOT_SCHEMA: Final = "asn-core/1"
+#: Anomalies kept (the most recent); ``anomaly_count`` counts all of them.
+MAX_ANOMALIES: Final = 100
+
+
+class SnapshotError(ValueError):
+    """A state snapshot cannot be restored into this configuration (schema, slots, data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    """What the fold needs besides events. The same config must be used to restore."""
+
+    slots: tuple[SlotConfig, ...]
+    risk: RiskLimits = field(default_factory=RiskLimits)
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    link_prefix: str = PREFIX
+
+
+# ------------------------------------------------------------------------ snapshot layout
+
+
+class _BookData(msgspec.Struct, array_like=True, gc=False):
+    symbol: str
+    update_id: int
+    stale_reason: str | None
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+    features: FeatureWindows
+
+
+class _InstrumentData(msgspec.Struct, array_like=True, gc=False):
+    symbol: str
+    tick_size: str
+    lot_size: str
+    min_qty_lots: int
+    min_notional_e8: int
+
+
+class _Snapshot(msgspec.Struct, array_like=True, gc=False):
+    schema: str
+    last_seq: int
+    halted: bool
+    halt_reason: str
+    symbols: list[str]
+    instruments: list[_InstrumentData]
+    books: list[_BookData]
+    touch: list[tuple[str, int, int]]
+    slots: list[SlotState]
+    anomalies: list[str]
+    anomaly_count: int
+
+
+_encoder: Final = msgspec.msgpack.Encoder()
+_decoder: Final = msgspec.msgpack.Decoder(_Snapshot)
+
+
+class DaemonState:
+    """Six (or any number of) slots and everything they read, folded from events."""
+
+    def __init__(self, config: CoreConfig) -> None:
+        self.config = config
+        self.slots = [Slot(i, c, config.fees) for i, c in enumerate(config.slots)]
+        symbols = sorted({c.symbol for c in config.slots})
+        self.engines = {s: FeatureEngine(s, config.features) for s in symbols}
+        self.by_symbol = {s: [x for x in self.slots if x.symbol == s] for s in symbols}
+        self.instruments: dict[str, Instrument] = {}
+        #: Last valid (best bid, best ask) per symbol: the marks while a book is stale.
+        self.touch: dict[str, tuple[int, int]] = {}
+        self.watchtower = Watchtower(config.risk, config.link_prefix)
+        self.last_seq = 0
+        self.anomalies: list[str] = []
+        self.anomaly_count = 0
+
+    # ------------------------------------------------------------------------------- folding
+
+    def apply(self, event: Event) -> list[Event]:
+        """Fold one journaled event in; the decisions it leads to (to journal and apply)."""
+        self.last_seq = max(self.last_seq, event.seq)
+        handler = _HANDLERS.get(type(event))
+        return [] if handler is None else handler(self, event)
+
+    def book(self, symbol: str) -> L2Book | None:
+        engine = self.engines.get(symbol)
+        return None if engine is None else engine.book
+
+    def equity_e8(self, slot: Slot) -> int | None:
+        """The slot's equity at the conservative mark (None before it can be marked)."""
+        return slot.equity_e8(self.touch.get(slot.symbol))
+
+    def can_resume(self, slot: int) -> str:
+        """Why ``Resume(slot)`` would change nothing ("" if it would): for the control socket."""
+        if slot == -1:
+            return ""
+        if not 0 <= slot < len(self.slots):
+            return f"no slot {slot}"
+        s = self.slots[slot]
+        if s.status is SlotStatus.DEAD or s.goal is SlotStatus.DEAD:
+            return f"slot {slot} is dead (sudden death is final)"
+        if s.status is SlotStatus.ACTIVE:
+            return f"slot {slot} is already active"
+        return ""
+
+    def _note(self, text: str) -> None:
+        self.anomaly_count += 1
+        self.anomalies.append(text)
+        if len(self.anomalies) > MAX_ANOMALIES:
+            del self.anomalies[0]
+
+    def _slot(self, index: int, what: str) -> Slot | None:
+        if 0 <= index < len(self.slots):
+            return self.slots[index]
+        self._note(f"{what} for unknown slot {index}")
+        return None
+
+    # -------------------------------------------------------------------------- market data
+
+    def _on_instrument(self, event: Event) -> list[Event]:
+        assert isinstance(event, InstrumentInfo)
+        if event.symbol not in self.engines:
+            return []
+        try:
+            instrument = Instrument.from_info(event)
+        except ValueError as exc:
+            self._note(f"instrument {event.symbol} refused: {exc}")
+            return []
+        self.instruments.setdefault(event.symbol, instrument)
+        for slot in self.by_symbol[event.symbol]:
+            error = slot.set_instrument(instrument)
+            if error:
+                self._note(error)
+        return []
+
+    def _on_book(self, event: Event) -> list[Event]:
+        assert isinstance(event, BookSnapshot | BookDelta)
+        engine = self.engines.get(event.symbol)
+        if engine is None:
+            return []
+        row = engine.on_event(event)
+        book = engine.book
+        bid, ask = book.best_bid, book.best_ask
+        if row is not None and bid is not None and ask is not None:  # a row: two-sided book
+            self.touch[event.symbol] = (bid[0], ask[0])
+        halted = self.watchtower.halted
+        prefix = self.config.link_prefix
+        out: list[Event] = []
+        for slot in self.by_symbol[event.symbol]:
+            if slot.ledger is not None and slot.ledger.position_lots != 0:
+                death = self._death_check(slot, event)
+                if death:
+                    out.extend(death)
+                    continue
+            if slot.status is SlotStatus.REDUCING:
+                out.extend(self._continue_reducing(slot, event))
+            if row is not None:
+                out.extend(slot.on_row(event, row, book, may_trade=not halted, prefix=prefix))
+        return out
+
+    def _on_trade(self, event: Event) -> list[Event]:
+        assert isinstance(event, Trade)
+        engine = self.engines.get(event.symbol)
+        if engine is not None:
+            engine.on_event(event)
+        return []
+
+    def _on_book_stale(self, event: Event) -> list[Event]:
+        assert isinstance(event, BookStale)
+        engine = self.engines.get(event.symbol)
+        if engine is not None:
+            engine.book.mark_stale(event.reason)
+        return []
+
+    # ---------------------------------------------------------------- death and reduction
+
+    def _death_check(self, slot: Slot, trigger: Event) -> list[Event]:
+        if slot.status is SlotStatus.DEAD or slot.goal is SlotStatus.DEAD:
+            return []
+        equity = self.equity_e8(slot)
+        if equity is None or equity > 0:
+            return []
+        return self.watchtower.sudden_death(slot, trigger, equity)
+
+    def _continue_reducing(self, slot: Slot, trigger: Event) -> list[Event]:
+        """A reduction whose liquidation left a position (and no order works): try again."""
+        ledger = slot.ledger
+        if not slot.flatten or slot.orders or ledger is None or ledger.position_lots == 0:
+            return []
+        if slot.liquidation_attempts >= self.config.risk.max_liquidation_attempts:
+            if self.watchtower.halted:
+                return []
+            reason = (
+                f"slot {slot.index}: {slot.liquidation_attempts} liquidations left "
+                f"{ledger.position_lots} lots open; an operator must close them"
+            )
+            return [TradingHalted(0, trigger.ts_local_ns, reason)]
+        return self.watchtower.liquidate(slot, trigger)
+
+    # ------------------------------------------------------------------------- decisions
+
+    def _on_signal(self, event: Event) -> list[Event]:
+        assert isinstance(event, Signal)
+        slot = self._slot(event.slot, "signal")
+        if slot is not None:
+            slot.apply_signal(event)
+        return []
+
+    def _on_intent(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderIntent)
+        slot = self._slot(event.slot, "order intent")
+        if slot is not None:
+            if event.link_id in slot.orders:
+                self._note(f"slot {slot.index}: intent reuses working link id {event.link_id}")
+                return [
+                    RiskVerdict(
+                        0, event.ts_local_ns, event.slot, event.seq, False,
+                        f"link id {event.link_id} is already working",
+                    )
+                ]  # fmt: skip
+            slot.apply_intent(event)
+        return [self.watchtower.review(event, slot, self.book(event.symbol))]
+
+    def _on_cancel_intent(self, event: Event) -> list[Event]:
+        assert isinstance(event, CancelIntent)
+        slot = self._slot(event.slot, "cancel intent")
+        if slot is not None:
+            order = slot.orders.get(event.link_id)
+            if order is None:
+                self._note(f"slot {slot.index}: cancel of unknown order {event.link_id}")
+            else:
+                order.cancel_requested = True
+        return [self.watchtower.review_cancel(event)]
+
+    def _on_verdict(self, event: Event) -> list[Event]:
+        assert isinstance(event, RiskVerdict)
+        slot = self._slot(event.slot, "risk verdict")
+        if slot is None:
+            return []
+        for order in slot.orders.values():
+            if order.intent_seq == event.intent_seq:
+                if not event.approved:
+                    slot.remove(order.link_id)
+                elif order.state == "review":
+                    order.state = "approved"
+                break
+        return []  # a verdict on a cancel changes nothing: the venue's answer will
+
+    def _on_model_dead(self, event: Event) -> list[Event]:
+        assert isinstance(event, ModelDead)
+        slot = self._slot(event.slot, "model dead")
+        if slot is not None and slot.status is not SlotStatus.DEAD:
+            slot.start_reducing(SlotStatus.DEAD, flatten=True)
+        return []
+
+    def _on_liquidation(self, event: Event) -> list[Event]:
+        assert isinstance(event, Liquidation)
+        slot = self._slot(event.slot, "liquidation")
+        if slot is not None:
+            slot.liquidations.append(event.link_id)
+            del slot.liquidations[:-16]  # only recent ones can still be reviewed
+            slot.liquidation_attempts += 1
+        return []
+
+    def _on_halted(self, event: Event) -> list[Event]:
+        assert isinstance(event, TradingHalted)
+        self.watchtower.halted = True
+        self.watchtower.halt_reason = event.reason
+        return []
+
+    # -------------------------------------------------------------------------- operators
+
+    def _on_kill(self, event: Event) -> list[Event]:
+        assert isinstance(event, Kill)
+        close = self.config.risk.kill_mode == "flatten"
+        out: list[Event] = []
+        if event.slot == -1:
+            targets = self.slots
+            self.watchtower.halted = True
+            self.watchtower.halt_reason = f"kill all: {event.reason}"
+            out.append(TradingHalted(0, event.ts_local_ns, f"kill all: {event.reason}"))
+        else:
+            slot = self._slot(event.slot, "kill")
+            targets = [] if slot is None else [slot]
+        for slot in targets:
+            if slot.status is SlotStatus.DEAD or slot.goal is SlotStatus.DEAD:
+                continue
+            out.extend(self.watchtower.flatten(slot, event, f"kill: {event.reason}", close=close))
+            slot.start_reducing(SlotStatus.HALTED, flatten=close)
+        return out
+
+    def _on_resume(self, event: Event) -> list[Event]:
+        assert isinstance(event, Resume)
+        if event.slot == -1:
+            self.watchtower.halted = False
+            self.watchtower.halt_reason = ""
+            targets = self.slots
+        else:
+            slot = self._slot(event.slot, "resume")
+            targets = [] if slot is None else [slot]
+        for slot in targets:
+            if slot.status is SlotStatus.HALTED:
+                slot.status = slot.goal = SlotStatus.ACTIVE
+            elif slot.status is SlotStatus.REDUCING and slot.goal is SlotStatus.HALTED:
+                slot.goal = SlotStatus.ACTIVE
+            elif event.slot != -1:
+                self._note(f"resume of slot {slot.index} changed nothing: {slot.status.value}")
+        return []
+
+    def _on_strategy(self, event: Event) -> list[Event]:
+        assert isinstance(event, StrategyLoaded)
+        slot = self._slot(event.slot, "strategy loaded")
+        if slot is not None:
+            error = slot.load_strategy(event.document)
+            if error:
+                self._note(error)
+        return []
+
+    def _on_swap(self, event: Event) -> list[Event]:
+        assert isinstance(event, Swap)
+        slot = self._slot(event.slot, "swap")
+        if slot is None or event.mode != "flatten":
+            return []
+        if slot.status in (SlotStatus.ACTIVE, SlotStatus.HALTED):
+            goal = slot.status
+            out = self.watchtower.flatten(slot, event, "swap: flatten", close=True)
+            slot.start_reducing(goal, flatten=True)
+            return out
+        return []
+
+    # -------------------------------------------------------------------------- execution
+
+    def _order_event(self, event: Any, what: str) -> tuple[Slot | None, str]:
+        slot = self._slot(event.slot, what)
+        if slot is not None and event.link_id not in slot.orders:
+            self._note(f"slot {slot.index}: {what} for unknown order {event.link_id}")
+            return None, event.link_id
+        return slot, event.link_id
+
+    def _on_sent(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderSent)
+        slot, link = self._order_event(event, "order sent")
+        if slot is not None and slot.orders[link].state in ("review", "approved"):
+            slot.orders[link].state = "sent"
+        return []
+
+    def _on_accepted(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderAccepted)
+        slot, link = self._order_event(event, "order accepted")
+        if slot is not None:
+            order = slot.orders[link]
+            order.state = "open"
+            order.venue_order_id = event.venue_order_id
+        return []
+
+    def _on_gone(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderRejected | OrderCancelled)
+        slot, link = self._order_event(event, type(event).__name__)
+        if slot is not None:
+            slot.remove(link)
+        return []
+
+    def _on_unresolved(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderUnresolved)
+        slot, link = self._order_event(event, "order unresolved")
+        if slot is not None:
+            slot.orders[link].state = "unresolved"
+        return []
+
+    def _on_amended(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderAmended)
+        slot, link = self._order_event(event, "order amended")
+        if slot is not None:
+            order = slot.orders[link]
+            filled = order.qty_lots - order.leaves_lots
+            order.price_ticks = event.price_ticks
+            order.qty_lots = event.qty_lots
+            order.leaves_lots = max(event.qty_lots - filled, 0)
+        return []
+
+    def _on_reconciled(self, event: Event) -> list[Event]:
+        assert isinstance(event, OrderReconciled)
+        slot = self._slot(event.slot, "order reconciled")
+        if slot is None:
+            return []
+        order = slot.orders.get(event.link_id)
+        if event.status == "open":
+            if order is None:
+                self._note(f"slot {slot.index}: venue has order {event.link_id} we do not know")
+                return []
+            order.state = "open"
+            order.leaves_lots = event.leaves_lots
+            order.venue_order_id = event.venue_order_id
+        elif order is not None:
+            slot.remove(event.link_id)  # filled, cancelled, rejected or never arrived
+        return []
+
+    def _on_position(self, event: Event) -> list[Event]:
+        assert isinstance(event, PositionReconciled)
+        slots = self.by_symbol.get(event.symbol, [])
+        ours = sum(s.ledger.position_lots for s in slots if s.ledger is not None)
+        if ours == event.position_lots or self.watchtower.halted:
+            return []
+        reason = (
+            f"position mismatch on {event.symbol}: venue {event.position_lots} lots, "
+            f"slots {ours} lots"
+        )
+        return [TradingHalted(0, event.ts_local_ns, reason)]
+
+    def _on_fill(self, event: Event) -> list[Event]:
+        assert isinstance(event, Fill)
+        slot = self._slot(event.slot, "fill")
+        if slot is None:
+            return []
+        if event.symbol != slot.symbol or slot.ledger is None:
+            self._note(f"slot {slot.index}: fill {event.exec_id} on {event.symbol} not booked")
+            return []
+        if not slot.remember_exec(event.exec_id):
+            self._note(f"slot {slot.index}: duplicate fill {event.exec_id} ignored")
+            return []
+        try:
+            slot.ledger.apply_fill(
+                event.side, event.price_ticks, event.qty_lots,
+                is_maker=event.is_maker, venue_fee_e8=event.fee_e8,
+            )  # fmt: skip
+        except ValueError as exc:
+            self._note(f"slot {slot.index}: fill {event.exec_id} refused: {exc}")
+            return []
+        order = slot.orders.get(event.link_id)
+        if order is None:
+            self._note(f"slot {slot.index}: fill {event.exec_id} for unknown order (booked)")
+        elif event.leaves_lots <= 0:
+            slot.remove(event.link_id)
+        else:
+            order.leaves_lots = event.leaves_lots
+        slot.settle()
+        return self._death_check(slot, event)
+
+    # --------------------------------------------------------------------------- snapshot
+
+    def snapshot(self) -> bytes:
+        """The whole state as msgpack bytes (``SNAPSHOT_SCHEMA``)."""
+        books = []
+        for symbol, engine in self.engines.items():
+            bids, asks = engine.book.levels()
+            stale = engine.book.stale_reason if engine.book.stale else None
+            books.append(
+                _BookData(symbol, engine.book.update_id, stale, bids, asks, engine.state.export())
+            )
+        instruments = [
+            _InstrumentData(i.symbol, i.tick_size, i.lot_size, i.min_qty_lots, i.min_notional_e8)
+            for i in self.instruments.values()
+        ]
+        return _encoder.encode(
+            _Snapshot(
+                SNAPSHOT_SCHEMA,
+                self.last_seq,
+                self.watchtower.halted,
+                self.watchtower.halt_reason,
+                [s.symbol for s in self.slots],
+                instruments,
+                books,
+                [(s, b, a) for s, (b, a) in self.touch.items()],
+                [s.export() for s in self.slots],
+                list(self.anomalies),
+                self.anomaly_count,
+            )
+        )
+
+    def snapshot_event(self, ts_local_ns: int) -> StateSnapshot:
+        """A ``StateSnapshot`` of the state as of the last applied seq (seq=0: to journal)."""
+        return StateSnapshot(0, ts_local_ns, self.last_seq, SNAPSHOT_SCHEMA, self.snapshot())
+
+    @classmethod
+    def restore(cls, config: CoreConfig, payload: bytes) -> DaemonState:
+        """A state equal to the one ``snapshot()`` encoded. Raises ``SnapshotError``."""
+        try:
+            data = _decoder.decode(payload)
+        except msgspec.DecodeError as exc:
+            raise SnapshotError(f"state snapshot is not readable: {exc}") from None
+        if data.schema != SNAPSHOT_SCHEMA:
+            raise SnapshotError(f"snapshot schema {data.schema!r}, expected {SNAPSHOT_SCHEMA!r}")
+        state = cls(config)
+        if data.symbols != [s.symbol for s in state.slots]:
+            ours = [s.symbol for s in state.slots]
+            raise SnapshotError(f"snapshot slots trade {data.symbols}, the config's {ours}")
+        try:
+            state._load(data)
+        except (ValueError, KeyError) as exc:
+            raise SnapshotError(f"state snapshot is inconsistent: {exc}") from None
+        return state
+
+    def _load(self, data: _Snapshot) -> None:
+        self.last_seq = data.last_seq
+        self.watchtower.halted = data.halted
+        self.watchtower.halt_reason = data.halt_reason
+        for inst in data.instruments:
+            instrument = Instrument(
+                inst.symbol, inst.tick_size, inst.lot_size, inst.min_qty_lots, inst.min_notional_e8
+            )
+            self.instruments[inst.symbol] = instrument
+            for slot in self.by_symbol[inst.symbol]:
+                error = slot.set_instrument(instrument)
+                if error:
+                    raise ValueError(error)
+        for book in data.books:
+            engine = self.engines[book.symbol]
+            engine.book = L2Book.restore(
+                book.symbol, book.update_id, book.bids, book.asks, book.stale_reason
+            )
+            engine.state.load(book.features)
+        self.touch = {s: (b, a) for s, b, a in data.touch}
+        for slot, slot_state in zip(self.slots, data.slots, strict=True):
+            error = slot.load(slot_state)
+            if error:
+                raise ValueError(error)
+        self.anomalies = list(data.anomalies)
+        self.anomaly_count = data.anomaly_count
+
+
+_Handler = Callable[[DaemonState, Event], list[Event]]
+
+_HANDLERS: Final[dict[type[Event], _Handler]] = {
+    InstrumentInfo: DaemonState._on_instrument,
+    BookSnapshot: DaemonState._on_book,
+    BookDelta: DaemonState._on_book,
+    Trade: DaemonState._on_trade,
+    BookStale: DaemonState._on_book_stale,
+    Signal: DaemonState._on_signal,
+    OrderIntent: DaemonState._on_intent,
+    CancelIntent: DaemonState._on_cancel_intent,
+    RiskVerdict: DaemonState._on_verdict,
+    ModelDead: DaemonState._on_model_dead,
+    Liquidation: DaemonState._on_liquidation,
+    TradingHalted: DaemonState._on_halted,
+    Kill: DaemonState._on_kill,
+    Resume: DaemonState._on_resume,
+    StrategyLoaded: DaemonState._on_strategy,
+    Swap: DaemonState._on_swap,
+    OrderSent: DaemonState._on_sent,
+    OrderAccepted: DaemonState._on_accepted,
+    OrderRejected: DaemonState._on_gone,
+    OrderCancelled: DaemonState._on_gone,
+    OrderUnresolved: DaemonState._on_unresolved,
+    OrderAmended: DaemonState._on_amended,
+    OrderReconciled: DaemonState._on_reconciled,
+    PositionReconciled: DaemonState._on_position,
+    Fill: DaemonState._on_fill,
+}
