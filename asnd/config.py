@@ -12,7 +12,7 @@ Rules:
 - Relative paths are relative to the folder holding the config file, so a config and its
   strategies can be moved together.
 - Secrets are never in the file (it is journaled as ``ConfigLoaded``): Bybit keys come from
-  the environment or systemd credentials (``asnd.credentials``).
+  the environment or systemd credentials (``asnd.venues.bybit.credentials``).
 - Strategy files are checked to exist and be readable here; their content is validated by the
   strategy loader when the daemon starts.
 - Money and quantities are exact ``Decimal``s; they become integer ticks/lots once the venue's

@@ -14,7 +14,8 @@ import sys
 import trio
 
 from asnd.config import Config, ConfigError, load_config
-from asnd.credentials import CredentialsError, load_bybit_credentials
+from asnd.venues.base import NeedsHumanError
+from asnd.venues.bybit.credentials import load_credentials
 
 __all__ = ["main"]
 
@@ -45,9 +46,9 @@ def _summary(config: Config) -> str:
     lines.append(f"  control socket: {config.control.socket}")
     if config.venue.kind != "sim":
         try:
-            load_bybit_credentials()
+            load_credentials()
             lines.append("  credentials: found")
-        except CredentialsError as exc:
+        except NeedsHumanError as exc:
             # Not fatal here: the service gets them from LoadCredential=, not this shell.
             lines.append(f"  credentials: not found in this environment ({exc})")
     return "\n".join(lines)

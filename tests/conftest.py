@@ -1,9 +1,11 @@
 """Shared fixtures. ``shared_data`` is the real market data beside the checkout
-(``<repo>/../shared/data``); tests that need it skip with a reason when it is absent.
-A git worktree kept one folder deeper (``<root>/wt/<name>``) finds ``<root>/shared/data``."""
+(``<repo>/../shared/data``, or ``$ASN_SHARED_DATA``); tests that need it skip with a reason
+when it is absent. A git worktree kept one folder deeper (``<root>/wt/<name>``) finds
+``<root>/shared/data``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,9 @@ _WORKTREE_SHARED_DATA = REPO.parent.parent / "shared" / "data"
 
 @pytest.fixture
 def shared_data() -> Path:
-    for path in (SHARED_DATA, _WORKTREE_SHARED_DATA):
-        if path.is_dir():
+    env = os.environ.get("ASN_SHARED_DATA")
+    for path in (Path(env) if env else None, SHARED_DATA, _WORKTREE_SHARED_DATA):
+        if path is not None and path.is_dir():
             return path
     pytest.skip(f"real market data not found at {SHARED_DATA}")
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from asnd.credentials import KEY_CREDENTIAL, SECRET_CREDENTIAL
+from asnd.venues.bybit.credentials import FILE_KEY as KEY_CREDENTIAL
+from asnd.venues.bybit.credentials import FILE_SECRET as SECRET_CREDENTIAL
 
 REPO = Path(__file__).resolve().parents[1]
 UNITS = REPO / "systemd"

@@ -1,0 +1,197 @@
+"""Private account feed: ``order``, ``execution`` and ``position`` topics.
+
+Auth is ``{"op": "auth", "args": [api_key, expires_ms, HMAC("GET/realtime" + expires)]}`` with
+``expires`` taken from the venue's clock (the REST client's measured offset). A refused auth
+is ``NeedsHumanError``: the feed stops and trading halts. Executions become ``Fill`` events
+(deduplicated by ``execId``). After every reconnect, what the stream may have missed is
+fetched over REST and journaled before live updates: the executions since the last frame
+received (as ``Fill``s, never twice), each position (``PositionReconciled``), and every order
+the stream last showed open (``OrderReconciled``: still open, filled or cancelled meanwhile).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+
+import msgspec
+import trio
+from trio_websocket import WebSocketConnection
+
+from asnd.venues.base import NeedsHumanError
+from asnd.venues.bybit.connection import FeedTiming, run_connection_loop
+from asnd.venues.bybit.credentials import Credentials
+from asnd.venues.bybit.parse import (
+    MalformedFrameError,
+    OpAnswer,
+    SymbolScales,
+    fill_from_row,
+    parse_private,
+    position_from_row,
+    reconciled_from_row,
+)
+from asnd.venues.bybit.rest import BybitRest
+from journal.events import Event, Fill, OrderAccepted, OrderCancelled, OrderRejected
+
+__all__ = ["PrivateFeed"]
+
+log = logging.getLogger(__name__)
+_ENCODE = msgspec.json.Encoder()
+TOPICS = ("order", "execution", "position")
+_SEEN_EXECS = 10_000  # how many execIds to remember for deduplication
+_CLOCK_MARGIN_MS = 1_000  # our estimate of the venue clock may be off by this much
+
+
+class PrivateFeed:
+    stream = "private"
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        rest: BybitRest,
+        scales: dict[str, SymbolScales],
+        *,
+        timing: FeedTiming | None = None,
+        rng: random.Random | None = None,
+        venue: str = "bybit",
+        auth_valid_ms: int = 10_000,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.url = url
+        self._credentials = credentials
+        self.rest = rest
+        self.scales = scales
+        self.timing = timing or FeedTiming()
+        self.rng = rng or random.Random(1)
+        self.venue = venue
+        self.auth_valid_ms = auth_valid_ms
+        self.wall_ns = wall_ns
+        self.malformed = 0
+        self.caught_up_fills = 0
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
+        self._alive_ms = 0  # venue time of the last frame received: nothing missed before it
+        self._open: set[str] = set()  # link ids of the orders the stream last showed open
+        self._was_lost = False
+        self._emit: trio.MemorySendChannel[Event] | None = None
+
+    def _remember(self, exec_id: str) -> bool:
+        """True if ``exec_id`` is new (and remember it)."""
+        if exec_id in self._seen:
+            return False
+        self._seen.add(exec_id)
+        self._seen_order.append(exec_id)
+        if len(self._seen_order) > _SEEN_EXECS:
+            self._seen.discard(self._seen_order.popleft())
+        return True
+
+    async def _emit_fill(self, fill: Fill) -> None:
+        assert self._emit is not None
+        if self._remember(fill.exec_id):
+            await self._emit.send(fill)
+
+    async def _on_open(self, ws: WebSocketConnection, attempt: int) -> None:
+        expires = self.rest.now_ms() + self.auth_valid_ms
+        signature = self._credentials.sign_ws_auth(expires)
+        args = [self._credentials.api_key, expires, signature]
+        await ws.send_message(_ENCODE.encode({"op": "auth", "args": args}).decode())
+        answer = parse_private(await ws.get_message(), self.scales, self.wall_ns())
+        if not isinstance(answer, OpAnswer) or answer.op != "auth":
+            raise NeedsHumanError("bybit private feed: no auth answer from the venue")
+        if not answer.success:
+            raise NeedsHumanError(f"bybit private feed: auth refused: {answer.message}")
+        await ws.send_message(_ENCODE.encode({"op": "subscribe", "args": list(TOPICS)}).decode())
+        if self._was_lost:
+            await self._catch_up(self._alive_ms - _CLOCK_MARGIN_MS)
+            await self._reconcile()
+            self._was_lost = False
+        self._alive_ms = self.rest.now_ms()
+
+    async def _catch_up(self, since_ms: int) -> None:
+        """Journal the executions since ``since_ms`` that the stream did not deliver."""
+        for symbol in self.scales:
+            for row in await self.rest.executions(symbol, since_ms):
+                if row.exec_type != "Trade":
+                    continue
+                fill = fill_from_row(row, self.scales, self.wall_ns())
+                if fill.exec_id not in self._seen:
+                    self.caught_up_fills += 1
+                await self._emit_fill(fill)
+
+    async def _reconcile(self) -> None:
+        """Journal the venue's view of our orders and positions after a gap in the stream."""
+        assert self._emit is not None
+        still_open: set[str] = set()
+        for symbol in self.scales:
+            for row in await self.rest.open_orders(symbol):
+                still_open.add(row.order_link_id)
+                await self._emit.send(
+                    reconciled_from_row(row.order_link_id, row, self.scales, self.wall_ns())
+                )
+            for prow in await self.rest.positions(symbol):
+                await self._emit.send(position_from_row(prow, self.scales, self.wall_ns()))
+        for link_id in sorted(self._open - still_open):  # finished while we were away: how?
+            found = None
+            for symbol in self.scales:
+                found = await self.rest.order_by_link_id(symbol, link_id)
+                if found is not None:
+                    break
+            await self._emit.send(reconciled_from_row(link_id, found, self.scales, self.wall_ns()))
+        self._open = still_open
+
+    def _track(self, event: Event) -> None:
+        if isinstance(event, OrderAccepted):
+            self._open.add(event.link_id)
+        elif isinstance(event, OrderCancelled | OrderRejected) or (
+            isinstance(event, Fill) and event.leaves_lots == 0
+        ):
+            self._open.discard(event.link_id)
+
+    async def _on_lost(self, reason: str) -> None:
+        self._was_lost = True
+
+    async def _on_frame(self, ws: WebSocketConnection, frame: str | bytes) -> None:
+        assert self._emit is not None
+        self._alive_ms = self.rest.now_ms()
+        try:
+            parsed = parse_private(frame, self.scales, self.wall_ns())
+        except MalformedFrameError as exc:
+            self.malformed += 1
+            # The message is the diagnosis; a traceback of the parser would be noise.
+            log.error("bybit private feed: skipping malformed frame: %s", exc)  # noqa: TRY400
+            return
+        if isinstance(parsed, OpAnswer):
+            if not parsed.success:
+                log.error("bybit private feed: %s refused: %s", parsed.op, parsed.message)
+            return
+        for event in parsed:
+            self._track(event)
+            if isinstance(event, Fill):
+                await self._emit_fill(event)
+            else:
+                await self._emit.send(event)
+
+    async def run(
+        self,
+        emit: trio.MemorySendChannel[Event],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        self._emit = emit
+        await run_connection_loop(
+            url=self.url,
+            venue=self.venue,
+            stream=self.stream,
+            timing=self.timing,
+            rng=self.rng,
+            emit=emit,
+            on_open=self._on_open,
+            on_frame=self._on_frame,
+            on_lost=self._on_lost,
+            wall_ns=self.wall_ns,
+            task_status=task_status,
+        )

@@ -1,0 +1,279 @@
+"""``BybitVenue``: the ``Venue`` protocol (``asnd.venues.base``) over Bybit v5.
+
+``run`` measures the server-time offset, loads instruments, starts the public feed, the
+private feed (with credentials), the background clock refresh and the resolver of unresolved
+orders, then reports ``started``. ``place`` is idempotent on ``intent.link_id``:
+
+- a create whose answer is lost (timeout, dropped connection, 5xx) journals
+  ``OrderUnresolved`` and is looked up by ``orderLinkId``; found -> accepted, not found -> the
+  *same* ``orderLinkId`` is sent again, which the venue refuses as a duplicate (110072) if the
+  first one arrived late, so a second order can never be created;
+- if the outcome is still unknown after the retries, ``place`` raises ``OrderOutcomeUnknown``
+  and the resolver keeps looking the order up, journaling ``OrderReconciled`` when the venue
+  has it, or ``not_found`` once the recv window has passed (the venue refuses any request
+  older than that, so a create not there by then never will be).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import trio
+
+from asnd.venues.base import (
+    OrderOutcomeUnknown,
+    OrderRejectedError,
+    RetryableVenueError,
+)
+from asnd.venues.bybit import codes
+from asnd.venues.bybit.connection import FeedTiming
+from asnd.venues.bybit.credentials import Credentials
+from asnd.venues.bybit.link_id import parse_link_id
+from asnd.venues.bybit.parse import (
+    SymbolScales,
+    instrument_from_row,
+    position_from_row,
+    reconciled_from_row,
+)
+from asnd.venues.bybit.private_ws import PrivateFeed
+from asnd.venues.bybit.public_ws import PublicFeed
+from asnd.venues.bybit.rest import BybitRest
+from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
+from asnd.venues.bybit.wire import OrderRow
+from journal.events import (
+    BUY,
+    Event,
+    InstrumentInfo,
+    OrderAccepted,
+    OrderCancelled,
+    OrderIntent,
+    OrderReconciled,
+    OrderRejected,
+    OrderUnresolved,
+    PositionReconciled,
+)
+
+__all__ = ["BybitConfig", "BybitVenue"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BybitConfig:
+    """Where and how to talk to Bybit. The URLs come from the daemon's config
+    (``asnd.config.BybitSettings``: mainnet, testnet or the local venue on loopback)."""
+
+    rest_url: str
+    public_ws_url: str
+    private_ws_url: str
+    symbols: tuple[str, ...]
+    category: str = "linear"
+    depth: int = 50
+    recv_window_ms: int = 5000
+    rest_timeout_s: float = 5.0
+    time_sync_interval_s: float = 300.0
+    resolve_interval_s: float = 1.0
+    timing: FeedTiming = field(default_factory=FeedTiming)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class BybitVenue:
+    name = "bybit"
+
+    def __init__(
+        self,
+        config: BybitConfig,
+        credentials: Credentials | None,
+        *,
+        seed: int = 0,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self._credentials = credentials
+        self._rng = random.Random(seed)
+        self.wall_ns = wall_ns
+        self.rest = BybitRest(
+            config.rest_url,
+            credentials,
+            category=config.category,
+            recv_window_ms=config.recv_window_ms,
+            timeout_s=config.rest_timeout_s,
+            policy=config.policy,
+            rng=random.Random(seed + 1),
+        )
+        self.scales: dict[str, SymbolScales] = {}
+        #: link_id -> (slot, symbol, venue time after which "not found" is final)
+        self.unresolved: dict[str, tuple[int, str, int]] = {}
+        self.public: PublicFeed | None = None
+        self.private: PrivateFeed | None = None
+        self._emit: trio.MemorySendChannel[Event] | None = None
+
+    # -------------------------------------------------------------------------- service
+
+    async def run(
+        self,
+        emit: trio.MemorySendChannel[Event],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        self._emit = emit
+        cfg = self.config
+        async with self.rest:
+            await self.rest.sync_time()
+            for info in await self.instruments(cfg.symbols):
+                await emit.send(info)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.rest.run_time_sync, cfg.time_sync_interval_s)
+                self.public = PublicFeed(
+                    cfg.public_ws_url, self.scales, depth=cfg.depth, timing=cfg.timing,
+                    rng=random.Random(self._rng.random()), venue=self.name, wall_ns=self.wall_ns,
+                )  # fmt: skip
+                await nursery.start(self.public.run, emit)
+                if self._credentials is not None:
+                    self.private = PrivateFeed(
+                        cfg.private_ws_url, self._credentials, self.rest, self.scales,
+                        timing=cfg.timing, rng=random.Random(self._rng.random()),
+                        venue=self.name, wall_ns=self.wall_ns,
+                    )  # fmt: skip
+                    await nursery.start(self.private.run, emit)
+                    nursery.start_soon(self._resolver)
+                task_status.started()
+
+    async def _resolver(self) -> None:
+        """Look up every unresolved order until the venue says what became of it."""
+        while True:
+            await trio.sleep(self.config.resolve_interval_s)
+            for link_id, (_slot, symbol, final_after_ms) in list(self.unresolved.items()):
+                try:
+                    found = await self.lookup(symbol, link_id)
+                except RetryableVenueError as exc:
+                    log.warning("lookup of unresolved %s failed, will retry: %s", link_id, exc)
+                    continue
+                if found.status != "not_found":
+                    await self._journal(found)
+                elif self.rest.now_ms() > final_after_ms:
+                    # The venue refuses any request older than its recv window, so a create
+                    # that is not there by now never will be.
+                    self.unresolved.pop(link_id, None)
+                    await self._journal(found)
+
+    # ------------------------------------------------------------------- request/answer
+
+    async def instruments(self, symbols: Sequence[str]) -> list[InstrumentInfo]:
+        infos: list[InstrumentInfo] = []
+        for symbol in symbols:
+            rows = [r for r in await self.rest.instruments(symbol) if r.symbol == symbol]
+            if not rows:
+                raise OrderRejectedError(f"bybit has no {self.config.category} symbol {symbol!r}")
+            info = instrument_from_row(rows[0], self.wall_ns(), self.name)
+            self.scales[symbol] = SymbolScales.of(info)
+            infos.append(info)
+        return infos
+
+    def _order_body(self, intent: OrderIntent) -> dict[str, object]:
+        sc = self.scales[intent.symbol]
+        market = intent.order_type == "market"
+        body: dict[str, object] = {
+            "symbol": intent.symbol,
+            "side": "Buy" if intent.side == BUY else "Sell",
+            "orderType": "Market" if market else "Limit",
+            "qty": sc.lot.text(intent.qty_lots),
+            "orderLinkId": intent.link_id,
+            "timeInForce": "IOC" if market else intent.tif,
+        }
+        if not market:
+            body["price"] = sc.tick.text(intent.price_ticks)
+        if intent.reduce_only:
+            body["reduceOnly"] = True
+        return body
+
+    async def place(self, intent: OrderIntent) -> OrderAccepted | OrderRejected:
+        if intent.symbol not in self.scales:
+            raise OrderRejectedError(f"no instrument info for {intent.symbol!r}; run() first")
+        body = self._order_body(intent)
+        link_id = intent.link_id
+
+        async def attempt() -> OrderAccepted:
+            try:
+                ack = await self.rest.create_order(body)
+                if link_id in self.unresolved:
+                    # An earlier attempt was unknown; the resend answered: journal the truth.
+                    await self._journal(await self.lookup(intent.symbol, link_id))
+                return OrderAccepted(0, self.wall_ns(), intent.slot, link_id, ack.orderId)
+            except OrderOutcomeUnknown as exc:
+                final_after = self.rest.now_ms() + self.config.recv_window_ms + 1000
+                self.unresolved[link_id] = (intent.slot, intent.symbol, final_after)
+                await self._journal(
+                    OrderUnresolved(0, self.wall_ns(), intent.slot, link_id, str(exc))
+                )
+            except OrderRejectedError as exc:
+                if exc.code != codes.DUPLICATE_LINK_ID:
+                    raise
+            found = await self.rest.order_by_link_id(intent.symbol, link_id)
+            if found is None:
+                # Not there (yet): sending the same orderLinkId again is safe, the venue
+                # refuses a duplicate if the first create arrives late.
+                raise RetryableVenueError(
+                    f"create {link_id}: outcome unknown, not at venue; resending"
+                )
+            self.unresolved.pop(link_id, None)
+            await self._journal(self._reconciled(link_id, found))
+            return OrderAccepted(0, self.wall_ns(), intent.slot, link_id, found.order_id)
+
+        try:
+            return await call_with_retries(
+                attempt, what=f"place {link_id}", policy=self.config.policy, rng=self._rng
+            )
+        except OrderRejectedError as exc:
+            self.unresolved.pop(link_id, None)
+            return OrderRejected(0, self.wall_ns(), intent.slot, link_id, exc.code or -1, str(exc))
+        except RetryableVenueError as exc:
+            if link_id in self.unresolved:
+                raise OrderOutcomeUnknown(
+                    f"place {link_id}: outcome unknown: {exc}", code=exc.code
+                ) from None
+            raise
+
+    async def _journal(self, event: Event) -> None:
+        if self._emit is not None:
+            await self._emit.send(event)
+
+    def _reconciled(self, link_id: str, row: OrderRow | None) -> OrderReconciled:
+        return reconciled_from_row(link_id, row, self.scales, self.wall_ns())
+
+    async def cancel(self, symbol: str, link_id: str) -> Event:
+        slot = _slot(link_id)
+        try:
+            ack = await self.rest.cancel_order(symbol, link_id)
+        except OrderRejectedError as exc:
+            if exc.code != codes.ORDER_NOT_FOUND:
+                raise
+            return await self.lookup(symbol, link_id)  # already gone: say what became of it
+        return OrderCancelled(0, self.wall_ns(), slot, link_id, ack.orderId, "CancelByUser")
+
+    async def lookup(self, symbol: str, link_id: str) -> OrderReconciled:
+        row = await self.rest.order_by_link_id(symbol, link_id)
+        if row is not None:
+            self.unresolved.pop(link_id, None)
+        return self._reconciled(link_id, row)
+
+    async def reconcile(
+        self, symbols: Sequence[str]
+    ) -> tuple[list[OrderReconciled], list[PositionReconciled]]:
+        orders: list[OrderReconciled] = []
+        positions: list[PositionReconciled] = []
+        for symbol in symbols:
+            for row in await self.rest.open_orders(symbol):
+                orders.append(self._reconciled(row.order_link_id, row))
+            for prow in await self.rest.positions(symbol):
+                positions.append(position_from_row(prow, self.scales, self.wall_ns()))
+        return orders, positions
+
+
+def _slot(link_id: str) -> int:
+    parsed = parse_link_id(link_id)
+    return -1 if parsed is None else parsed.slot
