@@ -14,8 +14,12 @@ import sys
 import trio
 
 from asnd.config import Config, ConfigError, load_config
-from asnd.venues.base import NeedsHumanError
+from asnd.control import ControlSocketError
+from asnd.log import configure_logging
+from asnd.runtime import Daemon
+from asnd.venues.base import NeedsHumanError, VenueError
 from asnd.venues.bybit.credentials import load_credentials
+from journal.errors import JournalError
 
 __all__ = ["main"]
 
@@ -68,13 +72,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(config: Config) -> int:
-    # Imported here: check-config must work even where the runtime's imports would not.
-    from asnd.control import ControlSocketError
-    from asnd.log import configure_logging
-    from asnd.runtime import Daemon
-    from asnd.venues.base import VenueError
-    from journal.errors import JournalError
-
     configure_logging(config.log.format, config.log.level)
     failure: BaseExceptionGroup[Exception] | None = None
     interrupted = False

@@ -4,7 +4,8 @@ Start-up, in this order, every step journaled:
 
 1. open the journal (a torn tail from a crash is truncated and reported) and rebuild the state
    from it (``asnd.recovery``);
-2. ``DaemonStarted`` and ``ConfigLoaded`` (the file as read; it never holds secrets);
+2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point), and
+   ``ConfigLoaded`` (the file as read; it never holds secrets);
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
    swap the journal's champion wins over the config's file);
 4. reconciliation: every order the journal believes working is looked up at the venue, and
@@ -191,8 +192,12 @@ class Daemon:
                     await self.stop.wait()
                     self.health.phase = "stopping"
                     self.notifier.stopping("stopping")
-                    actors.cancel_scope.cancel()  # no new inputs: feed and control stop
-                await self._shut_down(core, executor)
+                    # Drain with the feed still running: venues answer cancels on it.
+                    await self._drain(core, executor)
+                    actors.cancel_scope.cancel()  # no more inputs: feed and control stop
+                await core.submit(DaemonStopped(0, self._clock_ns(), "signal"), wait=True)
+                await core.journal.wait_durable(core.journal.next_seq - 1)
+                _log.info("stopped", journal_seq=core.journal.next_seq - 1)
                 core_scope.cancel_scope.cancel()
             journal_scope.cancel_scope.cancel()  # the service flushes on its way out
 
@@ -200,9 +205,11 @@ class Daemon:
         config, now = self.config, self._clock_ns
         self.health.phase = "reconciling"
         await core.submit(
-            DaemonStarted(0, now(), __version__, os.getpid(), config.venue.kind),
-            ConfigLoaded(0, now(), str(config.path), config.digest, config.text),
+            DaemonStarted(0, now(), __version__, os.getpid(), config.venue.kind), wait=True
         )
+        # The recovered state, journaled: the recovery point, and a bound on the next restart.
+        await core.snapshot()
+        await core.submit(ConfigLoaded(0, now(), str(config.path), config.digest, config.text))
         symbols = [s.symbol for s in config.slots]
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)
@@ -267,31 +274,24 @@ class Daemon:
                 self.stop.set()
                 return
 
-    async def _shut_down(self, core: CoreActor, executor: Executor) -> None:
+    async def _drain(self, core: CoreActor, executor: Executor) -> None:
+        """Stop sending new orders; cancel ours if configured, within ``grace_ms``."""
         config, now = self.config, self._clock_ns
+        executor.draining = True
+        if not config.shutdown.cancel_open_orders:
+            return
+        state = core.state
+        targets = [(slot.index, link) for slot in state.slots for link in slot.orders]
+        cancels = [
+            CancelIntent(
+                0, now(), i, state.slots[i].symbol, link, "shutdown: cancel open orders", 0
+            )
+            for i, link in targets
+        ]
         with trio.move_on_after(config.shutdown.grace_ms / 1000) as scope:
-            if config.shutdown.cancel_open_orders:
-                cancels = [
-                    CancelIntent(
-                        0,
-                        now(),
-                        slot.index,
-                        slot.symbol,
-                        order.link_id,
-                        "shutdown: cancel open orders",
-                        0,
-                    )  # fmt: skip
-                    for slot in core.state.slots
-                    for order in slot.orders.values()
-                ]
-                if cancels:
-                    async with trio.open_nursery() as nursery:
-                        nursery.start_soon(executor.run)
-                        await core.submit(*cancels, wait=True)
-                        await executor.wait_idle()
-                        nursery.cancel_scope.cancel()
+            await core.submit(*cancels, wait=True)
+            while any(link in state.slots[i].orders for i, link in targets):
+                await core.progress()
         if scope.cancelled_caught:
-            _log.warning("shutdown grace expired before the venue answered every cancel")
-        await core.submit(DaemonStopped(0, now(), "signal"), wait=True)
-        await core.journal.wait_durable(core.journal.next_seq - 1)
-        _log.info("stopped", journal_seq=core.journal.next_seq - 1)
+            left = [link for i, link in targets if link in state.slots[i].orders]
+            _log.warning("shutdown grace expired with orders still open", link_ids=left)

@@ -75,6 +75,7 @@ class CoreActor:
         self._pending: dict[int, Order] = {}  # intent seq -> intent awaiting its verdict
         self._since_snapshot = 0
         self.applied = 0
+        self._progress = trio.Event()
 
     # ----------------------------------------------------------------------------- inputs
 
@@ -113,6 +114,7 @@ class CoreActor:
         stamped = await journal.append(event)
         if self._observe is not None:
             self._observe(stamped)
+        await self._route(stamped)  # an intent can be an input too (shutdown's cancels)
         queue: deque[Event] = deque(state.apply(stamped))
         made: list[Event] = []
         while queue:
@@ -125,10 +127,16 @@ class CoreActor:
             queue.extend(state.apply(decision))
             await self._route(decision)
         self.applied += 1 + len(made)
+        self._progress.set()
+        self._progress = trio.Event()
         self._since_snapshot += 1 + len(made)
         if self._since_snapshot >= self.snapshot_every:
             await self.snapshot()
         return made
+
+    async def progress(self) -> None:
+        """Return after the next input (and its decisions) has been applied."""
+        await self._progress.wait()
 
     async def _route(self, decision: Event) -> None:
         if isinstance(decision, OrderIntent | CancelIntent):

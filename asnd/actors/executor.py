@@ -12,6 +12,8 @@ an input on the core's inbox, to be journaled and applied like market data:
   became of it (``OrderReconciled``). The create is never re-sent, so no order is doubled.
 - ``OrderRejectedError`` becomes ``OrderRejected``; ``NeedsHumanError`` halts trading
   (``TradingHalted``) with the venue's reason: keys, permissions and IP bans need a person.
+- While the daemon shuts down (``draining``), new orders are not sent: each is answered with
+  an ``OrderRejected`` (code ``DRAINING``) so the journal says why; cancels still go out.
 - Cancels are retried until the venue answers (taking risk off must not give up); a cancel
   the venue refuses is resolved by a lookup, because then the order's real state matters.
 """
@@ -49,6 +51,8 @@ _log = structlog.get_logger("asnd.executor")
 
 #: Rejection code for refusals that did not come from the venue's own codes.
 LOCAL_REJECT: Final = -1
+#: Rejection code for orders not sent because the daemon is shutting down.
+DRAINING: Final = -2
 SLOT_QUEUE: Final = 64
 
 
@@ -69,6 +73,7 @@ class Executor:
         self._clock_ns = clock_ns
         self._queues: dict[int, trio.MemorySendChannel[OrderIntent | CancelIntent]] = {}
         self.pending = 0  # orders taken from the core and not yet answered
+        self.draining = False
         self._progress = trio.Event()
 
     def _changed(self) -> None:
@@ -102,7 +107,18 @@ class Executor:
     ) -> None:
         async for order in orders:
             try:
-                if isinstance(order, OrderIntent):
+                if isinstance(order, OrderIntent) and self.draining:
+                    await self._input(
+                        OrderRejected(
+                            0,
+                            self._clock_ns(),
+                            order.slot,
+                            order.link_id,
+                            DRAINING,
+                            "not sent: the daemon is shutting down",
+                        )
+                    )
+                elif isinstance(order, OrderIntent):
                     await self.place(order)
                 else:
                     await self.cancel(order)
@@ -111,8 +127,8 @@ class Executor:
                 self._changed()
 
     def _backoff(self, attempt: int, hint: float | None = None) -> float:
-        delay = min(self.backoff_initial_s * 2 ** (attempt - 1), self.backoff_max_s)
-        return max(delay, hint or 0.0)
+        delay = min(self.backoff_initial_s * 2.0 ** (attempt - 1), self.backoff_max_s)
+        return max(delay, 0.0 if hint is None else float(hint))
 
     async def _input(self, *events: Event) -> None:
         await self.core.submit(*events)
@@ -148,7 +164,7 @@ class Executor:
                 return
             except (RetryableVenueError, OrderRejectedError) as exc:
                 _log.warning("lookup failed", link_id=link_id, attempt=attempt, error=str(exc))
-                hint = getattr(exc, "retry_after_s", None)
+                hint = exc.retry_after_s if isinstance(exc, RetryableVenueError) else None
                 await trio.sleep(self._backoff(attempt, hint))
                 continue
             if found.slot != slot:
