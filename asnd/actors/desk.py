@@ -10,7 +10,7 @@ as its effect, so the journal shows who asked for what right before it happened:
   invalid one is refused, and the refusal is journaled too.
 - ``kill SLOT|all`` journals ``Kill``; ``resume SLOT|all`` journals ``Resume`` unless the core
   says it would change nothing (a dead slot, an active one), which is refused with the reason.
-- ``status`` reads the state; ``challengers`` says what the pit crew tracks (not built yet:
+- ``status`` is journaled too (a no-op for the fold) and reads the state; ``challengers`` says what the pit crew tracks (not built yet:
   the answer says so instead of pretending).
 """
 
@@ -87,6 +87,7 @@ class Desk:
     # ------------------------------------------------------------------------------ status
 
     async def status(self, command: OperatorCommand, request: StatusRequest) -> StatusReport:
+        await self.core.submit(command)  # journaled like every command; no need to wait
         now = self._clock_ns()
         state, health = self.state, self.health
         slots: list[SlotStatus] = []
