@@ -46,6 +46,7 @@ from asnd.core.watchtower import RiskLimits
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
 from asnd.venues.base import Venue
+from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
     BookDelta,
@@ -90,10 +91,19 @@ def core_config(config: Config) -> CoreConfig:
 
 
 def make_venue(config: Config) -> Venue:
+    """The configured venue. Bybit kinds need credentials (``NeedsHumanError`` without)."""
     symbols = [s.symbol for s in config.slots]
     if config.venue.kind == "sim":
         return SimVenue.for_symbols(symbols, seed=config.venue.sim.seed, pace="wall")
-    raise NotImplementedError(f"venue {config.venue.kind!r} is not available in this build")
+    settings = config.venue.bybit
+    bybit = BybitConfig(
+        settings.rest_url,
+        settings.ws_public_url,
+        settings.ws_private_url,
+        symbols=tuple(symbols),
+        recv_window_ms=settings.recv_window_ms,
+    )
+    return BybitVenue(bybit, load_credentials())
 
 
 def _observe(health: Health, event: Event) -> None:

@@ -10,8 +10,8 @@ as its effect, so the journal shows who asked for what right before it happened:
   invalid one is refused, and the refusal is journaled too.
 - ``kill SLOT|all`` journals ``Kill``; ``resume SLOT|all`` journals ``Resume`` unless the core
   says it would change nothing (a dead slot, an active one), which is refused with the reason.
-- ``status`` is journaled too (a no-op for the fold) and reads the state; ``challengers`` says what the pit crew tracks (not built yet:
-  the answer says so instead of pretending).
+- ``status`` is journaled too (a no-op for the fold) and reads the state.
+- ``challengers`` says what the pit crew tracks (not built yet: the answer says so).
 """
 
 from __future__ import annotations

@@ -7,12 +7,12 @@ reached it."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 import trio
 
 from asnd.config import load_config
@@ -85,7 +85,7 @@ async def running(config_path: Path) -> AsyncIterator[tuple[Daemon, RecordingVen
     config = load_config(config_path)
     sim = SimVenue.for_symbols([s.symbol for s in config.slots], seed=3, pace="wall")
     venue = RecordingVenue(sim)
-    daemon = Daemon(config, venue=venue)  # type: ignore[arg-type]
+    daemon = Daemon(config, venue=venue)
     async with trio.open_nursery() as nursery:
         with trio.fail_after(30):
             await nursery.start(daemon.run)
@@ -93,15 +93,15 @@ async def running(config_path: Path) -> AsyncIterator[tuple[Daemon, RecordingVen
         daemon.stop.set()
 
 
-async def until(daemon: Daemon, condition: Callable[[], bool], timeout: float = 60) -> None:
-    """Wait, input by input, until ``condition`` holds."""
+async def until(daemon: Daemon, condition: Callable[[], bool]) -> None:
+    """Wait, input by input, until ``condition`` holds (60 s at most)."""
     assert daemon.core is not None
-    with trio.fail_after(timeout):
+    with trio.fail_after(60):
         while not condition():
             await daemon.core.progress()
 
 
-async def asnctl(config_path: Path, *args: str) -> trio.Process | object:
+async def asnctl(config_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return await trio.run_process(
         [sys.executable, "-m", "asnd.ctl", "--config", str(config_path), *args],
         capture_stdout=True,
@@ -123,7 +123,9 @@ async def test_sudden_death_kills_liquidates_and_silences_the_slot(tmp_path: Pat
         assert slot.ledger is not None
         long = slot.ledger.position_lots > 0
         book = state.book(slot.symbol)
-        assert book is not None and book.best_bid and book.best_ask
+        assert book is not None
+        assert book.best_bid is not None
+        assert book.best_ask is not None
         mid = (book.best_bid[0] + book.best_ask[0]) // 2
         crash = mid // 2 if long else mid * 2  # the market runs away from the position
         now = trio.current_time()
@@ -140,7 +142,7 @@ async def test_sudden_death_kills_liquidates_and_silences_the_slot(tmp_path: Pat
                 [1000],
                 [crash + 1],
                 [1000],
-            ),  # fmt: skip
+            ),
             wait=True,
         )
         await until(daemon, lambda: slot.status is SlotStatus.DEAD)
@@ -170,19 +172,20 @@ async def test_kill_all_flattens_and_halts_then_resume(tmp_path: Path) -> None:
     async with running(path) as (daemon, venue):
         assert daemon.core is not None
         state = daemon.core.state
-        holding = lambda: sum(  # noqa: E731
-            1 for s in state.slots if s.ledger is not None and s.ledger.position_lots
-        )
+
+        def holding() -> int:
+            return sum(1 for s in state.slots if s.ledger is not None and s.ledger.position_lots)
+
         await until(daemon, lambda: holding() >= 2)
         done = await asnctl(path, "kill", "all")
-        assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
+        assert done.returncode == 0, done.stderr
         await until(daemon, lambda: holding() == 0 and not any(s.orders for s in state.slots))
         assert all(s.status is SlotStatus.HALTED for s in state.slots)
         kill = next(e for e in journal_events(daemon.config) if isinstance(e, Kill))
         placed_after = [i for i in venue.placed if i.seq > kill.seq]
         assert all(i.reduce_only for i in placed_after), "only flattening after kill all"
         done = await asnctl(path, "resume", "all")
-        assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
+        assert done.returncode == 0, done.stderr
         await until(
             daemon, lambda: any(not i.reduce_only and i.seq > kill.seq for i in venue.placed)
         )
@@ -203,12 +206,13 @@ async def test_swap_live_loses_no_order_and_no_fill(tmp_path: Path) -> None:
             daemon, lambda: bool(slot.orders) or bool(slot.ledger and slot.ledger.position_lots)
         )
         done = await asnctl(path, "swap", "1", str(new))
-        assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
-        assert slot.strategy is not None and slot.strategy.document.id == "swapped-in"
+        assert done.returncode == 0, done.stderr
+        assert slot.strategy is not None
+        assert slot.strategy.document.id == "swapped-in"
         swapped_at = daemon.core.journal.next_seq
         await until(daemon, lambda: any(i.slot == 1 and i.seq > swapped_at for i in venue.placed))
         bad = await asnctl(path, "swap", "1", str(path))  # a TOML file is not a strategy
-        assert bad.returncode == 1  # type: ignore[attr-defined]
+        assert bad.returncode == 1
         assert slot.strategy.document.id == "swapped-in"
     events = journal_events(daemon.config)
     assert any(isinstance(e, Swap) and e.new_strategy_id == "swapped-in" for e in events)
@@ -236,17 +240,16 @@ async def test_bad_control_input_leaves_the_daemon_running(tmp_path: Path) -> No
         client = await LineClient.connect(socket_path)
         await client.send(b"{not json\n")
         reply = await client.line()
-        assert reply is not None and reply["ok"] is False
+        assert reply is not None
+        assert reply["ok"] is False
         assert (await client.request("launch"))["error"]["code"] == "unknown_command"
         await client.send(b"x" * 70_000 + b"\n")
         reply = await client.line()
-        assert reply is not None and reply["error"]["code"] == "too_large"
+        assert reply is not None
+        assert reply["error"]["code"] == "too_large"
         await client.aclose()
         client = await LineClient.connect(socket_path)
         reply = await client.request("status")
         assert reply["ok"] is True
         assert reply["result"]["daemon"]["state"] == "trading"
         await client.aclose()
-
-
-_ = pytest
