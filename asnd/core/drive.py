@@ -7,6 +7,8 @@ are left; then the next input. The stamped events, in that order, are the journa
 
 ``replay`` is recovery: apply journaled events (inputs and decisions alike) and discard what
 ``apply`` returns, because the journal already holds those decisions after their cause.
+``recover`` is the whole restart: the latest ``StateSnapshot`` (if any), then the events after
+its ``as_of_seq``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Iterable
 
 import msgspec
 
-from asnd.core.portfolio import DaemonState
-from journal.events import Event
+from asnd.core.portfolio import CoreConfig, DaemonState
+from journal.events import Event, StateSnapshot
 
-__all__ = ["Loop", "replay"]
+__all__ = ["Loop", "recover", "replay"]
 
 
 class Loop:
@@ -63,3 +65,17 @@ def replay(state: DaemonState, journal: Iterable[Event]) -> int:
         state.apply(event)
         n += 1
     return n
+
+
+def recover(
+    config: CoreConfig, snapshot: StateSnapshot | None, journal: Iterable[Event]
+) -> DaemonState:
+    """The state after a restart: ``snapshot`` restored (``SnapshotError`` if it cannot be),
+    then every event of ``journal`` whose seq is above the snapshot's ``as_of_seq`` applied.
+    ``journal`` may start anywhere at or before that point; earlier events are skipped."""
+    if snapshot is None:
+        state, after = DaemonState(config), 0
+    else:
+        state, after = DaemonState.restore(config, snapshot.payload), snapshot.as_of_seq
+    replay(state, (e for e in journal if e.seq > after))
+    return state

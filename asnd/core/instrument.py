@@ -74,5 +74,7 @@ class Instrument:
 
     def floor_e8(self, units: int | Fraction) -> int:
         """``units`` tick-lots in e8, rounded down (towards -inf): never overstates money."""
-        value = Fraction(units) * self.unit_num
+        if isinstance(units, int):  # the common case (an integer mark): no Fraction
+            return (units * self.unit_num) // self.unit_den
+        value = units * self.unit_num
         return value.numerator // (value.denominator * self.unit_den)

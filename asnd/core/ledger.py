@@ -174,18 +174,22 @@ class Ledger:
         unrealised PnL)."""
         return self.state.capital_e8 + self.realised_pnl_e8 - self.state.fees_e8
 
-    def unrealised_e8(self, mark_ticks: int) -> int:
+    def unrealised_e8(self, mark_ticks: int | Fraction) -> int:
         """PnL of the open position marked at ``mark_ticks``, e8, rounded down."""
         s = self.state
         return self.instrument.floor_e8(s.position_lots * (mark_ticks - self.avg_entry_ticks))
 
-    def equity_e8(self, mark_ticks: int) -> int:
+    def equity_e8(self, mark_ticks: int | Fraction) -> int:
         """Capital + every fill's cash flow + the position at ``mark_ticks`` - fees; e8,
         rounded down once on the exact total."""
         s = self.state
         total = self.instrument.floor_e8(s.flow_units + s.position_lots * mark_ticks)
         return s.capital_e8 + total - s.fees_e8
 
-    def position_notional_e8(self, mark_ticks: int) -> Fraction:
+    def mid_equity_e8(self, best_bid: int, best_ask: int) -> int:
+        """Equity marked at the mid (for display only: see the module doc)."""
+        return self.equity_e8(Fraction(best_bid + best_ask, 2))
+
+    def position_notional_e8(self, mark_ticks: int | Fraction) -> Fraction:
         """|position| valued at ``mark_ticks`` (exact)."""
         return self.instrument.notional_e8(abs(self.state.position_lots) * mark_ticks)

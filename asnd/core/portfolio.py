@@ -14,9 +14,19 @@ backtester and recovery alike. The contract that makes it event-sourced:
   never sent (write-ahead), and the next input decides afresh.
 - The watchtower reviews an ``OrderIntent``/``CancelIntent`` when the journaled intent is
   applied, so its ``RiskVerdict`` names the intent's journal seq.
+- Decisions carry ``seq=0`` (the journal stamps it) and the ``ts_local_ns`` of the event that
+  caused them: the core reads no clock, so replay makes byte-identical decisions.
 - Nothing here raises on a well-typed event: an event that cannot apply (a fill for an unknown
   slot, a duplicate exec id, a strategy that fails validation) is recorded in ``anomalies``
   with the reason, and changes nothing else.
+
+For the executor: a ``RiskVerdict`` with ``approved`` names (``intent_seq``) the journaled
+``OrderIntent`` to place or ``CancelIntent`` to cancel (``Venue.cancel(symbol, link_id)``);
+nothing else goes to the venue. Its answers come back as inputs (``OrderSent``,
+``OrderAccepted``/``OrderRejected``, ``Fill``, ``OrderCancelled``, ``OrderUnresolved``,
+``OrderReconciled``). After a restart, ``orders_to_reconcile()`` lists the orders whose fate
+the journal does not know (approved, sent, unresolved, or open): look each up and journal
+an ``OrderReconciled`` (and any missed ``Fill``) before trading resumes.
 
 ``snapshot()`` encodes the state (msgpack via msgspec, ``SNAPSHOT_SCHEMA``); ``restore`` on a
 fresh state built with the same config continues from it exactly, so recovery replays only
@@ -30,15 +40,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import msgspec
-
 from asnd.core.book import L2Book
 from asnd.core.features import FeatureConfig, FeatureEngine
-from asnd.core.features.incremental import FeatureWindows
 from asnd.core.instrument import Instrument
 from asnd.core.ledger import FeeSchedule
 from asnd.core.link_id import PREFIX
-from asnd.core.slot import Slot, SlotConfig, SlotState, SlotStatus
+from asnd.core.slot import Slot, SlotConfig, SlotStatus
+from asnd.core.state_codec import SNAPSHOT_SCHEMA, SnapshotError, encode_state, load_state
 from asnd.core.watchtower import RiskLimits, Watchtower
 from journal.events import (
     BookDelta,
@@ -72,13 +80,8 @@ from journal.events import (
 
 __all__ = ["SNAPSHOT_SCHEMA", "CoreConfig", "DaemonState", "SnapshotError"]
 
-SNAPSHOT_SCHEMA: Final = "asn-core/1"
 #: Anomalies kept (the most recent); ``anomaly_count`` counts all of them.
 MAX_ANOMALIES: Final = 100
-
-
-class SnapshotError(ValueError):
-    """A state snapshot cannot be restored into this configuration (schema, slots, data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,44 +93,6 @@ class CoreConfig:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     link_prefix: str = PREFIX
-
-
-# ------------------------------------------------------------------------ snapshot layout
-
-
-class _BookData(msgspec.Struct, array_like=True, gc=False):
-    symbol: str
-    update_id: int
-    stale_reason: str | None
-    bids: list[tuple[int, int]]
-    asks: list[tuple[int, int]]
-    features: FeatureWindows
-
-
-class _InstrumentData(msgspec.Struct, array_like=True, gc=False):
-    symbol: str
-    tick_size: str
-    lot_size: str
-    min_qty_lots: int
-    min_notional_e8: int
-
-
-class _Snapshot(msgspec.Struct, array_like=True, gc=False):
-    schema: str
-    last_seq: int
-    halted: bool
-    halt_reason: str
-    symbols: list[str]
-    instruments: list[_InstrumentData]
-    books: list[_BookData]
-    touch: list[tuple[str, int, int]]
-    slots: list[SlotState]
-    anomalies: list[str]
-    anomaly_count: int
-
-
-_encoder: Final = msgspec.msgpack.Encoder()
-_decoder: Final = msgspec.msgpack.Decoder(_Snapshot)
 
 
 class DaemonState:
@@ -175,6 +140,16 @@ class DaemonState:
         if s.status is SlotStatus.ACTIVE:
             return f"slot {slot} is already active"
         return ""
+
+    def orders_to_reconcile(self) -> list[tuple[int, str, str]]:
+        """(slot, symbol, link_id) of every order the venue may know more about than the
+        journal: all working orders past review. Look them up at start-up."""
+        return [
+            (slot.index, slot.symbol, order.link_id)
+            for slot in self.slots
+            for order in slot.orders.values()
+            if order.state != "review"
+        ]
 
     def _note(self, text: str) -> None:
         self.anomaly_count += 1
@@ -392,7 +367,10 @@ class DaemonState:
     def _on_swap(self, event: Event) -> list[Event]:
         assert isinstance(event, Swap)
         slot = self._slot(event.slot, "swap")
-        if slot is None or event.mode != "flatten":
+        if slot is None or event.mode == "inherit":
+            return []
+        if event.mode != "flatten":
+            self._note(f"slot {slot.index}: swap mode {event.mode!r} unknown; kept as inherit")
             return []
         if slot.status in (SlotStatus.ACTIVE, SlotStatus.HALTED):
             goal = slot.status
@@ -464,6 +442,7 @@ class DaemonState:
             order.state = "open"
             order.leaves_lots = event.leaves_lots
             order.venue_order_id = event.venue_order_id
+            order.cancel_requested = False  # the venue's truth: it rests; ask again if need be
         elif order is not None:
             slot.remove(event.link_id)  # filled, cancelled, rejected or never arrived
         return []
@@ -513,32 +492,7 @@ class DaemonState:
 
     def snapshot(self) -> bytes:
         """The whole state as msgpack bytes (``SNAPSHOT_SCHEMA``)."""
-        books = []
-        for symbol, engine in self.engines.items():
-            bids, asks = engine.book.levels()
-            stale = engine.book.stale_reason if engine.book.stale else None
-            books.append(
-                _BookData(symbol, engine.book.update_id, stale, bids, asks, engine.state.export())
-            )
-        instruments = [
-            _InstrumentData(i.symbol, i.tick_size, i.lot_size, i.min_qty_lots, i.min_notional_e8)
-            for i in self.instruments.values()
-        ]
-        return _encoder.encode(
-            _Snapshot(
-                SNAPSHOT_SCHEMA,
-                self.last_seq,
-                self.watchtower.halted,
-                self.watchtower.halt_reason,
-                [s.symbol for s in self.slots],
-                instruments,
-                books,
-                [(s, b, a) for s, (b, a) in self.touch.items()],
-                [s.export() for s in self.slots],
-                list(self.anomalies),
-                self.anomaly_count,
-            )
-        )
+        return encode_state(self)
 
     def snapshot_event(self, ts_local_ns: int) -> StateSnapshot:
         """A ``StateSnapshot`` of the state as of the last applied seq (seq=0: to journal)."""
@@ -547,48 +501,9 @@ class DaemonState:
     @classmethod
     def restore(cls, config: CoreConfig, payload: bytes) -> DaemonState:
         """A state equal to the one ``snapshot()`` encoded. Raises ``SnapshotError``."""
-        try:
-            data = _decoder.decode(payload)
-        except msgspec.DecodeError as exc:
-            raise SnapshotError(f"state snapshot is not readable: {exc}") from None
-        if data.schema != SNAPSHOT_SCHEMA:
-            raise SnapshotError(f"snapshot schema {data.schema!r}, expected {SNAPSHOT_SCHEMA!r}")
         state = cls(config)
-        if data.symbols != [s.symbol for s in state.slots]:
-            ours = [s.symbol for s in state.slots]
-            raise SnapshotError(f"snapshot slots trade {data.symbols}, the config's {ours}")
-        try:
-            state._load(data)
-        except (ValueError, KeyError) as exc:
-            raise SnapshotError(f"state snapshot is inconsistent: {exc}") from None
+        load_state(state, payload)
         return state
-
-    def _load(self, data: _Snapshot) -> None:
-        self.last_seq = data.last_seq
-        self.watchtower.halted = data.halted
-        self.watchtower.halt_reason = data.halt_reason
-        for inst in data.instruments:
-            instrument = Instrument(
-                inst.symbol, inst.tick_size, inst.lot_size, inst.min_qty_lots, inst.min_notional_e8
-            )
-            self.instruments[inst.symbol] = instrument
-            for slot in self.by_symbol[inst.symbol]:
-                error = slot.set_instrument(instrument)
-                if error:
-                    raise ValueError(error)
-        for book in data.books:
-            engine = self.engines[book.symbol]
-            engine.book = L2Book.restore(
-                book.symbol, book.update_id, book.bids, book.asks, book.stale_reason
-            )
-            engine.state.load(book.features)
-        self.touch = {s: (b, a) for s, b, a in data.touch}
-        for slot, slot_state in zip(self.slots, data.slots, strict=True):
-            error = slot.load(slot_state)
-            if error:
-                raise ValueError(error)
-        self.anomalies = list(data.anomalies)
-        self.anomaly_count = data.anomaly_count
 
 
 _Handler = Callable[[DaemonState, Event], list[Event]]

@@ -29,8 +29,10 @@ made: a decision becomes state when it comes back through the journal (``DaemonS
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections import deque
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
@@ -49,7 +51,7 @@ from asnd.core.strategy import (
     decide,
     parse_strategy,
 )
-from journal.events import BUY, CancelIntent, Event, OrderIntent, Signal
+from journal.events import BUY, SELL, CancelIntent, Event, OrderIntent, Signal, StrategyLoaded
 
 __all__ = [
     "LastSignal",
@@ -60,6 +62,7 @@ __all__ = [
     "WorkingOrder",
     "cancel_intent",
     "side_of",
+    "strategy_loaded",
 ]
 
 #: How many recent exec ids a slot remembers to drop a fill the venue sends twice.
@@ -79,9 +82,9 @@ class SlotConfig:
     file states them); they become lots once the instrument's lot size is known."""
 
     symbol: str
+    min_qty: str
+    max_qty: str
     capital_e8: int = 200 * E8
-    min_qty: str = "0"
-    max_qty: str = "0"
     leverage: Fraction | int = 1
     order_style: Literal["join", "cross"] = "join"
 
@@ -90,6 +93,39 @@ class SlotConfig:
             raise ValueError(f"slot {self.symbol}: capital must be positive")
         if self.order_style not in ("join", "cross"):
             raise ValueError(f"slot {self.symbol}: order_style must be 'join' or 'cross'")
+        try:
+            lo, hi = Fraction(self.min_qty), Fraction(self.max_qty)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"slot {self.symbol}: min_qty and max_qty must be decimals") from None
+        if not 0 <= lo <= hi or hi == 0:
+            raise ValueError(f"slot {self.symbol}: needs 0 <= min_qty <= max_qty and max_qty > 0")
+        if self.leverage <= 0:
+            raise ValueError(f"slot {self.symbol}: leverage must be positive")
+
+    @classmethod
+    def from_decimals(
+        cls,
+        symbol: str,
+        *,
+        capital: Decimal,
+        min_qty: Decimal,
+        max_qty: Decimal,
+        leverage: Decimal = Decimal(1),
+        order_style: Literal["join", "cross"] = "join",
+    ) -> SlotConfig:
+        """From the daemon config's decimals (capital in quote currency, quantities in base
+        currency); ValueError if the capital has more than 8 decimals."""
+        capital_e8 = capital * E8
+        if capital_e8 != capital_e8.to_integral_value():
+            raise ValueError(f"slot {symbol}: capital {capital} has more than 8 decimals")
+        return cls(
+            symbol,
+            format(min_qty, "f"),
+            format(max_qty, "f"),
+            int(capital_e8),
+            Fraction(leverage),
+            order_style,
+        )
 
 
 class WorkingOrder(msgspec.Struct, array_like=True, gc=False):
@@ -242,9 +278,6 @@ class Slot:
         mark = conservative_mark(ledger.position_lots, touch[0], touch[1])
         return None if mark is None else ledger.equity_e8(mark)
 
-    def working(self) -> list[WorkingOrder]:
-        return list(self.orders.values())
-
     # ------------------------------------------------------------------------------ policy
 
     def on_row(
@@ -276,13 +309,17 @@ class Slot:
         if best_bid is None or best_ask is None:
             return []
         bid, ask = best_bid[0], best_ask[0]
+        params = strategy.document.params
+        if self.orders:
+            wanted = (
+                BUY if signal > params.entry_long else SELL if signal < params.entry_short else 0
+            )
+            return self._manage(trigger, wanted, bid, ask)
         equity = self.equity_e8((bid, ask))
         capital = max(equity or 0, 0)
         if sizing.capital_e8 != capital:
             sizing = self._sizing = replace(sizing, capital_e8=capital)
-        decision = decide(signal, size, strategy.document.params, sizing, ask)
-        if self.orders:
-            return self._manage(trigger, decision.side, bid, ask)
+        decision = decide(signal, size, params, sizing, ask)
         if not decision.is_order:
             return []
         delta = decision.side * decision.qty_lots - ledger.position_lots
@@ -417,6 +454,19 @@ def _rebind(state: LedgerState, instrument: Instrument, fees: FeeSchedule) -> Le
 def side_of(position_lots: int) -> int:
     """BUY for a long, SELL for a short, 0 when flat."""
     return (position_lots > 0) - (position_lots < 0)
+
+
+def strategy_loaded(
+    slot: int, document: bytes | str, source: str, ts_local_ns: int
+) -> StrategyLoaded:
+    """The ``StrategyLoaded`` input that installs ``document`` on ``slot`` -- after validating
+    it, so a bad file is refused with ``StrategyError`` before anything is journaled. The
+    event carries the whole text (replay needs no files) and its SHA-256."""
+    doc = parse_strategy(document)
+    raw = document.encode() if isinstance(document, str) else bytes(document)
+    text = raw.decode("utf-8")  # parse_strategy accepted it, so it is UTF-8
+    digest = hashlib.sha256(raw).hexdigest()
+    return StrategyLoaded(0, ts_local_ns, slot, doc.id, digest, source, text)
 
 
 def cancel_intent(slot: Slot, order: WorkingOrder, trigger: Event, reason: str) -> CancelIntent:

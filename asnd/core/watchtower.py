@@ -27,6 +27,7 @@ per ``kill_mode``); ``Resume`` re-activates a halted slot, never a dead one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
@@ -67,6 +68,17 @@ class RiskLimits:
             raise ValueError("RiskLimits.kill_mode must be 'flatten' or 'cancel'")
         if self.max_liquidation_attempts < 1:
             raise ValueError("RiskLimits.max_liquidation_attempts must be at least 1")
+
+    @classmethod
+    def from_decimals(
+        cls,
+        *,
+        max_notional: Decimal,
+        max_open_orders: int,
+        kill_mode: Literal["flatten", "cancel"] = "flatten",
+    ) -> RiskLimits:
+        """From the daemon config (``max_notional`` in quote currency); rounded down to e8."""
+        return cls(int(max_notional * E8), max_open_orders, kill_mode)
 
 
 class Watchtower:
@@ -178,6 +190,8 @@ class Watchtower:
 
 def _liquidation_refusal(intent: OrderIntent, slot: Slot) -> str:
     pos = 0 if slot.ledger is None else slot.ledger.position_lots
+    if intent.symbol != slot.symbol:
+        return f"liquidation on {intent.symbol!r}, not the slot's {slot.symbol!r}"
     if not intent.reduce_only:
         return "liquidation must be reduce-only"
     if side_of(pos) != -intent.side or not 0 < intent.qty_lots <= abs(pos):
