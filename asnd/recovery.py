@@ -17,7 +17,7 @@ from pathlib import Path
 
 import structlog
 
-from asnd.core.drive import replay
+from asnd.core.drive import recover
 from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
 from journal.events import StateSnapshot
 from journal.reader import JournalReader
@@ -31,7 +31,7 @@ _log = structlog.get_logger("asnd.recovery")
 class Restored:
     state: DaemonState
     snapshot_seq: int | None  # seq of the snapshot used, None for a full replay
-    replayed: int  # events applied after it
+    replayed: int  # seqs the replay after the snapshot covered
 
 
 def restore_state(config: CoreConfig, directory: Path) -> Restored:
@@ -40,17 +40,14 @@ def restore_state(config: CoreConfig, directory: Path) -> Restored:
     for event in reader.events(kinds=[StateSnapshot]):
         assert isinstance(event, StateSnapshot)
         latest = event
-    state = DaemonState(config)
-    start = 0
-    used: int | None = None
-    if latest is not None:
-        try:
-            state = DaemonState.restore(config, latest.payload)
-            start, used = latest.as_of_seq + 1, latest.seq
-        except SnapshotError as exc:
-            _log.warning("state snapshot unusable, replaying the whole journal", error=str(exc))
-            state = DaemonState(config)
-    replayed = replay(state, reader.events(from_seq=start))
+    start = 0 if latest is None else latest.as_of_seq + 1
+    try:
+        state = recover(config, latest, reader.events(from_seq=start))
+    except SnapshotError as exc:
+        _log.warning("state snapshot unusable, replaying the whole journal", error=str(exc))
+        latest, start = None, 0
+        state = recover(config, None, reader.events())
     if reader.torn_tail is not None:  # the writer truncates it on open; say so if it did not
         _log.warning("journal has a torn tail", detail=str(reader.torn_tail))
-    return Restored(state, used, replayed)
+    replayed = state.last_seq - start + 1 if state.last_seq >= max(start, 1) else 0
+    return Restored(state, None if latest is None else latest.seq, replayed)

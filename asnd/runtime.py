@@ -20,12 +20,10 @@ orders are cancelled if ``[shutdown] cancel_open_orders`` (within ``grace_ms``),
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from functools import partial
 
 import structlog
@@ -38,10 +36,9 @@ from asnd.actors.executor import Executor
 from asnd.actors.supervisor import ActorSpec, Supervisor
 from asnd.config import Config
 from asnd.control import serve_control
-from asnd.core.instrument import E8
 from asnd.core.portfolio import CoreConfig
-from asnd.core.slot import SlotConfig
-from asnd.core.strategy.validate import StrategyError, parse_strategy
+from asnd.core.slot import SlotConfig, strategy_loaded
+from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
@@ -59,7 +56,6 @@ from journal.events import (
     Event,
     FeedConnected,
     FeedLost,
-    StrategyLoaded,
     Trade,
 )
 from journal.service import JournalService
@@ -73,17 +69,13 @@ _log = structlog.get_logger("asnd")
 def core_config(config: Config) -> CoreConfig:
     """The deterministic core's view of the configuration (exact units)."""
     slots = tuple(
-        SlotConfig(
-            symbol=s.symbol,
-            capital_e8=int(s.capital * E8),
-            min_qty=str(s.min_qty),
-            max_qty=str(s.max_qty),
-            leverage=Fraction(s.leverage),
+        SlotConfig.from_decimals(
+            s.symbol, capital=s.capital, min_qty=s.min_qty, max_qty=s.max_qty, leverage=s.leverage
         )
         for s in config.slots
     )
-    risk = RiskLimits(
-        max_notional_e8=int(config.risk.max_notional_per_slot * E8),
+    risk = RiskLimits.from_decimals(
+        max_notional=config.risk.max_notional_per_slot,
         max_open_orders=config.risk.max_open_orders_per_slot,
         kill_mode=config.risk.kill_all,
     )
@@ -231,9 +223,8 @@ class Daemon:
                 if s.ledger is not None and s.ledger.position_lots
             }
             self.venue.carry_over(held)
-        for slot in state.slots:
-            for order in list(slot.orders.values()):
-                await executor.resolve(slot.index, slot.symbol, order.link_id)
+        for slot, symbol, link_id in state.orders_to_reconcile():
+            await executor.resolve(slot, symbol, link_id)
         _orders, positions = await self.venue.reconcile(symbols)
         await core.submit(*positions, wait=True)
 
@@ -243,17 +234,17 @@ class Daemon:
             if slot.strategy is not None:
                 continue  # the journal's champion (possibly swapped in) wins
             path = slot_config.strategy
-            text = path.read_text(encoding="utf-8")
             try:
-                doc = parse_strategy(text)
+                loaded = strategy_loaded(slot.index, path.read_bytes(), str(path), self._clock_ns())
             except StrategyError as exc:
-                _log.error("champion strategy invalid: slot stays idle", slot=slot.index,
-                           path=str(path), error=str(exc))  # fmt: skip
+                _log.error(
+                    "champion strategy invalid: slot stays idle",
+                    slot=slot.index,
+                    path=str(path),
+                    error=str(exc),
+                )
                 continue
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            out.append(
-                StrategyLoaded(0, self._clock_ns(), slot.index, doc.id, digest, str(path), text)
-            )
+            out.append(loaded)
         return out
 
     async def _feed(self, core: CoreActor, *, task_status: trio.TaskStatus[None]) -> None:

@@ -33,7 +33,8 @@ from asnd.control.protocol import (
 from asnd.control.status import BookStatus, SlotStatus, StatusReport
 from asnd.core.portfolio import DaemonState
 from asnd.core.strategy.validate import StrategyError, parse_strategy
-from journal.decimals import Scale, units_to_str
+from asnd.core.views import slot_views
+from journal.decimals import units_to_str
 from journal.events import (
     ChallengerRejected,
     Event,
@@ -91,25 +92,20 @@ class Desk:
         now = self._clock_ns()
         state, health = self.state, self.health
         slots: list[SlotStatus] = []
-        for slot in state.slots:
-            equity = state.equity_e8(slot)
-            instrument = state.instruments.get(slot.symbol)
-            position = "0"
-            if instrument is not None and slot.ledger is not None:
-                position = Scale(instrument.lot_size).text(slot.ledger.position_lots)
-            capital = slot.config.capital_e8
-            slots.append(
-                SlotStatus(
-                    slot=slot.index,
-                    symbol=slot.symbol,
-                    strategy_id=slot.strategy.document.id if slot.strategy else "-",
-                    state=slot.status.value,
-                    equity=_money(equity) if equity is not None else _money(capital),
-                    position=position,
-                    pnl=_money((equity if equity is not None else capital) - capital),
-                    last_signal=slot.last_signal.signal if slot.last_signal else None,
-                )
+        for view in slot_views(state):
+            capital = state.slots[view.slot].config.capital_e8
+            equity = view.equity_e8 if view.equity_e8 is not None else capital
+            row = SlotStatus(
+                slot=view.slot,
+                symbol=view.symbol,
+                strategy_id=view.strategy_id or "-",
+                state=view.status,
+                equity=_money(equity),
+                position=view.position or "0",
+                pnl=_money(equity - capital),
+                last_signal=view.last_signal,
             )
+            slots.append(row)
         books: list[BookStatus] = []
         for symbol in sorted(state.engines):
             book = state.book(symbol)

@@ -201,17 +201,30 @@ async def test_swap_live_loses_no_order_and_no_fill(tmp_path: Path) -> None:
     async with running(path) as (daemon, venue):
         assert daemon.core is not None
         state = daemon.core.state
-        slot = state.slots[1]
-        await until(
-            daemon, lambda: bool(slot.orders) or bool(slot.ledger and slot.ledger.position_lots)
-        )
-        done = await asnctl(path, "swap", "1", str(new))
+
+        def busy() -> list[int]:
+            """Slots with a working order or a position: a swap there has something to lose."""
+            return [
+                s.index for s in state.slots
+                if s.orders or (s.ledger is not None and s.ledger.position_lots)
+            ]  # fmt: skip
+
+        await until(daemon, lambda: bool(busy()))
+        index = busy()[0]
+        slot = state.slots[index]
+        done = await asnctl(path, "swap", str(index), str(new))
         assert done.returncode == 0, done.stderr
         assert slot.strategy is not None
         assert slot.strategy.document.id == "swapped-in"
         swapped_at = daemon.core.journal.next_seq
-        await until(daemon, lambda: any(i.slot == 1 and i.seq > swapped_at for i in venue.placed))
-        bad = await asnctl(path, "swap", "1", str(path))  # a TOML file is not a strategy
+        # The new champion decides on the very next book events.
+        await until(
+            daemon,
+            lambda: slot.last_signal is not None and slot.last_signal.trigger_seq > swapped_at,
+        )
+        placed = len(venue.placed)
+        await until(daemon, lambda: len(venue.placed) > placed + 2)  # trading goes on around it
+        bad = await asnctl(path, "swap", str(index), str(path))  # a TOML file is no strategy
         assert bad.returncode == 1
         assert slot.strategy.document.id == "swapped-in"
     events = journal_events(daemon.config)
