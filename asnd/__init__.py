@@ -4,3 +4,5 @@ Layering: ``asnd.core`` is pure and deterministic (no I/O, no clocks, no trio) a
 on ``journal``; ``asnd.venues`` and ``asnd.actors`` wrap core in trio; the entry point modules
 (``daemon``, ``ctl``, ``backtest``, ``config``) sit on top.
 """
+
+__version__ = "0.1.0"

@@ -1,7 +1,9 @@
 """The ``asnd`` entry point.
 
-``asnd check-config --config FILE`` validates a configuration and exits 0 (valid) or 2 (the
-error, naming the key, on stderr). ``asnd run`` is the daemon itself, not built yet.
+``asnd run --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a clean stop,
+1 when it cannot start or must stop, 2 for a bad configuration). ``asnd check-config
+--config FILE`` validates a configuration and exits 0 (valid) or 2 (the error, naming the
+key, on stderr).
 """
 
 from __future__ import annotations
@@ -9,10 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from asnd._unbuilt import unbuilt
+import trio
+
 from asnd.config import Config, ConfigError, load_config
-from asnd.venues.base import NeedsHumanError
+from asnd.control import ControlSocketError
+from asnd.log import configure_logging
+from asnd.runtime import Daemon
+from asnd.venues.base import NeedsHumanError, VenueError
 from asnd.venues.bybit.credentials import load_credentials
+from journal.errors import JournalError
 
 __all__ = ["main"]
 
@@ -61,7 +68,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print(_summary(config))
         return 0
-    return unbuilt("asnd run", "the supervised actor daemon is issue 6")
+    return run(config)
+
+
+def run(config: Config) -> int:
+    configure_logging(config.log.format, config.log.level)
+    failure: BaseExceptionGroup[Exception] | None = None
+    interrupted = False
+    try:
+        trio.run(Daemon(config).run)
+    except* (JournalError, ControlSocketError, VenueError) as group:
+        failure = group  # (return is not allowed inside except*)
+    except* KeyboardInterrupt:  # Ctrl-C before the signal handler was installed
+        interrupted = True
+    if interrupted:
+        return 130
+    if failure is not None:
+        for exc in _leaves(failure):
+            print(f"asnd: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _leaves(group: BaseExceptionGroup[Exception]) -> list[Exception]:
+    out: list[Exception] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            out.extend(_leaves(exc))
+        else:
+            out.append(exc)
+    return out
 
 
 if __name__ == "__main__":

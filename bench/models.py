@@ -28,6 +28,7 @@ from bench._common import best_of, emit
 from journal.bybit_archive import read_archive
 from journal.events import Event, StrategyLoaded
 
+SYMBOLS = ("btcusdt", "ethusdt", "solusdt", "xrpusdt", "dogeusdt", "bnbusdt")
 REPO = Path(__file__).resolve().parents[1]
 ARCHIVES = [
     REPO.parent / "shared" / "data" / "bybit" / "xrpusdt-ob500.data.zip",
@@ -55,7 +56,7 @@ def config() -> CoreConfig:
 def setup_events() -> list[Event]:
     out: list[Event] = []
     for i in range(6):
-        doc = (REPO / "etc" / "strategies" / f"champion_{i + 1}.json").read_text()
+        doc = (REPO / "etc" / "strategies" / f"champion_{SYMBOLS[i]}.json").read_text()
         out.append(StrategyLoaded(0, 0, i, f"champion-{i + 1}", "", "bench", doc))
     return out
 

@@ -27,7 +27,8 @@ from journal.events import (
 from .scenario import synthetic_market
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS = [(REPO / "etc" / "strategies" / f"champion_{i}.json").read_text() for i in range(1, 7)]
+SYMBOLS = ("btcusdt", "ethusdt", "solusdt", "xrpusdt", "dogeusdt", "bnbusdt")
+DOCS = [(REPO / "etc" / "strategies" / f"champion_{s}.json").read_text() for s in SYMBOLS]
 CONFIG = CoreConfig(
     tuple(
         SlotConfig(

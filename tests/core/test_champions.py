@@ -12,7 +12,9 @@ from asnd.core.strategy import compile_strategy, parse_strategy, to_json
 from journal.bybit_archive import read_archive
 
 ETC = Path(__file__).resolve().parents[2] / "etc" / "strategies"
-NUMBERED = [ETC / f"champion_{i}.json" for i in range(1, 7)]
+#: The defaults of etc/asnd.toml, in slot order.
+SYMBOLS = ("btcusdt", "ethusdt", "solusdt", "xrpusdt", "dogeusdt", "bnbusdt")
+NUMBERED = [ETC / f"champion_{s}.json" for s in SYMBOLS]
 FILES = sorted(ETC.glob("champion_*.json"))
 
 

@@ -117,6 +117,16 @@ class SimVenue:
     def _now(self) -> int:
         return self._wall_ns() if self._pace == "wall" else self._sim_ns
 
+    def carry_over(self, positions: dict[str, tuple[int, int]]) -> None:
+        """Take over ``{symbol: (lots, avg_price_ticks)}`` that the journal says we hold.
+
+        The embedded market restarts with the daemon, while a real venue would still hold
+        our positions; carrying them over keeps reduce-only liquidation and reconciliation
+        truthful after a restart. Orders are not carried: they are gone, and a lookup says so.
+        """
+        for symbol, (lots, avg_ticks) in positions.items():
+            self._positions[symbol] = _Position(lots, abs(lots) * avg_ticks)
+
     # ---------------------------------------------------------------------- streaming
 
     async def run(

@@ -1,0 +1,152 @@
+"""The core actor: the one place where events are journaled and folded into the state.
+
+Every input (market data, venue answers, operator commands, timers) arrives on one bounded
+inbox. For each, in the order ``asnd.core.drive.Loop`` defines (so that replaying the
+journal reproduces every decision):
+
+1. the input is appended to the journal (market data rides the next group commit),
+2. ``DaemonState.apply`` folds it in and returns decisions,
+3. each decision is appended and applied in turn, first in first out.
+
+An approved ``RiskVerdict`` is appended *durably* (it and the intent before it are on disk)
+and only then is the intent handed to the executor: the venue never sees an order that the
+journal could forget. The core is one sequential task on purpose: a single fold is what makes
+live and replay decide the same; the six models, the books and the watchtower are parts of
+that fold, not separate tasks racing each other.
+
+Periodically (every ``snapshot_every`` events) the state is journaled as a ``StateSnapshot``
+so that a restart replays only what came after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import trio
+
+from asnd.core.portfolio import DaemonState
+from journal.events import CancelIntent, Event, OrderIntent, RiskVerdict
+from journal.service import JournalService
+
+__all__ = ["INBOX_SIZE", "CoreActor", "Submission"]
+
+#: Inputs waiting for the core. Bounded: a core that cannot keep up slows the feed down
+#: (backpressure) instead of growing memory; the book then goes stale and trading stops.
+INBOX_SIZE: Final = 4096
+#: Approved orders waiting for the executor (which takes them at once into per-slot queues).
+ORDERS_SIZE: Final = 256
+
+Order = OrderIntent | CancelIntent
+
+
+@dataclass(slots=True)
+class Submission:
+    """Inputs to journal and apply together; ``done`` is set once they (and their decisions)
+    are applied, and ``decisions`` then holds what they led to."""
+
+    events: Sequence[Event]
+    done: trio.Event | None = None
+    decisions: list[Event] = field(default_factory=list)
+
+
+class CoreActor:
+    def __init__(
+        self,
+        state: DaemonState,
+        journal: JournalService,
+        *,
+        snapshot_every: int,
+        clock_ns: Callable[[], int] = time.time_ns,
+        observe: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.journal = journal
+        self.snapshot_every = snapshot_every
+        self._clock_ns = clock_ns
+        self._observe = observe
+        # A venue streams plain events into the inbox (``emit``); the control desk and the
+        # executor use ``submit`` when they need to know their inputs were applied.
+        self.inbox, self._inbox = trio.open_memory_channel[Event | Submission](INBOX_SIZE)
+        self._orders_out, self.orders = trio.open_memory_channel[Order](ORDERS_SIZE)
+        self._pending: dict[int, Order] = {}  # intent seq -> intent awaiting its verdict
+        self._since_snapshot = 0
+        self.applied = 0
+        self._progress = trio.Event()
+
+    # ----------------------------------------------------------------------------- inputs
+
+    @property
+    def emit(self) -> trio.MemorySendChannel[Event | Submission]:
+        """The inbox, for a venue's ``run(emit)`` (clone it per producer)."""
+        return self.inbox
+
+    async def submit(self, *events: Event, wait: bool = False) -> list[Event]:
+        """Queue inputs; with ``wait``, return the decisions once they are applied."""
+        if not wait:
+            await self.inbox.send(Submission(events))
+            return []
+        done = trio.Event()
+        submission = Submission(events, done)
+        await self.inbox.send(submission)
+        await done.wait()
+        return submission.decisions
+
+    # ------------------------------------------------------------------------------ loop
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        async for item in self._inbox:
+            if isinstance(item, Submission):
+                for event in item.events:
+                    item.decisions.extend(await self.feed(event))
+                if item.done is not None:
+                    item.done.set()
+            else:
+                await self.feed(item)
+
+    async def feed(self, event: Event) -> list[Event]:
+        """Journal and apply one input and every decision that follows (see module doc)."""
+        state, journal = self.state, self.journal
+        stamped = await journal.append(event)
+        if self._observe is not None:
+            self._observe(stamped)
+        await self._route(stamped)  # an intent can be an input too (shutdown's cancels)
+        queue: deque[Event] = deque(state.apply(stamped))
+        made: list[Event] = []
+        while queue:
+            decision = queue.popleft()
+            if isinstance(decision, RiskVerdict) and decision.approved:
+                decision = await journal.append_durable(decision)
+            else:
+                decision = await journal.append(decision)
+            made.append(decision)
+            queue.extend(state.apply(decision))
+            await self._route(decision)
+        self.applied += 1 + len(made)
+        self._progress.set()
+        self._progress = trio.Event()
+        self._since_snapshot += 1 + len(made)
+        if self._since_snapshot >= self.snapshot_every:
+            await self.snapshot()
+        return made
+
+    async def progress(self) -> None:
+        """Return after the next input (and its decisions) has been applied."""
+        await self._progress.wait()
+
+    async def _route(self, decision: Event) -> None:
+        if isinstance(decision, OrderIntent | CancelIntent):
+            self._pending[decision.seq] = decision
+        elif isinstance(decision, RiskVerdict):
+            order = self._pending.pop(decision.intent_seq, None)
+            if order is not None and decision.approved:
+                await self._orders_out.send(order)
+
+    async def snapshot(self) -> Event:
+        """Journal the state as of now (durably: restart time depends on it)."""
+        self._since_snapshot = 0
+        return await self.journal.append_durable(self.state.snapshot_event(self._clock_ns()))

@@ -1,0 +1,194 @@
+"""The control desk: the daemon's answers to ``asnctl`` (the ``ControlHandler`` of
+``asnd.control``).
+
+Every command is journaled as an ``OperatorCommand`` before it acts, in the same submission
+as its effect, so the journal shows who asked for what right before it happened:
+
+- ``swap SLOT`` journals ``Swap`` (mode from ``[promotion] swap_mode``) and ``StrategyLoaded``
+  with the new document; the core swaps at that point of the event stream, which is a safe
+  point by construction (no event is half-applied). The document is validated first; an
+  invalid one is refused, and the refusal is journaled too.
+- ``kill SLOT|all`` journals ``Kill``; ``resume SLOT|all`` journals ``Resume`` unless the core
+  says it would change nothing (a dead slot, an active one), which is refused with the reason.
+- ``status`` is journaled too (a no-op for the fold) and reads the state.
+- ``challengers`` says what the pit crew tracks (not built yet: the answer says so).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from asnd.actors.core import CoreActor
+from asnd.config import Config
+from asnd.control import ControlError
+from asnd.control.protocol import (
+    ChallengersRequest,
+    KillRequest,
+    ResumeRequest,
+    StatusRequest,
+    SwapRequest,
+)
+from asnd.control.status import BookStatus, SlotStatus, StatusReport
+from asnd.core.portfolio import DaemonState
+from asnd.core.strategy.validate import StrategyError, parse_strategy
+from asnd.core.views import slot_views
+from journal.decimals import units_to_str
+from journal.events import (
+    ChallengerRejected,
+    Event,
+    Kill,
+    OperatorCommand,
+    Resume,
+    StrategyLoaded,
+    Swap,
+)
+
+__all__ = ["Desk", "Health"]
+
+
+@dataclass(slots=True)
+class Health:
+    """What the shell knows about the outside world (wall-clock times, ns)."""
+
+    started_ns: int
+    phase: str = "starting"  # starting | reconciling | trading | halted | stopping
+    feed_state: str = "lost"
+    last_market_ns: int = 0
+    book_ns: dict[str, int] = field(default_factory=dict)
+
+
+def _money(e8: int) -> str:
+    text = units_to_str(e8, 8).rstrip("0")
+    return text[:-1] if text.endswith(".") else text
+
+
+class Desk:
+    def __init__(
+        self,
+        config: Config,
+        core: CoreActor,
+        health: Health,
+        *,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self.core = core
+        self.health = health
+        self._clock_ns = clock_ns
+
+    @property
+    def state(self) -> DaemonState:
+        return self.core.state
+
+    async def _act(self, command: OperatorCommand, *effects: Event) -> list[Event]:
+        return await self.core.submit(command, *effects, wait=True)
+
+    # ------------------------------------------------------------------------------ status
+
+    async def status(self, command: OperatorCommand, request: StatusRequest) -> StatusReport:
+        await self.core.submit(command)  # journaled like every command; no need to wait
+        now = self._clock_ns()
+        state, health = self.state, self.health
+        slots: list[SlotStatus] = []
+        for view in slot_views(state):
+            capital = state.slots[view.slot].config.capital_e8
+            equity = view.equity_e8 if view.equity_e8 is not None else capital
+            row = SlotStatus(
+                slot=view.slot,
+                symbol=view.symbol,
+                strategy_id=view.strategy_id or "-",
+                state=view.status,
+                equity=_money(equity),
+                position=view.position or "0",
+                pnl=_money(equity - capital),
+                last_signal=view.last_signal,
+            )
+            slots.append(row)
+        books: list[BookStatus] = []
+        for symbol in sorted(state.engines):
+            book = state.book(symbol)
+            seen = health.book_ns.get(symbol)
+            books.append(
+                BookStatus(
+                    symbol=symbol,
+                    state="stale" if book is None or book.stale else "synced",
+                    age_ms=None if seen is None else (now - seen) // 1_000_000,
+                )
+            )
+        journal = self.core.journal
+        last = journal.next_seq - 1
+        phase = "halted" if state.watchtower.halted else health.phase
+        return StatusReport(
+            daemon={
+                "venue": self.config.venue.kind,
+                "state": phase,
+                "uptime_s": round((now - health.started_ns) / 1e9, 1),
+            },
+            slots=slots,
+            feed={
+                "state": health.feed_state,
+                "last_message_age_ms": (
+                    (now - health.last_market_ns) // 1_000_000 if health.last_market_ns else None
+                ),
+            },
+            books=books,
+            journal={
+                "seq": last,
+                "durable_seq": journal.durable_seq,
+                "lag": last - journal.durable_seq,
+            },
+        )
+
+    # ---------------------------------------------------------------------------- commands
+
+    def _check_slot(self, slot: int) -> None:
+        if not 0 <= slot < len(self.state.slots):
+            last = len(self.state.slots) - 1
+            raise ControlError("no_such_slot", f"no slot {slot}; slots are 0 to {last}")
+
+    async def swap(self, command: OperatorCommand, request: SwapRequest) -> object:
+        self._check_slot(request.slot)
+        now = self._clock_ns()
+        try:
+            doc = parse_strategy(request.document)
+        except StrategyError as exc:
+            await self._act(command, ChallengerRejected(0, now, request.source, str(exc)))
+            raise ControlError("invalid_strategy", f"{request.source}: {exc}") from None
+        slot = self.state.slots[request.slot]
+        if slot.status.value == "dead":
+            await self._act(command)
+            raise ControlError("dead", f"slot {request.slot} is dead (sudden death is final)")
+        old = slot.strategy.document.id if slot.strategy else ""
+        mode = self.config.promotion.swap_mode
+        digest = request.digest
+        await self._act(
+            command,
+            Swap(0, now, request.slot, old, doc.id, mode, "operator"),
+            StrategyLoaded(0, now, request.slot, doc.id, digest, request.source, request.document),
+        )
+        if slot.strategy_error:
+            raise ControlError("invalid_strategy", slot.strategy_error)
+        return {"slot": request.slot, "old": old, "new": doc.id, "mode": mode}
+
+    async def kill(self, command: OperatorCommand, request: KillRequest) -> object:
+        slot = -1 if request.slot is None else request.slot
+        if slot >= 0:
+            self._check_slot(slot)
+        await self._act(command, Kill(0, self._clock_ns(), slot, "operator: asnctl kill"))
+        return {"killed": "all" if slot < 0 else slot}
+
+    async def resume(self, command: OperatorCommand, request: ResumeRequest) -> object:
+        slot = -1 if request.slot is None else request.slot
+        if slot >= 0:
+            self._check_slot(slot)
+        why_not = self.state.can_resume(slot)
+        if why_not:
+            await self._act(command)
+            raise ControlError("not_resumable", why_not)
+        await self._act(command, Resume(0, self._clock_ns(), slot, "operator: asnctl resume"))
+        return {"resumed": "all" if slot < 0 else slot}
+
+    async def challengers(self, command: OperatorCommand, request: ChallengersRequest) -> object:
+        return {"challengers": [], "note": "the pit crew (issue 9) is not running in this build"}

@@ -1,0 +1,206 @@
+"""The executor: sends approved orders to the venue and reports every outcome as an input.
+
+Orders of one slot go out one at a time, in the order they were approved (a cancel never
+overtakes the create it cancels); slots do not wait for each other. What comes back becomes
+an input on the core's inbox, to be journaled and applied like market data:
+
+- ``OrderSent`` before the request, then the venue's answer (``OrderAccepted`` /
+  ``OrderRejected``; fills arrive on the venue's stream).
+- A venue error that leaves the outcome unknown (``RetryableVenueError``, including
+  ``OrderOutcomeUnknown``: the venue client already retried what it safely could) makes the
+  order ``OrderUnresolved``; it is then looked up by its ``link_id`` until the venue says what
+  became of it (``OrderReconciled``). The create is never re-sent, so no order is doubled.
+- ``OrderRejectedError`` becomes ``OrderRejected``; ``NeedsHumanError`` halts trading
+  (``TradingHalted``) with the venue's reason: keys, permissions and IP bans need a person.
+- While the daemon shuts down (``draining``), new orders are not sent: each is answered with
+  an ``OrderRejected`` (code ``DRAINING``) so the journal says why; cancels still go out.
+- Cancels are retried until the venue answers (taking risk off must not give up); a cancel
+  the venue refuses is resolved by a lookup, because then the order's real state matters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Final
+
+import msgspec
+import structlog
+import trio
+
+from asnd.actors.core import CoreActor
+from asnd.venues.base import (
+    NeedsHumanError,
+    OrderRejectedError,
+    RetryableVenueError,
+    Venue,
+)
+from journal.events import (
+    CancelIntent,
+    Event,
+    OrderIntent,
+    OrderRejected,
+    OrderSent,
+    OrderUnresolved,
+    TradingHalted,
+)
+
+__all__ = ["Executor"]
+
+_log = structlog.get_logger("asnd.executor")
+
+#: Rejection code for refusals that did not come from the venue's own codes.
+LOCAL_REJECT: Final = -1
+#: Rejection code for orders not sent because the daemon is shutting down.
+DRAINING: Final = -2
+SLOT_QUEUE: Final = 64
+
+
+class Executor:
+    def __init__(
+        self,
+        venue: Venue,
+        core: CoreActor,
+        *,
+        backoff_initial_s: float = 0.25,
+        backoff_max_s: float = 30.0,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.venue = venue
+        self.core = core
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self._clock_ns = clock_ns
+        self._queues: dict[int, trio.MemorySendChannel[OrderIntent | CancelIntent]] = {}
+        self.pending = 0  # orders taken from the core and not yet answered
+        self.draining = False
+        self._progress = trio.Event()
+
+    def _changed(self) -> None:
+        self._progress.set()
+        self._progress = trio.Event()
+
+    async def wait_idle(self) -> None:
+        """Wait until every order handed over so far has had its answer (``run`` must be
+        running to take them)."""
+        while self.pending or self.core.orders.statistics().current_buffer_used:
+            await self._progress.wait()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self._queues = {}  # the workers of an earlier run are gone with its nursery
+        async with trio.open_nursery() as nursery:
+            task_status.started()
+            async for order in self.core.orders:
+                self.pending += 1
+                self._changed()
+                queue = self._queues.get(order.slot)
+                if queue is None:
+                    queue, receive = trio.open_memory_channel[OrderIntent | CancelIntent](
+                        SLOT_QUEUE
+                    )
+                    self._queues[order.slot] = queue
+                    nursery.start_soon(self._slot_worker, receive)
+                await queue.send(order)
+
+    async def _slot_worker(
+        self, orders: trio.MemoryReceiveChannel[OrderIntent | CancelIntent]
+    ) -> None:
+        async for order in orders:
+            try:
+                if isinstance(order, OrderIntent) and self.draining:
+                    await self._input(
+                        OrderRejected(
+                            0,
+                            self._clock_ns(),
+                            order.slot,
+                            order.link_id,
+                            DRAINING,
+                            "not sent: the daemon is shutting down",
+                        )
+                    )
+                elif isinstance(order, OrderIntent):
+                    await self.place(order)
+                else:
+                    await self.cancel(order)
+            finally:
+                self.pending -= 1
+                self._changed()
+
+    def _backoff(self, attempt: int, hint: float | None = None) -> float:
+        delay = min(self.backoff_initial_s * 2.0 ** (attempt - 1), self.backoff_max_s)
+        return max(delay, 0.0 if hint is None else float(hint))
+
+    async def _input(self, *events: Event) -> None:
+        await self.core.submit(*events)
+
+    async def place(self, intent: OrderIntent) -> None:
+        now = self._clock_ns
+        await self._input(OrderSent(0, now(), intent.slot, intent.link_id, intent.seq))
+        try:
+            answer = await self.venue.place(intent)
+        except OrderRejectedError as exc:
+            code = exc.code if exc.code is not None else LOCAL_REJECT
+            await self._input(OrderRejected(0, now(), intent.slot, intent.link_id, code, str(exc)))
+            return
+        except NeedsHumanError as exc:
+            await self._halt(intent.slot, intent.link_id, exc)
+            return
+        except RetryableVenueError as exc:
+            _log.warning("order outcome unknown", link_id=intent.link_id, error=str(exc))
+            await self._input(OrderUnresolved(0, now(), intent.slot, intent.link_id, str(exc)))
+            await self.resolve(intent.slot, intent.symbol, intent.link_id)
+            return
+        await self._input(answer)
+
+    async def resolve(self, slot: int, symbol: str, link_id: str) -> None:
+        """Ask the venue about ``link_id`` until it answers; the answer becomes an input."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                found = await self.venue.lookup(symbol, link_id)
+            except NeedsHumanError as exc:
+                await self._halt(slot, link_id, exc)
+                return
+            except (RetryableVenueError, OrderRejectedError) as exc:
+                _log.warning("lookup failed", link_id=link_id, attempt=attempt, error=str(exc))
+                hint = exc.retry_after_s if isinstance(exc, RetryableVenueError) else None
+                await trio.sleep(self._backoff(attempt, hint))
+                continue
+            if found.slot != slot:
+                # A venue that does not know the order cannot name its slot; we can.
+                found = msgspec.structs.replace(found, slot=slot)
+            await self._input(found)
+            return
+
+    async def cancel(self, order: CancelIntent) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                answer = await self.venue.cancel(order.symbol, order.link_id)
+            except NeedsHumanError as exc:
+                await self._halt(order.slot, order.link_id, exc)
+                return
+            except OrderRejectedError as exc:
+                # Refused (e.g. already filled or gone): what is true is the order's state.
+                _log.info("cancel refused", link_id=order.link_id, error=str(exc))
+                await self.resolve(order.slot, order.symbol, order.link_id)
+                return
+            except RetryableVenueError as exc:
+                _log.warning(
+                    "cancel failed", link_id=order.link_id, attempt=attempt, error=str(exc)
+                )
+                await trio.sleep(self._backoff(attempt, exc.retry_after_s))
+                continue
+            await self._input(answer)
+            return
+
+    async def _halt(self, slot: int, link_id: str, exc: NeedsHumanError) -> None:
+        now = self._clock_ns()
+        reason = f"venue needs an operator: {exc}"
+        _log.error("trading halted", reason=reason)
+        code = exc.code if exc.code is not None else LOCAL_REJECT
+        await self._input(
+            OrderRejected(0, now, slot, link_id, code, str(exc)), TradingHalted(0, now, reason)
+        )

@@ -1,0 +1,298 @@
+"""``asnd run``: the daemon assembled from its parts.
+
+Start-up, in this order, every step journaled:
+
+1. open the journal (a torn tail from a crash is truncated and reported) and rebuild the state
+   from it (``asnd.recovery``);
+2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point), and
+   ``ConfigLoaded`` (the file as read; it never holds secrets);
+3. instruments from the venue; the champion strategy of every slot that has none yet (after a
+   swap the journal's champion wins over the config's file);
+4. reconciliation: every order the journal believes working is looked up at the venue, and
+   the venue's positions are compared with ours, before any new order;
+5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
+   market watch (stale books, status) and the systemd watchdog; then ``READY=1``.
+
+SIGTERM or SIGINT stops it: ``STOPPING=1``, the feed and control stop taking inputs, open
+orders are cancelled if ``[shutdown] cancel_open_orders`` (within ``grace_ms``),
+``DaemonStopped`` is journaled, the journal is flushed, exit status 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from functools import partial
+
+import structlog
+import trio
+
+from asnd import __version__
+from asnd.actors.core import CoreActor
+from asnd.actors.desk import Desk, Health
+from asnd.actors.executor import Executor
+from asnd.actors.supervisor import ActorSpec, Supervisor
+from asnd.config import Config
+from asnd.control import serve_control
+from asnd.core.portfolio import CoreConfig
+from asnd.core.slot import SlotConfig, strategy_loaded
+from asnd.core.strategy.validate import StrategyError
+from asnd.core.watchtower import RiskLimits
+from asnd.notify import Notifier, run_watchdog
+from asnd.recovery import restore_state
+from asnd.venues.base import Venue
+from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
+from asnd.venues.sim.venue import SimVenue
+from journal.events import (
+    BookDelta,
+    BookSnapshot,
+    BookStale,
+    CancelIntent,
+    ConfigLoaded,
+    DaemonStarted,
+    DaemonStopped,
+    Event,
+    FeedConnected,
+    FeedLost,
+    Trade,
+)
+from journal.service import JournalService
+from journal.writer import JournalWriter
+
+__all__ = ["Daemon", "core_config", "make_venue"]
+
+_log = structlog.get_logger("asnd")
+
+
+def core_config(config: Config) -> CoreConfig:
+    """The deterministic core's view of the configuration (exact units)."""
+    slots = tuple(
+        SlotConfig.from_decimals(
+            s.symbol, capital=s.capital, min_qty=s.min_qty, max_qty=s.max_qty, leverage=s.leverage
+        )
+        for s in config.slots
+    )
+    risk = RiskLimits.from_decimals(
+        max_notional=config.risk.max_notional_per_slot,
+        max_open_orders=config.risk.max_open_orders_per_slot,
+        kill_mode=config.risk.kill_all,
+    )
+    return CoreConfig(slots=slots, risk=risk)
+
+
+def make_venue(config: Config) -> Venue:
+    """The configured venue. Bybit kinds need credentials (``NeedsHumanError`` without)."""
+    symbols = [s.symbol for s in config.slots]
+    if config.venue.kind == "sim":
+        return SimVenue.for_symbols(symbols, seed=config.venue.sim.seed, pace="wall")
+    settings = config.venue.bybit
+    bybit = BybitConfig(
+        settings.rest_url,
+        settings.ws_public_url,
+        settings.ws_private_url,
+        symbols=tuple(symbols),
+        recv_window_ms=settings.recv_window_ms,
+    )
+    return BybitVenue(bybit, load_credentials())
+
+
+def _observe(health: Health, event: Event) -> None:
+    """Keep the wall-clock view of the feed that ``status`` and the stale watch read."""
+    if isinstance(event, BookDelta | BookSnapshot):
+        health.book_ns[event.symbol] = event.ts_local_ns
+        health.last_market_ns = event.ts_local_ns
+    elif isinstance(event, Trade):
+        health.last_market_ns = event.ts_local_ns
+    elif isinstance(event, FeedConnected):
+        health.feed_state = "connected"
+    elif isinstance(event, FeedLost):
+        health.feed_state = "reconnecting"
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        venue: Venue | None = None,
+        notifier: Notifier | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self.venue = venue or make_venue(config)
+        self.notifier = notifier or Notifier()
+        self._clock_ns = clock_ns
+        self.health = Health(started_ns=clock_ns())
+        self.stop = trio.Event()
+        self.core: CoreActor | None = None
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until ``stop`` is set (or a signal arrives); return after a clean shutdown."""
+        config = self.config
+        writer = JournalWriter.open(config.journal.directory, fsync=config.journal.fsync)
+        if writer.recovery.dropped_bytes:
+            _log.warning("journal recovered", detail=str(writer.recovery))
+        try:
+            await self._run(writer, task_status)
+        finally:
+            writer.close()
+
+    async def _run(self, writer: JournalWriter, task_status: trio.TaskStatus[None]) -> None:
+        config, now = self.config, self._clock_ns
+        restored = restore_state(core_config(config), config.journal.directory)
+        _log.info(
+            "state restored",
+            snapshot_seq=restored.snapshot_seq,
+            replayed=restored.replayed,
+            next_seq=writer.next_seq,
+        )
+        service = JournalService(
+            writer, max_batch_delay_s=config.journal.group_commit_max_delay_ms / 1000
+        )
+        core = self.core = CoreActor(
+            restored.state,
+            service,
+            snapshot_every=config.journal.snapshot_every_events,
+            clock_ns=now,
+            observe=partial(_observe, self.health),
+        )
+        executor = Executor(self.venue, core, clock_ns=now)
+        desk = Desk(config, core, self.health, clock_ns=now)
+        async with trio.open_nursery() as journal_scope:
+            await journal_scope.start(service.run)
+            async with trio.open_nursery() as core_scope:
+                await core_scope.start(core.run)
+                await self._start_up(core, executor)
+                supervisor = Supervisor(config.supervisor, core.submit)
+                async with trio.open_nursery() as actors:
+                    actors.start_soon(self._signals)
+                    specs = [
+                        ActorSpec("feed", partial(self._feed, core)),
+                        ActorSpec("executor", executor.run),
+                        ActorSpec(
+                            "control",
+                            partial(
+                                serve_control,
+                                config.control.socket,
+                                desk,
+                                slot_count=len(config.slots),
+                                allowed_uids=config.control.allowed_uids,
+                            ),
+                        ),
+                        ActorSpec("watch", partial(self._watch, core), critical=False),
+                    ]
+                    await actors.start(supervisor.run, specs)
+                    actors.start_soon(
+                        partial(run_watchdog, self.notifier, healthy=supervisor.healthy)
+                    )
+                    self.health.phase = "trading"
+                    self.notifier.ready(f"trading on {config.venue.kind}")
+                    _log.info("trading", venue=config.venue.kind, slots=len(config.slots))
+                    task_status.started()
+                    await self.stop.wait()
+                    self.health.phase = "stopping"
+                    self.notifier.stopping("stopping")
+                    # Drain with the feed still running: venues answer cancels on it.
+                    await self._drain(core, executor)
+                    actors.cancel_scope.cancel()  # no more inputs: feed and control stop
+                await core.submit(DaemonStopped(0, self._clock_ns(), "signal"), wait=True)
+                await core.journal.wait_durable(core.journal.next_seq - 1)
+                _log.info("stopped", journal_seq=core.journal.next_seq - 1)
+                core_scope.cancel_scope.cancel()
+            journal_scope.cancel_scope.cancel()  # the service flushes on its way out
+
+    async def _start_up(self, core: CoreActor, executor: Executor) -> None:
+        config, now = self.config, self._clock_ns
+        self.health.phase = "reconciling"
+        await core.submit(
+            DaemonStarted(0, now(), __version__, os.getpid(), config.venue.kind), wait=True
+        )
+        # The recovered state, journaled: the recovery point, and a bound on the next restart.
+        await core.snapshot()
+        await core.submit(ConfigLoaded(0, now(), str(config.path), config.digest, config.text))
+        symbols = [s.symbol for s in config.slots]
+        await core.submit(*await self.venue.instruments(symbols), wait=True)
+        await core.submit(*self._champions(core), wait=True)
+        state = core.state
+        if isinstance(self.venue, SimVenue):
+            held = {
+                s.symbol: (s.ledger.position_lots, int(s.ledger.avg_entry_ticks))
+                for s in state.slots
+                if s.ledger is not None and s.ledger.position_lots
+            }
+            self.venue.carry_over(held)
+        for slot, symbol, link_id in state.orders_to_reconcile():
+            await executor.resolve(slot, symbol, link_id)
+        _orders, positions = await self.venue.reconcile(symbols)
+        await core.submit(*positions, wait=True)
+
+    def _champions(self, core: CoreActor) -> list[Event]:
+        out: list[Event] = []
+        for slot_config, slot in zip(self.config.slots, core.state.slots, strict=True):
+            if slot.strategy is not None:
+                continue  # the journal's champion (possibly swapped in) wins
+            path = slot_config.strategy
+            try:
+                loaded = strategy_loaded(slot.index, path.read_bytes(), str(path), self._clock_ns())
+            except StrategyError as exc:
+                _log.error(
+                    "champion strategy invalid: slot stays idle",
+                    slot=slot.index,
+                    path=str(path),
+                    error=str(exc),
+                )
+                continue
+            out.append(loaded)
+        return out
+
+    async def _feed(self, core: CoreActor, *, task_status: trio.TaskStatus[None]) -> None:
+        await self.venue.run(core.emit.clone(), task_status=task_status)
+
+    async def _watch(self, core: CoreActor, *, task_status: trio.TaskStatus[None]) -> None:
+        """Mark books stale after ``stale_book_timeout_ms`` of silence; post a status line."""
+        timeout_ns = self.config.risk.stale_book_timeout_ms * 1_000_000
+        task_status.started()
+        ticks = 0
+        while True:
+            await trio.sleep(timeout_ns / 4e9)
+            now = self._clock_ns()
+            for symbol in sorted(core.state.engines):
+                book = core.state.book(symbol)
+                seen = self.health.book_ns.get(symbol, self.health.started_ns)
+                if book is not None and not book.stale and now - seen > timeout_ns:
+                    age_ms = (now - seen) // 1_000_000
+                    await core.submit(BookStale(0, now, symbol, f"no book update for {age_ms} ms"))
+            ticks += 1
+            if ticks % 20 == 0:
+                self.notifier.status(f"trading: journal seq {core.journal.next_seq - 1}")
+
+    async def _signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                _log.info("stopping", signal=signal.Signals(signum).name)
+                self.stop.set()
+                return
+
+    async def _drain(self, core: CoreActor, executor: Executor) -> None:
+        """Stop sending new orders; cancel ours if configured, within ``grace_ms``."""
+        config, now = self.config, self._clock_ns
+        executor.draining = True
+        if not config.shutdown.cancel_open_orders:
+            return
+        state = core.state
+        targets = [(slot.index, link) for slot in state.slots for link in slot.orders]
+        cancels = [
+            CancelIntent(
+                0, now(), i, state.slots[i].symbol, link, "shutdown: cancel open orders", 0
+            )
+            for i, link in targets
+        ]
+        with trio.move_on_after(config.shutdown.grace_ms / 1000) as scope:
+            await core.submit(*cancels, wait=True)
+            while any(link in state.slots[i].orders for i, link in targets):
+                await core.progress()
+        if scope.cancelled_caught:
+            left = [link for i, link in targets if link in state.slots[i].orders]
+            _log.warning("shutdown grace expired with orders still open", link_ids=left)
