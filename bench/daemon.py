@@ -31,6 +31,7 @@ from asnd.config import Config, load_config
 from asnd.core.backtest import Backtest
 from asnd.core.drive import recover
 from asnd.core.slot import strategy_loaded
+from asnd.log import configure_logging
 from asnd.recovery import restore_state
 from asnd.runtime import Daemon, core_config
 from asnd.venues.sim.agents import Genome
@@ -191,6 +192,7 @@ def restart(root: Path) -> None:
 
 
 def main() -> None:
+    configure_logging("json", "warning", stream=sys.stderr)  # stdout carries only JSON lines
     root = Path(tempfile.mkdtemp(prefix="asn-bench-daemon-"))
     try:
         throughput(root)
