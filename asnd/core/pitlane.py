@@ -30,8 +30,9 @@ half-applied. With "flatten" the slot cancels and closes its position first (the
 ``DaemonState``'s ``Swap`` handling); with "inherit" the new champion takes over its
 position and working orders.
 
-When a slot's champion changes (the promotion, an operator swap), its twin restarts on the
-new champion and every challenger's standing on that slot restarts from zero.
+When a slot's champion changes (the promotion, an operator swap), at the next window
+boundary its twin restarts on the new champion and every challenger's standing on that slot
+restarts from zero (the window in which the change happened is not scored).
 
 Restart: the pit lane is not part of the state snapshot. After a restart it is empty, the
 pit crew rescans the directory and every challenger file is loaded (and shadowed) afresh:
@@ -197,7 +198,7 @@ class PitLane:
             if not active:
                 continue
             if self._sync_twin(slot.index, state, ts) or slot.index not in self._twins:
-                continue  # a new champion (standings restarted: the next window counts), or none
+                continue  # a new champion (standings restart from now), or none
             twin = self._twins[slot.index]
             twin_now = twin.shadow.equity_e8
             for challenger in active:
@@ -253,10 +254,11 @@ class PitLane:
         doc_id = live.strategy.document.id
         shadow = Shadow(live.config, state.config, doc_id, live.strategy_document)
         shadow.start(self._infos.get(live.symbol), state.book(live.symbol), ts)
-        self._twins[slot] = _Twin(live.strategy_document, shadow)
+        self._twins[slot] = _Twin(live.strategy_document, shadow, shadow.equity_e8)
         for challenger in self._active(slot):
             challenger.standing = Standing()
-            challenger.start_e8 = None
+            shadow = challenger.shadow
+            challenger.start_e8 = None if shadow is None else shadow.equity_e8
         return True
 
     # ------------------------------------------------------------------------------ reading
