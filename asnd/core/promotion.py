@@ -34,8 +34,8 @@ must prove itself against the champion in force.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 __all__ = ["PromotionRule", "Standing", "sign_test_p"]
 

@@ -87,7 +87,8 @@ class Core:
 
 def loaded(strategy_id: str, signal: float, slot: int = 0) -> ChallengerLoaded:
     text = doc(strategy_id, signal)
-    return ChallengerLoaded(0, 2, slot, strategy_id, "d", f"strategy_challenger_0_{strategy_id}", text)
+    source = f"strategy_challenger_0_{strategy_id}.json"
+    return ChallengerLoaded(0, 2, slot, strategy_id, "d", source, text)
 
 
 def test_sign_test_p_values_are_exact_binomial_tails() -> None:
@@ -176,7 +177,9 @@ def test_flatten_mode_swaps_through_a_flattening_swap() -> None:
         (msgspec.structs.replace(loaded("x", 5.0), strategy_id="y"), "does not match"),
     ],
 )
-def test_bad_challengers_are_rejected_with_their_reason(event: ChallengerLoaded, reason: str) -> None:
+def test_bad_challengers_are_rejected_with_their_reason(
+    event: ChallengerLoaded, reason: str
+) -> None:
     core = Core()
     core.feed_all(opening())
     core.feed(event)
