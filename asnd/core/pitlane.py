@@ -257,8 +257,8 @@ class PitLane:
         self._twins[slot] = _Twin(live.strategy_document, shadow, shadow.equity_e8)
         for challenger in self._active(slot):
             challenger.standing = Standing()
-            shadow = challenger.shadow
-            challenger.start_e8 = None if shadow is None else shadow.equity_e8
+            own = challenger.shadow
+            challenger.start_e8 = None if own is None else own.equity_e8
         return True
 
     # ------------------------------------------------------------------------------ reading
