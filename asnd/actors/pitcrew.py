@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -39,6 +40,8 @@ from journal.events import ChallengerLoaded, ChallengerRejected, Event
 __all__ = ["NAME", "PitCrew"]
 
 _log = structlog.get_logger("asnd.pitcrew")
+
+DEBOUNCE_MS = 300
 
 #: The files the pit crew takes (evolution's ``challenger_name``).
 NAME = re.compile(r"strategy_challenger_(\d{1,6})_.*\.json")
@@ -59,11 +62,15 @@ class PitCrew:
         self._seen: dict[Path, str] = {}  # path -> sha256 of the version journaled
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        await trio.to_thread.run_sync(partial(self.directory.mkdir, parents=True, exist_ok=True))
         stop = trio.Event()
-        watcher = watchfiles.awatch(self.directory, stop_event=stop, recursive=False)
+        # Changes are grouped for at most DEBOUNCE_MS: files arrive rarely, and a short group
+        # makes a half-copied file's completion a separate, later change.
+        watcher = watchfiles.awatch(
+            self.directory, stop_event=stop, recursive=False, debounce=DEBOUNCE_MS
+        )
         try:
-            await self.scan(sorted(self.directory.iterdir()))
+            await self.scan(sorted(await trio.to_thread.run_sync(_listing, self.directory)))
             task_status.started()
             async for changes in watcher:
                 await self.scan(sorted({Path(path) for _change, path in changes}))
@@ -75,7 +82,7 @@ class PitCrew:
         for path in paths:
             if NAME.fullmatch(path.name) is None:
                 continue
-            event = self.examine(path)
+            event = await trio.to_thread.run_sync(self.examine, path)  # file I/O off the loop
             if event is not None:
                 await self._submit(event)
 
@@ -115,3 +122,7 @@ class PitCrew:
         self._seen.pop(path, None)  # judge it again when it changes
         _log.warning("challenger rejected", path=str(path), reason=reason)
         return ChallengerRejected(0, now, str(path), reason)
+
+
+def _listing(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
