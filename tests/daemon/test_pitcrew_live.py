@@ -11,8 +11,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
+
 from asnd.config import load_config
+from asnd.core.pitlane import PitLane
+from asnd.core.portfolio import DaemonState
+from asnd.core.promotion import PromotionRule
+from asnd.runtime import core_config
 from evolution.export import challenger_name
+from journal.codec import encode
 from journal.events import (
     ChallengerLoaded,
     ChallengerRejected,
@@ -111,6 +118,16 @@ async def test_a_better_challenger_is_promoted_live_and_bad_files_are_rejected(
         assert rows[name]["reason"] == reason
     loaded = {e.strategy_id for e in events if isinstance(e, ChallengerLoaded)}
     assert loaded == {"flat-challenger", "champion-copy"}
+    # Deterministic given the journal: folding it again makes the same promotion and swap.
+    state = DaemonState(core_config(daemon.config))
+    pit = PitLane(PromotionRule(4, 1, 0.2), daemon.config.promotion.swap_mode)
+    remade: list[Event] = []
+    for event in events:
+        state.apply(event)
+        remade += pit.apply(event, state)
+    assert [encode(e) for e in remade if isinstance(e, Promotion | Swap)] == [
+        encode(msgspec.structs.replace(e, seq=0)) for e in events if isinstance(e, Promotion | Swap)
+    ]
     # A swap in the middle of trading lost no order and no fill.
     sent = {e.link_id for e in events if isinstance(e, OrderSent)}
     answered = {
