@@ -100,7 +100,7 @@ class Challenger:
     document: str
     digest: str
     shadow: Shadow | None
-    status: str = "shadowing"  # shadowing | promoted
+    status: str = "shadowing"  # shadowing | promoted | failed: <reason>
     standing: Standing = field(default_factory=Standing)
     start_e8: int | None = None  # virtual equity when the current window began
 
@@ -185,10 +185,12 @@ class PitLane:
             out = self._close_window(symbol, state, event.ts_local_ns)
         for challenger in self.challengers.values():
             if challenger.shadow is not None and challenger.shadow.symbol == symbol:
-                challenger.shadow.on_market(event)
-        for twin in self._twins.values():
-            if twin.shadow.symbol == symbol:
-                twin.shadow.on_market(event)
+                error = _feed(challenger.shadow, event)
+                if error:  # the shadow's own problem: it stops; live trading goes on
+                    challenger.status, challenger.shadow = f"failed: {error}", None
+        for slot, twin in list(self._twins.items()):
+            if twin.shadow.symbol == symbol and _feed(twin.shadow, event):
+                del self._twins[slot]  # restarted (standings too) at the next window close
         return out
 
     def _close_window(self, symbol: str, state: DaemonState, ts: int) -> list[Event]:
@@ -302,3 +304,16 @@ def _diff(now: int | None, start: int | None, twin_now: int | None, twin: int | 
     assert twin_now is not None
     assert twin is not None
     return (now - start) - (twin_now - twin)
+
+
+def _feed(shadow: Shadow, event: Event) -> str:
+    """Feed one market event; the error text if the shadow broke ("" if not).
+
+    A shadow is the same code as the live fold, so this should never fire; but a broken
+    shadow must not take the core (and live trading) down with it. Deterministic: replaying
+    the journal breaks it at the same event."""
+    try:
+        shadow.on_market(event)
+    except Exception as exc:  # isolate a shadow's failure from the live core
+        return f"{type(exc).__name__}: {exc}"
+    return ""

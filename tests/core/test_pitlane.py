@@ -12,6 +12,7 @@ import pytest
 from asnd.core.pitlane import PitLane
 from asnd.core.portfolio import CoreConfig, DaemonState
 from asnd.core.promotion import PromotionRule, Standing, sign_test_p
+from asnd.core.shadow import Shadow
 from asnd.core.slot import SlotConfig
 from journal.events import (
     BookDelta,
@@ -211,3 +212,17 @@ def test_an_operator_swap_restarts_the_standings() -> None:
     core.feed_all(rising_market(80, 0)[80:])
     standing = core.pit.challengers["long"].standing
     assert standing.windows == 3, "counted only against the new champion: windows 5 to 7"
+
+
+def test_a_broken_shadow_stops_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    core = Core()
+    core.feed_all(opening())
+    core.feed(loaded("long", 5.0))
+
+    def broken(self: Shadow, event: Event) -> None:
+        raise RuntimeError("replay bug")
+
+    monkeypatch.setattr(Shadow, "on_market", broken)
+    core.feed_all(rising_market(3, 0))
+    assert core.pit.challengers["long"].status == "failed: RuntimeError: replay bug"
+    assert core.state.last_seq == len(core.journal), "the live fold went on"
