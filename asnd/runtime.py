@@ -11,7 +11,9 @@ Start-up, in this order, every step journaled:
 4. reconciliation: every order the journal believes working is looked up at the venue, and
    the venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
-   market watch (stale books, status) and the systemd watchdog; then ``READY=1``.
+   market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
+   the core folds their shadows, ``asnd.core.pitlane``) and the systemd watchdog; then
+   ``READY=1``.
 
 SIGTERM or SIGINT stops it: ``STOPPING=1``, the feed and control stop taking inputs, open
 orders are cancelled if ``[shutdown] cancel_open_orders`` (within ``grace_ms``),
@@ -33,10 +35,13 @@ from asnd import __version__
 from asnd.actors.core import CoreActor
 from asnd.actors.desk import Desk, Health
 from asnd.actors.executor import Executor
+from asnd.actors.pitcrew import PitCrew
 from asnd.actors.supervisor import ActorSpec, Supervisor
 from asnd.config import Config
 from asnd.control import serve_control
+from asnd.core.pitlane import PitLane
 from asnd.core.portfolio import CoreConfig
+from asnd.core.promotion import PromotionRule
 from asnd.core.slot import SlotConfig, strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
@@ -157,6 +162,18 @@ class Daemon:
             snapshot_every=config.journal.snapshot_every_events,
             clock_ns=now,
             observe=partial(_observe, self.health),
+            pit=PitLane(
+                PromotionRule(
+                    config.promotion.min_windows, config.promotion.window_s, config.promotion.alpha
+                ),
+                config.promotion.swap_mode,
+            ),
+        )
+        pit_crew = PitCrew(
+            config.challengers.directory,
+            config.challengers.max_file_bytes,
+            core.submit,
+            now,
         )
         executor = Executor(self.venue, core, clock_ns=now)
         desk = Desk(config, core, self.health, clock_ns=now)
@@ -182,6 +199,7 @@ class Daemon:
                             ),
                         ),
                         ActorSpec("watch", partial(self._watch, core), critical=False),
+                        ActorSpec("pitcrew", pit_crew.run, critical=False),
                     ]
                     await actors.start(supervisor.run, specs)
                     actors.start_soon(

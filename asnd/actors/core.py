@@ -14,6 +14,10 @@ journal could forget. The core is one sequential task on purpose: a single fold 
 live and replay decide the same; the six models, the books and the watchtower are parts of
 that fold, not separate tasks racing each other.
 
+The pit lane (``asnd.core.pitlane``: shadow challengers, promotions), when given, is a
+second fold applied to every journaled event right after ``DaemonState``; its decisions are
+journaled after the state's.
+
 Periodically (every ``snapshot_every`` events) the state is journaled as a ``StateSnapshot``
 so that a restart replays only what came after it.
 """
@@ -28,6 +32,7 @@ from typing import Final
 
 import trio
 
+from asnd.core.pitlane import PitLane
 from asnd.core.portfolio import DaemonState
 from journal.events import CancelIntent, Event, OrderIntent, RiskVerdict
 from journal.service import JournalService
@@ -62,12 +67,14 @@ class CoreActor:
         snapshot_every: int,
         clock_ns: Callable[[], int] = time.time_ns,
         observe: Callable[[Event], None] | None = None,
+        pit: PitLane | None = None,
     ) -> None:
         self.state = state
         self.journal = journal
         self.snapshot_every = snapshot_every
         self._clock_ns = clock_ns
         self._observe = observe
+        self.pit = pit
         # A venue streams plain events into the inbox (``emit``); the control desk and the
         # executor use ``submit`` when they need to know their inputs were applied.
         self.inbox, self._inbox = trio.open_memory_channel[Event | Submission](INBOX_SIZE)
@@ -110,12 +117,12 @@ class CoreActor:
 
     async def feed(self, event: Event) -> list[Event]:
         """Journal and apply one input and every decision that follows (see module doc)."""
-        state, journal = self.state, self.journal
+        journal = self.journal
         stamped = await journal.append(event)
         if self._observe is not None:
             self._observe(stamped)
         await self._route(stamped)  # an intent can be an input too (shutdown's cancels)
-        queue: deque[Event] = deque(state.apply(stamped))
+        queue: deque[Event] = deque(self._apply(stamped))
         made: list[Event] = []
         while queue:
             decision = queue.popleft()
@@ -124,7 +131,7 @@ class CoreActor:
             else:
                 decision = await journal.append(decision)
             made.append(decision)
-            queue.extend(state.apply(decision))
+            queue.extend(self._apply(decision))
             await self._route(decision)
         self.applied += 1 + len(made)
         self._progress.set()
@@ -133,6 +140,13 @@ class CoreActor:
         if self._since_snapshot >= self.snapshot_every:
             await self.snapshot()
         return made
+
+    def _apply(self, event: Event) -> list[Event]:
+        """Both folds, the daemon's decisions first (``asnd.core.pitlane``)."""
+        decisions = self.state.apply(event)
+        if self.pit is not None:
+            decisions.extend(self.pit.apply(event, self.state))
+        return decisions
 
     async def progress(self) -> None:
         """Return after the next input (and its decisions) has been applied."""

@@ -11,7 +11,10 @@ as its effect, so the journal shows who asked for what right before it happened:
 - ``kill SLOT|all`` journals ``Kill``; ``resume SLOT|all`` journals ``Resume`` unless the core
   says it would change nothing (a dead slot, an active one), which is refused with the reason.
 - ``status`` is journaled too (a no-op for the fold) and reads the state.
-- ``challengers`` says what the pit crew tracks (not built yet: the answer says so).
+- ``challengers`` lists the pit lane's challengers (``asnd.core.pitlane``): each one's slot,
+  champion, status (shadowing, promoted, rejected with the reason), windows compared, mean
+  PnL difference per window and the promotion test's p-value.
+- ``swap`` and a promotion build their events with the same ``swap_events``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from asnd.control.protocol import (
     SwapRequest,
 )
 from asnd.control.status import BookStatus, SlotStatus, StatusReport
+from asnd.core.pitlane import swap_events
 from asnd.core.portfolio import DaemonState
 from asnd.core.strategy.validate import StrategyError, parse_strategy
 from asnd.core.views import slot_views
@@ -41,8 +45,6 @@ from journal.events import (
     Kill,
     OperatorCommand,
     Resume,
-    StrategyLoaded,
-    Swap,
 )
 
 __all__ = ["Desk", "Health"]
@@ -162,12 +164,12 @@ class Desk:
             raise ControlError("dead", f"slot {request.slot} is dead (sudden death is final)")
         old = slot.strategy.document.id if slot.strategy else ""
         mode = self.config.promotion.swap_mode
-        digest = request.digest
-        await self._act(
-            command,
-            Swap(0, now, request.slot, old, doc.id, mode, "operator"),
-            StrategyLoaded(0, now, request.slot, doc.id, digest, request.source, request.document),
-        )
+        swap = swap_events(
+            self.state, request.slot, request.document, strategy_id=doc.id,
+            digest=request.digest, source=request.source, mode=mode, cause="operator",
+            ts_local_ns=now,
+        )  # fmt: skip
+        await self._act(command, *swap)
         if slot.strategy_error:
             raise ControlError("invalid_strategy", slot.strategy_error)
         return {"slot": request.slot, "old": old, "new": doc.id, "mode": mode}
@@ -191,4 +193,6 @@ class Desk:
         return {"resumed": "all" if slot < 0 else slot}
 
     async def challengers(self, command: OperatorCommand, request: ChallengersRequest) -> object:
-        return {"challengers": [], "note": "the pit crew (issue 9) is not running in this build"}
+        await self.core.submit(command)  # journaled like every command; no need to wait
+        pit = self.core.pit
+        return [] if pit is None else pit.standings(self.state)

@@ -1,0 +1,121 @@
+"""The pit crew on a real directory: what it journals for good, bad and changing files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import trio
+
+from asnd.actors.pitcrew import PitCrew
+from evolution.export import challenger_name
+from journal.events import ChallengerLoaded, ChallengerRejected, Event
+
+REPO = Path(__file__).resolve().parents[2]
+CHAMPION = (REPO / "etc" / "strategies" / "champion_btcusdt.json").read_text()
+
+
+def variant(strategy_id: str, **changes: object) -> str:
+    doc = json.loads(CHAMPION)
+    doc["id"] = strategy_id
+    doc.update(changes)
+    return json.dumps(doc)
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.arrived = trio.Event()
+
+    async def submit(self, event: Event) -> None:
+        self.events.append(event)
+        self.arrived.set()
+        self.arrived = trio.Event()
+
+    async def next_about(self, name: str) -> Event:
+        with trio.fail_after(20):
+            while True:
+                for event in self.events:
+                    judged = isinstance(event, ChallengerLoaded | ChallengerRejected)
+                    if judged and event.source.endswith(name):  # type: ignore[attr-defined]
+                        self.events.remove(event)
+                        return event
+                await self.arrived.wait()
+
+
+def files_in(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
+
+
+def crew(directory: Path, collector: Collector, limit: int = 4096) -> PitCrew:
+    return PitCrew(directory, limit, collector.submit, lambda: 7)
+
+
+async def test_the_start_scan_judges_every_challenger_file(tmp_path: Path) -> None:
+    files = {
+        challenger_name(0, "good"): variant("good"),
+        challenger_name(1, "broken"): '{"format": "asn-strategy", ',
+        challenger_name(0, "huge"): variant("huge") + " " * 5000,
+        challenger_name(0, "alien"): variant("alien", features=["imbalance", "telepathy"]),
+        "strategy_challenger_x_noslot.json": variant("noslot"),
+        "notes.txt": "not a challenger",
+        ".tmp-abc.json": "{",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    collector = Collector()
+    await crew(tmp_path, collector).scan(sorted(files_in(tmp_path)))
+    by_name = {Path(e.source).name: e for e in collector.events}  # type: ignore[attr-defined]
+    assert set(by_name) == {challenger_name(0, n) for n in ("good", "huge", "alien")} | {
+        challenger_name(1, "broken")
+    }, "files not named strategy_challenger_<slot>_*.json are not the pit crew's"
+    good = by_name[challenger_name(0, "good")]
+    assert isinstance(good, ChallengerLoaded)
+    expected = files[Path(good.source).name]
+    assert (good.slot, good.strategy_id, good.document) == (0, "good", expected)
+    reasons = {name: e.reason for name, e in by_name.items() if isinstance(e, ChallengerRejected)}
+    assert "invalid strategy" in reasons[challenger_name(1, "broken")]
+    assert "the limit is 4096" in reasons[challenger_name(0, "huge")]
+    assert "telepathy" in reasons[challenger_name(0, "alien")]
+
+
+async def test_an_unchanged_file_is_journaled_once(tmp_path: Path) -> None:
+    path = tmp_path / challenger_name(0, "good")
+    path.write_text(variant("good"))
+    collector = Collector()
+    pit = crew(tmp_path, collector)
+    await pit.scan([path])
+    await pit.scan([path])
+    assert len(collector.events) == 1
+    path.write_text(variant("good", params={"entry_long": 0.6, "entry_short": -0.6}))
+    await pit.scan([path])
+    assert len(collector.events) == 2, "a changed file is judged again"
+
+
+async def test_watching_a_partial_copy_rejects_then_loads_it(tmp_path: Path) -> None:
+    collector = Collector()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(crew(tmp_path, collector).run)
+        name = challenger_name(2, "copied")
+        text = variant("copied")
+        path = tmp_path / name
+        # An operator's cp, seen half-way: the partial file is rejected with its reason...
+        with path.open("w") as f:
+            f.write(text[: len(text) // 2])
+        first = await collector.next_about(name)
+        assert isinstance(first, ChallengerRejected)
+        assert "invalid strategy" in first.reason
+        # ...and the complete file is loaded when it changes again.
+        with path.open("a") as f:
+            f.write(text[len(text) // 2 :])
+        second = await collector.next_about(name)
+        assert isinstance(second, ChallengerLoaded)
+        assert (second.slot, second.strategy_id) == (2, "copied")
+        # An atomic write (evolution's rename) is seen whole.
+        tmp = tmp_path / ".tmp-x.json"
+        tmp.write_text(variant("renamed"))
+        os.replace(tmp, tmp_path / challenger_name(0, "renamed"))
+        third = await collector.next_about(challenger_name(0, "renamed"))
+        assert isinstance(third, ChallengerLoaded)
+        nursery.cancel_scope.cancel()
