@@ -214,9 +214,7 @@ def calibration_table(report: dict[str, Any]) -> str:
         ("maker_share", "maker_share"),
     ):
         gap = report["gap"].get(gap_key) if gap_key else None
-        rows.append(
-            (key, _cell(report["venue"][key]), _cell(report["replay"][key]), _cell(gap))
-        )
+        rows.append((key, _cell(report["venue"][key]), _cell(report["replay"][key]), _cell(gap)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
 

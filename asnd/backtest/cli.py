@@ -74,15 +74,15 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.verify_against_live is not None:
         config = _config(args.config)
-        report = verify_decisions(
+        parity = verify_decisions(
             core_config(config), journal_events([args.verify_against_live], warn)
         )
-        for difference in report.differences:
+        for difference in parity.differences:
             print(difference)
-        matched = ", ".join(f"{n} {k}" for k, n in sorted(report.decisions.items()))
-        verdict = "identical" if report.identical else f"{len(report.differences)} differences"
-        print(f"{report.events} events replayed; decisions matched: {matched or 'none'}; {verdict}")
-        return 0 if report.identical else 1
+        matched = ", ".join(f"{n} {k}" for k, n in sorted(parity.decisions.items()))
+        verdict = "identical" if parity.identical else f"{len(parity.differences)} differences"
+        print(f"{parity.events} events replayed; decisions matched: {matched or 'none'}; {verdict}")
+        return 0 if parity.identical else 1
     if args.calibrate is not None:
         path: Path = args.calibrate
         result = calibrate(lambda: journal_events([path], warn), queue=_QUEUES[args.queue])

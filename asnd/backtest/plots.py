@@ -13,7 +13,7 @@ from typing import Final
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+import matplotlib.pyplot as plt
 
 __all__ = ["plot_outputs"]
 
@@ -54,9 +54,7 @@ def _equity_series(path: Path, slots: set[int], stride: int) -> dict[int, Series
     return out
 
 
-def _plot_equity(
-    path: Path, slot: int, symbol: str, t: list[float], equity: list[float]
-) -> None:
+def _plot_equity(path: Path, slot: int, symbol: str, t: list[float], equity: list[float]) -> None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     peak: list[float] = []
     for v in equity:

@@ -190,11 +190,12 @@ class Recorder:
     def _sample(self, ts_ns: int) -> None:
         self._sampled_ns = ts_ns
         self.samples += 1
+        start = ts_ns if self.start_ns is None else self.start_ns
         for slot, m in zip(self.state.slots, self.metrics, strict=True):
             equity = self.state.equity_e8(slot)
             if equity is None:
                 continue
-            m.mark(equity, ts_ns, self.start_ns)
+            m.mark(equity, ts_ns, start)
             m.sample(equity)
             touch = self.state.touch.get(slot.symbol)
             mid = (touch[0] + touch[1]) // 2 if touch else 0

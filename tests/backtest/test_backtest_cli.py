@@ -79,7 +79,9 @@ def test_the_queue_model_and_latency_change_the_fills(
     tmp_path: Path, journal: Path, config: Path
 ) -> None:
     fills = []
-    for i, extra in enumerate((["--queue", "worst"], ["--queue", "proportional", "--latency-ms", "0"])):
+    for i, extra in enumerate(
+        (["--queue", "worst"], ["--queue", "proportional", "--latency-ms", "0"])
+    ):
         out = tmp_path / f"o{i}"
         assert backtest(str(journal), "--config", str(config), "--out", str(out), *extra) == 0
         fills.append((out / "fills.csv").read_text())
@@ -137,7 +139,8 @@ def test_a_strategy_for_a_symbol_absent_from_the_journal_is_a_clear_error(
     args = ["--config", str(config), "--out", str(tmp_path / "o"), "--strategy", f"0={btc}"]
     assert backtest(str(journal), *args) == 2
     err = _one_line_error(capsys)
-    assert "slot 0 trades BTCUSDT" in err and "no market data" in err
+    assert "slot 0 trades BTCUSDT" in err
+    assert "no market data" in err
 
 
 def test_a_missing_journal_and_a_bad_strategy_argument_are_clear_errors(
