@@ -52,9 +52,7 @@ def _stream(n: int) -> tuple[InstrumentInfo, list[Event]]:
 
 
 def run_asn(info: InstrumentInfo, stream: list[Event]) -> tuple[float, int]:
-    config = CoreConfig(
-        tuple(SlotConfig(info.symbol, "10", "400", leverage=10) for _ in range(6))
-    )
+    config = CoreConfig(tuple(SlotConfig(info.symbol, "10", "400", leverage=10) for _ in range(6)))
     backtest = Backtest(config, latency=ConstantLatency(5_000_000))
     backtest.feed(info)
     for i, name in enumerate(SYMBOLS):
@@ -107,7 +105,7 @@ def _market_maker() -> Any:
     from hftbacktest import GTX, LIMIT
     from numba import njit
 
-    @njit  # type: ignore[untyped-decorator]
+    @njit
     def market_maker(hbt: Any) -> int:
         quotes = 0
         next_id = 1
