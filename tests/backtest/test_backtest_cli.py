@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,18 @@ def test_a_missing_journal_and_a_bad_strategy_argument_are_clear_errors(
     assert "does not exist" in _one_line_error(capsys)
     assert backtest(str(tmp_path), "--config", str(config), "--strategy", "x") == 2
     assert "SLOT=FILE" in _one_line_error(capsys)
+
+
+def test_memory_does_not_grow_with_the_journal_length(tmp_path: Path, config: Path) -> None:
+    """Four times the events, about the same peak: events are streamed, outputs written out."""
+    peaks = []
+    for n in (1500, 6000):
+        journal = write_journal(tmp_path / f"j{n}", market(n))
+        args = [str(journal), "--config", str(config), "--out", str(tmp_path / f"o{n}")]
+        tracemalloc.start()
+        try:
+            assert backtest(*args) == 0
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[1] < peaks[0] * 1.25, peaks
