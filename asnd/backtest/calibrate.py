@@ -150,7 +150,29 @@ def calibrate(
         "venue": venue.as_dict(),
         "replay": replay.as_dict(),
         "gap": _gap(venue, replay),
+        "verdict": _verdict(venue, replay),
     }
+
+
+def _verdict(venue: FillStats, replay: FillStats) -> str:
+    """How far apart, in one sentence."""
+    if not venue.orders:
+        return "no orders in the journal: nothing to calibrate"
+    parts = [
+        f"the replay filled {replay.filled_orders} of {replay.orders} orders, "
+        f"the venue {venue.filled_orders}",
+        f"filled lots {_pct(replay.filled_lots, venue.filled_lots)} of the venue's",
+    ]
+    if venue.median_fill_ms is not None and replay.median_fill_ms is not None:
+        delta = replay.median_fill_ms - venue.median_fill_ms
+        parts.append(
+            f"median time to fill {abs(delta):.0f} ms {'longer' if delta > 0 else 'shorter'}"
+        )
+    return "; ".join(parts)
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "n/a"
 
 
 def _count(order: _Order, source: str, fill: Fill) -> None:

@@ -91,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         (args.out / "calibration.json").write_text(text)
         print(f"latency: {result['latency']}; queue model: {result['queue']}")
         print(calibration_table(result))
+        print(result["verdict"])
         return 0
     if not args.journals:
         raise BacktestInputError("no JOURNAL given")

@@ -50,6 +50,8 @@ class Difference:
     journaled: str  # the journal's event ("" if none)
 
     def __str__(self) -> str:
+        if self.seq < 0:
+            return f"end of journal: replay decided {self.expected}, the journal has no such event"
         if self.what == "differs":
             return f"seq {self.seq}: journal has {self.journaled}, replay decided {self.expected}"
         if self.what == "missing":

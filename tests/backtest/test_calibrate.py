@@ -38,3 +38,4 @@ def test_calibration_compares_the_venue_fills_with_the_replay_fills(
     gap = report["replay"]["fill_rate"] - venue["fill_rate"]
     assert report["gap"]["fill_rate"] == pytest.approx(gap, abs=2e-4)
     assert report["latency"].startswith("sampled from")
+    assert report["verdict"].startswith(f"the replay filled {report['replay']['filled_orders']} of")
