@@ -45,7 +45,9 @@ class BacktestPlan:
 
 
 def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLoaded]:
+    """Every slot's validated strategy; warnings only once nothing is wrong (one-line errors)."""
     loads: list[StrategyLoaded] = []
+    idle: list[str] = []
     for index, path in sorted(plan.strategies.items()):
         if index >= len(plan.config.slots):
             raise BacktestInputError(f"--strategy: no slot {index} in the config")
@@ -54,7 +56,7 @@ def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLo
             message = f"slot {index} trades {symbol}, which the journal has no market data for"
             if index in plan.overridden:
                 raise BacktestInputError(f"{path}: {message}")
-            warn(f"warning: {message}; the slot stays idle")
+            idle.append(f"warning: {message}; the slot stays idle")
             continue
         try:
             loads.append(strategy_loaded(index, path.read_bytes(), str(path), 0))
@@ -65,6 +67,8 @@ def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLo
     if not loads:
         have = ", ".join(sorted(symbols)) or "none"
         raise BacktestInputError(f"no slot trades a symbol of the journal (it has: {have})")
+    for text in idle:
+        warn(text)
     return loads
 
 
