@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from asnd.backtest.calibrate import calibrate, calibration_table
 from asnd.backtest.inputs import BacktestInputError, journal_events
 from asnd.backtest.parity import verify_decisions
@@ -70,7 +72,7 @@ def _config(path: str) -> Config:
 
 def _run(args: argparse.Namespace) -> int:
     def warn(text: str) -> None:
-        print(text, file=sys.stderr)
+        tqdm.write(text, file=sys.stderr)  # above a progress bar, if one is showing
 
     if args.verify_against_live is not None:
         config = _config(args.config)

@@ -159,15 +159,16 @@ class Recorder:
         instrument = self.state.instruments.get(fill.symbol)
         price = Scale(instrument.tick_size).text(fill.price_ticks) if instrument else ""
         qty = Scale(instrument.lot_size).text(fill.qty_lots) if instrument else ""
+        fee = self._charged(fill)
         self._fills.writerow(
             (fill.seq, fill.ts_local_ns, fill.slot, fill.symbol, fill.side, price, qty,
-             money(fill.fee_e8), int(fill.is_maker), fill.link_id, fill.price_ticks,
-             fill.qty_lots, fill.fee_e8)
+             money(fee), int(fill.is_maker), fill.link_id, fill.price_ticks,
+             fill.qty_lots, fee)
         )  # fmt: skip
         self.fill_rows += 1
         m.fills += 1
         m.maker_fills += fill.is_maker
-        m.fees_e8 += fill.fee_e8
+        m.fees_e8 += fee
         slot = self.state.slots[fill.slot]
         position = slot.ledger.position_lots if slot.ledger is not None else 0
         if m.position_lots != 0:
@@ -176,6 +177,16 @@ class Recorder:
         equity = self.state.equity_e8(slot)
         if equity is not None:
             m.mark(equity, fill.ts_local_ns, self.start_ns or fill.ts_local_ns)
+
+    def _charged(self, fill: Fill) -> int:
+        """The fee the slot's ledger charged for ``fill`` (its rule: the schedule's rate on
+        the exact notional, or the venue's figure when the schedule says so)."""
+        fees = self.state.config.fees
+        instrument = self.state.instruments.get(fill.symbol)
+        if fees.source == "venue" or instrument is None:
+            return fill.fee_e8
+        notional = instrument.notional_e8(fill.price_ticks * fill.qty_lots)
+        return fees.fee_e8(notional, is_maker=fill.is_maker)
 
     def on_time(self, ts_ns: int) -> None:
         """The market reached ``ts_ns``: sample the equity when a grid point has passed."""
@@ -210,6 +221,8 @@ class Recorder:
         if self._sampled_ns != end and self.start_ns is not None:
             self._sample(end)
         for slot, m in zip(self.state.slots, self.metrics, strict=True):
+            if slot.ledger is not None:
+                m.fees_e8 = slot.ledger.fees_e8  # the ledger's own total is the truth
             if m.position_lots != 0:
                 m.in_market_ns += end - m.position_since_ns
             equity = self.state.equity_e8(slot)

@@ -145,7 +145,7 @@ def _drainer(journal: list[Any], on_fill: Callable[[Fill], None]) -> Callable[[]
 
 
 def _stderr(text: str) -> None:
-    print(text, file=sys.stderr)
+    tqdm.write(text, file=sys.stderr)  # above the progress bar, not through it
 
 
 def summary_table(report: dict[str, Any]) -> str:

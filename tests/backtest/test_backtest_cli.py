@@ -66,7 +66,7 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
         fills = list(csv.DictReader(f))
     assert fills, "the XRPUSDT champion traded"
     assert xrp["trades"] == len(fills)
-    assert xrp["fees_e8"] == sum(int(f["fee_e8"]) for f in fills)
+    assert xrp["fees_e8"] == sum(int(f["fee_e8"]) for f in fills) > 0
     assert {f["symbol"] for f in fills} == {"XRPUSDT"}
     assert all(m["trades"] == 0 for m in report["slots"] if m["symbol"] != "XRPUSDT")
     with (runs[0] / "equity.csv").open() as f:
