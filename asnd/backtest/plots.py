@@ -50,7 +50,7 @@ def _equity_series(path: Path, slots: set[int], stride: int) -> dict[int, Series
             t, equity, mid, _ = out.setdefault(slot, ([], [], [], row["symbol"]))
             t.append(int(row["ts_local_ns"]) / 1e9)
             equity.append(int(row["equity_e8"]) / 1e8)
-            mid.append(int(row["mid_ticks"]))
+            mid.append(float(row["mid_ticks"]) if row["mid_ticks"] else float("nan"))
     return out
 
 
@@ -95,8 +95,8 @@ def _plot_price(path: Path, series: dict[int, Series], fills_path: Path) -> None
             (sells, "tab:red", "v", "sell"),
         ):
             xs, ys = marks.get(symbol, ([], []))
-            ax.scatter([(x - t0) / 3600 for x in xs], ys, s=9, c=colour, marker=marker,
-                       label=label)  # fmt: skip
+            ax.scatter([(x - t0) / 3600 for x in xs], ys, s=14, c=colour, marker=marker, zorder=3,
+                       alpha=0.6, linewidths=0, label=label)  # fmt: skip
         ax.set_title(f"{symbol}: price (ticks) with our fills")
         ax.legend(loc="upper left", fontsize=7)
     axes[-1, 0].set_xlabel("hours from start")

@@ -209,7 +209,7 @@ class Recorder:
             m.mark(equity, ts_ns, start)
             m.sample(equity)
             touch = self.state.touch.get(slot.symbol)
-            mid = (touch[0] + touch[1]) // 2 if touch else 0
+            mid = str((touch[0] + touch[1]) // 2) if touch else ""  # "" before a book
             position = slot.ledger.position_lots if slot.ledger is not None else 0
             self._equity.writerow(
                 (ts_ns, slot.index, slot.symbol, money(equity), equity, position, mid)
