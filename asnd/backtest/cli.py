@@ -44,6 +44,9 @@ def add_parser(commands: Any, default_config: str) -> None:
     sub.add_argument("--queue", choices=sorted(_QUEUES), default="worst", help="queue model")
     sub.add_argument("--latency-ms", type=float, default=5.0, help="order latency (ms)")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_argument(
+        "--journal", action="store_true", help="also write the backtest's journal to OUT/journal"
+    )
     mode = sub.add_mutually_exclusive_group()
     mode.add_argument(
         "--verify-against-live", type=Path, metavar="JOURNAL",
@@ -114,6 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         queue=_QUEUES[args.queue],
         latency_ms=args.latency_ms,
         overridden=frozenset(overridden),
+        write_journal=args.journal,
     )
     report = run_backtest(plan, warn=warn, progress=not args.quiet)
     print(summary_table(report))

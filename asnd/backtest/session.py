@@ -27,6 +27,7 @@ from asnd.core.portfolio import CoreConfig
 from asnd.core.slot import strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from journal.events import Fill, StrategyLoaded
+from journal.writer import JournalWriter
 
 __all__ = ["BacktestPlan", "run_backtest", "summary_table"]
 
@@ -42,6 +43,9 @@ class BacktestPlan:
     queue: str = "worst_case"
     latency_ms: float = 5.0
     overridden: frozenset[int] = field(default_factory=frozenset)
+    #: Also write the backtest's own journal to ``out/journal`` (the kinds and order a live
+    #: daemon journals, so ``asn-journal`` and ``--verify-against-live`` read it).
+    write_journal: bool = False
 
 
 def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLoaded]:
@@ -86,10 +90,12 @@ def run_backtest(
     recorder = Recorder(backtest.state, plan.out, {e.slot: e.strategy_id for e in loads})
     loop = backtest.loop
     events = 0
+    writer = _journal_writer(plan.out / "journal") if plan.write_journal else None
+    drain = _drainer(loop.journal, recorder.on_fill, writer)
     try:
         for load in loads:
             backtest.feed(load)
-        loop.journal.clear()
+        drain()
         bar = tqdm(
             market_events(plan.journals, say),
             desc="backtest",
@@ -99,7 +105,6 @@ def run_backtest(
             disable=not progress,
             mininterval=0.5,
         )
-        drain = _drainer(loop.journal, recorder.on_fill)
         for event in bar:
             backtest.feed(event)
             drain()
@@ -109,6 +114,8 @@ def run_backtest(
         slots = recorder.finish()
     finally:
         recorder.close()
+        if writer is not None:
+            writer.close()
     report = {
         "inputs": [str(p) for p in plan.journals],
         "market_events": events,
@@ -132,13 +139,25 @@ def run_backtest(
     return report
 
 
-def _drainer(journal: list[Any], on_fill: Callable[[Fill], None]) -> Callable[[], None]:
-    """Hand the backtest's newly journaled fills to the recorder and forget the journal."""
+def _journal_writer(directory: Path) -> JournalWriter:
+    if directory.exists() and any(directory.iterdir()):
+        raise BacktestInputError(f"{directory} is not empty: the backtest journal needs a new one")
+    # No fsync (a backtest can be rerun) and a fixed header time (same run, same bytes).
+    return JournalWriter.open(directory, fsync=False, clock_ns=lambda: 0)
+
+
+def _drainer(
+    journal: list[Any], on_fill: Callable[[Fill], None], writer: JournalWriter | None
+) -> Callable[[], None]:
+    """Hand the backtest's newly journaled events to the recorder (and the journal writer)
+    and forget them."""
 
     def drain() -> None:
         for e in journal:
             if type(e) is Fill:
                 on_fill(e)
+            if writer is not None:
+                writer.append(e)
         journal.clear()
 
     return drain

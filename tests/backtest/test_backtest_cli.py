@@ -52,12 +52,13 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
 ) -> None:
     runs = [tmp_path / "a", tmp_path / "b"]
     for out in runs:
-        assert backtest(str(journal), "--config", str(config), "--out", str(out)) == 0
+        args = [str(journal), "--config", str(config), "--out", str(out), "--journal"]
+        assert backtest(*args) == 0
     printed = capsys.readouterr()
     assert "slot 4 trades DOGEUSDT, which the journal has no market data for" in printed.err
     table = printed.out.splitlines()
     assert table[0].split()[:3] == ["slot", "symbol", "pnl"]
-    for name in OUTPUTS:
+    for name in (*OUTPUTS, "journal/00000000000000000001.seg"):
         assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
     report = json.loads((runs[0] / "report.json").read_text())
     assert report["market_events"] == len(market())
@@ -185,3 +186,18 @@ def test_an_invalid_strategy_file_is_a_clear_error(
     assert backtest(str(journal), *args, "--strategy", f"9={bad}") == 2
     assert "no slot 9" in _one_line_error(capsys)
     assert not (tmp_path / "o").exists(), "nothing written for a run that cannot start"
+
+
+def test_the_backtest_journal_replays_with_identical_decisions(
+    tmp_path: Path, journal: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    assert backtest(str(journal), "--config", str(config), "--out", str(out), "--journal") == 0
+    capsys.readouterr()
+    assert (
+        main(["backtest", "--config", str(config), "--verify-against-live", str(out / "journal")])
+        == 0
+    )
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith("identical")
+    assert "OrderIntent" in last
