@@ -42,6 +42,7 @@ import trio
 from trio_websocket import WebSocketRequest, open_websocket_url, serve_websocket
 
 from asnd.core.features import FEATURE_NAMES, FeatureEngine
+from asnd.core.link_id import make_link_id
 from asnd.core.strategy import (
     Call,
     Const,
@@ -52,7 +53,6 @@ from asnd.core.strategy import (
     decide,
 )
 from asnd.venues.bybit.credentials import Credentials
-from asnd.venues.bybit.link_id import make_link_id
 from asnd.venues.bybit.venue import BybitConfig, BybitVenue
 from bench._common import emit
 from bench._latency_venue import INFO, SYMBOL, run_venue

@@ -319,11 +319,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JournalError as exc:
         print(f"asn-journal: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `asn-journal cat ... | head`: the reader has had enough
+        sys.stderr.close()
+        return 0
     except OSError as exc:
         print(f"asn-journal: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -4,9 +4,9 @@ Accounting is that of a linear (USDT-margined) perpetual, as Bybit keeps it:
 
 - ``position_lots`` is signed (long > 0). Buying adds, selling subtracts; a fill larger than
   the position flips it through zero.
-- ``avg_entry_ticks`` is the size-weighted average price of the open position (an exact
-  rational: an average of integer ticks is not an integer). Adding to a position moves it;
-  reducing leaves it; a flip restarts it at the fill price.
+- ``avg_entry_ticks`` is the size-weighted average price of the open position (a rational,
+  kept to a millionth of a tick so that it stays bounded; equity does not depend on it).
+  Adding to a position moves it; reducing leaves it; a flip restarts it at the fill price.
 - ``flow_units`` is the signed cash flow of every fill, ``sum(-side * qty_lots * price_ticks)``,
   in tick-lots. It makes equity independent of how PnL is attributed:
   ``equity = capital + value(flow_units + position_lots * mark) - fees``, and the realised part
@@ -41,6 +41,8 @@ from journal.events import BUY, SELL
 __all__ = ["FeeSchedule", "Ledger", "LedgerState", "conservative_mark"]
 
 _PPM = 1_000_000
+#: The average entry price is kept to 1/AVG_DENOMINATOR of a tick (see ``apply_fill``).
+AVG_DENOMINATOR = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,11 @@ class Ledger:
         elif qty_lots == abs(pos):
             avg = Fraction(0)
         s.position_lots = pos + side * qty_lots
+        # Adding after partial closes multiplies the exact average's denominator without end
+        # (a long-running slot overflowed the 64-bit snapshot fields). Equity never reads the
+        # average (it is flow + position x mark), only the realised/unrealised split does, so
+        # a millionth of a tick is precision enough.
+        avg = avg.limit_denominator(AVG_DENOMINATOR)
         s.avg_entry_num, s.avg_entry_den = avg.numerator, avg.denominator
         s.flow_units -= side * qty_lots * price_ticks
         if self.fees.source == "venue":

@@ -36,12 +36,3 @@ def test_impossible_ids_are_refused() -> None:
         make_link_id(0, 0, prefix="a-b")
     with pytest.raises(ValueError, match="longer"):
         make_link_id(0, 10**40)
-
-
-@given(slot=st.integers(0, 63), n=st.integers(0, 10**12))
-def test_the_bybit_client_routes_our_ids_back_to_their_slot(slot: int, n: int) -> None:
-    from asnd.venues.bybit.link_id import parse_link_id as bybit_parse
-
-    parsed = bybit_parse(make_link_id(slot, n))
-    assert parsed is not None
-    assert (parsed.slot, parsed.intent_seq) == (slot, n)

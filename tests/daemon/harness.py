@@ -110,8 +110,10 @@ class DaemonProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.messages: list[str] = []
 
-    def start(self) -> None:
+    def start(self, *, watchdog_usec: int | None = None) -> None:
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path), "PYTHONPATH": str(REPO)}
+        if watchdog_usec is not None:  # as systemd sets it for WatchdogSec=
+            env["WATCHDOG_USEC"] = str(watchdog_usec)
         with self.log_path.open("a") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "asnd.daemon", "run", "--config", str(self.config_path)],

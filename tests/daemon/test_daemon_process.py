@@ -40,8 +40,9 @@ def daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
 
 
 def test_trades_journals_answers_asnctl_and_stops_cleanly(daemon: DaemonProcess) -> None:
-    daemon.start()
+    daemon.start(watchdog_usec=400_000)
     daemon.wait_notify("READY=1")
+    daemon.wait_notify("WATCHDOG=1", timeout=5)  # pinged at half the interval while healthy
     wait_for(daemon.config, lambda e: isinstance(e, Fill))
 
     status = daemon.status()

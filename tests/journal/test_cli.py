@@ -203,3 +203,21 @@ def test_unknown_kind_filter_lists_the_known_ones(tmp_path: Path, bybit_archive:
     proc = asn_journal("cat", out, "--kind", "book_deltas")
     _no_traceback(proc)
     assert "book_delta" in proc.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path, bybit_archive: Path) -> None:
+    out = tmp_path / "j"
+    assert asn_journal("import-bybit", out, bybit_archive).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "journal.cli", "cat", str(out), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`: more output than a pipe buffer is left unread
+        assert proc.wait(timeout=60) == 0
+        assert b"error" not in proc.stderr.read()

@@ -2,7 +2,8 @@
 
 Layering (each module one concept; lower ones know nothing of higher ones)::
 
-    signing, link_id, codes, wire, backoff      pure: HMAC, orderLinkId, retCodes, frame shapes
+    signing, codes, wire, backoff               pure: HMAC, retCodes, frame shapes
+                                                (orderLinkIds: asnd.core.link_id)
     credentials                                 the only holder of the API secret
     parse                                       frames/rows -> journal events (exact ticks/lots)
     retry                                       the one retry helper (policy in exception types)

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import msgspec
 
-from asnd.venues.bybit.link_id import parse_link_id
+from asnd.core.link_id import parse_link_id
 from asnd.venues.bybit.wire import (
     BookData,
     Envelope,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from asnd.core.link_id import parse_link_id
 from asnd.venues.base import (
     OrderOutcomeUnknown,
     OrderRejectedError,
@@ -32,7 +33,6 @@ from asnd.venues.base import (
 from asnd.venues.bybit import codes
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.credentials import Credentials
-from asnd.venues.bybit.link_id import parse_link_id
 from asnd.venues.bybit.parse import (
     SymbolScales,
     instrument_from_row,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import trio
 
-from asnd.venues.bybit.link_id import make_link_id
+from asnd.core.link_id import make_link_id
 from journal.events import (
     BUY,
     SELL,
