@@ -1,5 +1,6 @@
 """The ``asnd`` entry point.
 
+``asnd backtest ...`` replays journals through the core (``asnd.backtest.cli``).
 ``asnd run --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a clean stop,
 1 when it cannot start or must stop, 2 for a bad configuration). ``asnd check-config
 --config FILE`` validates a configuration and exits 0 (valid) or 2 (the error, naming the
@@ -13,6 +14,7 @@ import sys
 
 import trio
 
+from asnd.backtest import cli as backtest_cli
 from asnd.config import Config, ConfigError, load_config
 from asnd.control import ControlSocketError
 from asnd.log import configure_logging
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--config", default=DEFAULT_CONFIG, help=f"config file (default {DEFAULT_CONFIG})"
         )
+    backtest_cli.add_parser(commands, DEFAULT_CONFIG)
     return parser
 
 
@@ -60,6 +63,8 @@ def _summary(config: Config) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "backtest":
+        return backtest_cli.run(args)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

@@ -138,7 +138,8 @@ def compute_features(
 def _window_sum(values: Ints, lo: Ints) -> Ints:
     """Sum of ``values[lo[i] : i + 1]`` for every row i, exactly (int64 prefix sums)."""
     prefix = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
-    return prefix[np.arange(1, values.size + 1)] - prefix[lo]
+    sums: Ints = prefix[np.arange(1, values.size + 1)] - prefix[lo]  # typed for older numpy stubs
+    return sums
 
 
 def _columns(

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -50,7 +51,7 @@ def incremental(events: list[Event], config: FeatureConfig | None = None) -> lis
     return [row for e in events if (row := engine.on_event(e)) is not None]
 
 
-def assert_identical(rows: list[FeatureRow], values: np.ndarray) -> None:
+def assert_identical(rows: list[FeatureRow], values: npt.NDArray[np.float64]) -> None:
     """Bit-for-bit equal (no NaN is ever produced by a feature)."""
     expected = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
     assert values.shape == expected.shape

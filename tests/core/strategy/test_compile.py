@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ from tests.core.strategy.trees import matrices, trees
 @settings(max_examples=300, deadline=None)
 @given(tree=trees, matrix=matrices())
 def test_random_trees_give_identical_results_scalar_and_vectorised(
-    tree: Node, matrix: np.ndarray
+    tree: Node, matrix: npt.NDArray[np.float64]
 ) -> None:
     scalar = compile_scalar(tree)
     vector = compile_vector(tree)(matrix)
@@ -39,7 +40,9 @@ def test_random_trees_give_identical_results_scalar_and_vectorised(
 
 @settings(max_examples=50, deadline=None)
 @given(tree=trees, matrix=matrices())
-def test_scalar_accepts_numpy_rows_without_warnings(tree: Node, matrix: np.ndarray) -> None:
+def test_scalar_accepts_numpy_rows_without_warnings(
+    tree: Node, matrix: npt.NDArray[np.float64]
+) -> None:
     scalar = compile_scalar(tree)
     vector = compile_vector(tree)(matrix)
     for i in range(matrix.shape[0]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import strategies as st
 
 from asnd.core.features import FEATURE_NAMES
@@ -58,7 +59,7 @@ feature_values = st.one_of(
 
 
 @st.composite
-def matrices(draw: st.DrawFn, max_rows: int = 12) -> np.ndarray:
+def matrices(draw: st.DrawFn, max_rows: int = 12) -> npt.NDArray[np.float64]:
     rows = draw(st.integers(1, max_rows))
     values = draw(
         st.lists(

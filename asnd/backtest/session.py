@@ -1,0 +1,184 @@
+"""One backtest run: journals in, ``Backtest`` (the daemon's fold against L2 replays) in the
+middle, the output directory out.
+
+Streaming: market events are read one at a time, and the backtest's own journal is handed to
+the ``Recorder`` and dropped after every event, so memory stays flat however long the input.
+Deterministic: strategies are installed before the first market event with time 0; every
+time written comes from the recorded events.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from asnd.backtest.inputs import BacktestInputError, Warn, market_events, symbols_in
+from asnd.backtest.plots import plot_outputs
+from asnd.backtest.record import EQUITY_STEP_NS, Recorder
+from asnd.core.backtest import Backtest
+from asnd.core.l2replay import ConstantLatency
+from asnd.core.portfolio import CoreConfig
+from asnd.core.slot import strategy_loaded
+from asnd.core.strategy.validate import StrategyError
+from journal.events import Fill, StrategyLoaded
+from journal.writer import JournalWriter
+
+__all__ = ["BacktestPlan", "run_backtest", "summary_table"]
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestPlan:
+    """What to run: the journals, the core's config, and a strategy file per slot."""
+
+    journals: tuple[Path, ...]
+    config: CoreConfig
+    strategies: dict[int, Path]
+    out: Path
+    queue: str = "worst_case"
+    latency_ms: float = 5.0
+    overridden: frozenset[int] = field(default_factory=frozenset)
+    #: Also write the backtest's own journal to ``out/journal`` (the kinds and order a live
+    #: daemon journals, so ``asn-journal`` and ``--verify-against-live`` read it).
+    write_journal: bool = False
+
+
+def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLoaded]:
+    """Every slot's validated strategy; warnings only once nothing is wrong (one-line errors)."""
+    loads: list[StrategyLoaded] = []
+    idle: list[str] = []
+    for index, path in sorted(plan.strategies.items()):
+        if index >= len(plan.config.slots):
+            raise BacktestInputError(f"--strategy: no slot {index} in the config")
+        symbol = plan.config.slots[index].symbol
+        if symbol not in symbols:
+            message = f"slot {index} trades {symbol}, which the journal has no market data for"
+            if index in plan.overridden:
+                raise BacktestInputError(f"{path}: {message}")
+            idle.append(f"warning: {message}; the slot stays idle")
+            continue
+        try:
+            loads.append(strategy_loaded(index, path.read_bytes(), str(path), 0))
+        except OSError as exc:
+            raise BacktestInputError(f"{path}: cannot read: {exc.strerror}") from None
+        except StrategyError as exc:
+            raise BacktestInputError(f"{path}: invalid strategy: {exc}") from None
+    if not loads:
+        have = ", ".join(sorted(symbols)) or "none"
+        raise BacktestInputError(f"no slot trades a symbol of the journal (it has: {have})")
+    for text in idle:
+        warn(text)
+    return loads
+
+
+def run_backtest(
+    plan: BacktestPlan, *, warn: Warn | None = None, progress: bool = True
+) -> dict[str, Any]:
+    """Run ``plan``; writes ``fills.csv``, ``equity.csv``, ``report.json`` and the plots into
+    ``plan.out`` and returns the report. ``BacktestInputError`` for bad input."""
+    say: Warn = warn or _stderr
+    symbols = symbols_in(plan.journals)
+    loads = _loads(plan, symbols, say)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    latency_ns = round(plan.latency_ms * 1_000_000)
+    backtest = Backtest(plan.config, latency=ConstantLatency(latency_ns), queue=plan.queue)
+    recorder = Recorder(backtest.state, plan.out, {e.slot: e.strategy_id for e in loads})
+    loop = backtest.loop
+    events = 0
+    writer = _journal_writer(plan.out / "journal") if plan.write_journal else None
+    drain = _drainer(loop.journal, recorder.on_fill, writer)
+    try:
+        for load in loads:
+            backtest.feed(load)
+        drain()
+        bar = tqdm(
+            market_events(plan.journals, say),
+            desc="backtest",
+            unit="ev",
+            unit_scale=True,
+            file=sys.stderr,
+            disable=not progress,
+            mininterval=0.5,
+        )
+        for event in bar:
+            backtest.feed(event)
+            drain()
+            recorder.on_time(event.ts_local_ns)
+            events += 1
+        bar.close()
+        slots = recorder.finish()
+    finally:
+        recorder.close()
+        if writer is not None:
+            writer.close()
+    report = {
+        "inputs": [str(p) for p in plan.journals],
+        "market_events": events,
+        "journaled_events": loop.next_seq - 1,
+        "anomalies": backtest.state.anomaly_count,
+        "fill_model": {
+            "engine": "asnd.core.l2replay.L2Replay",
+            "queue": plan.queue,
+            "latency_ms": plan.latency_ms,
+        },
+        "sampling": {
+            "equity_step_s": EQUITY_STEP_NS / 1e9,
+            "equity_mark": "conservative (long at the bid, short at the ask)",
+            "sharpe": "mean/std of returns between equity samples, x sqrt(samples per 365 d)",
+        },
+        "span_s": round((recorder.end_ns - (recorder.start_ns or recorder.end_ns)) / 1e9, 3),
+        "slots": slots,
+    }
+    (plan.out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    plot_outputs(plan.out, [m["slot"] for m in slots if m["strategy"]], recorder.samples)
+    return report
+
+
+def _journal_writer(directory: Path) -> JournalWriter:
+    if directory.exists() and any(directory.iterdir()):
+        raise BacktestInputError(f"{directory} is not empty: the backtest journal needs a new one")
+    # No fsync (a backtest can be rerun) and a fixed header time (same run, same bytes).
+    return JournalWriter.open(directory, fsync=False, clock_ns=lambda: 0)
+
+
+def _drainer(
+    journal: list[Any], on_fill: Callable[[Fill], None], writer: JournalWriter | None
+) -> Callable[[], None]:
+    """Hand the backtest's newly journaled events to the recorder (and the journal writer)
+    and forget them."""
+
+    def drain() -> None:
+        for e in journal:
+            if type(e) is Fill:
+                on_fill(e)
+            if writer is not None:
+                writer.append(e)
+        journal.clear()
+
+    return drain
+
+
+def _stderr(text: str) -> None:
+    tqdm.write(text, file=sys.stderr)  # above the progress bar, not through it
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    """The per-slot summary, as printed on stdout."""
+    head = ("slot", "symbol", "pnl", "return%", "max dd", "trades", "fees", "2x (s)", "sharpe",
+            "in mkt%")  # fmt: skip
+    rows = [head]
+    for m in report["slots"]:
+        rows.append(
+            (str(m["slot"]), m["symbol"], m["pnl"], f"{m['return_pct']:.2f}",
+             m["max_drawdown"], str(m["trades"]), m["fees"],
+             "-" if m["time_to_2x_s"] is None else f"{m['time_to_2x_s']:.0f}",
+             "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
+             f"{m['time_in_market_pct']:.1f}")
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
