@@ -103,13 +103,13 @@ def make_venue(config: Config) -> Venue:
     return BybitVenue(bybit, load_credentials())
 
 
-def _observe(health: Health, event: Event) -> None:
-    """Keep the wall-clock view of the feed that ``status`` and the stale watch read."""
+def _observe(health: Health, clock_ns: Callable[[], int], event: Event) -> None:
+    """Keep the wall-clock view of the feed that ``status`` and the silence watch read: when
+    the shell *received* market data (event stamps may be a simulated clock)."""
     if isinstance(event, BookDelta | BookSnapshot):
-        health.book_ns[event.symbol] = event.ts_local_ns
-        health.last_market_ns = event.ts_local_ns
+        health.book_ns[event.symbol] = health.last_market_ns = clock_ns()
     elif isinstance(event, Trade):
-        health.last_market_ns = event.ts_local_ns
+        health.last_market_ns = clock_ns()
     elif isinstance(event, FeedConnected):
         health.feed_state = "connected"
     elif isinstance(event, FeedLost):
@@ -161,7 +161,7 @@ class Daemon:
             service,
             snapshot_every=config.journal.snapshot_every_events,
             clock_ns=now,
-            observe=partial(_observe, self.health),
+            observe=partial(_observe, self.health, now),
             pit=PitLane(
                 PromotionRule(
                     config.promotion.min_windows, config.promotion.window_s, config.promotion.alpha
@@ -269,19 +269,26 @@ class Daemon:
         await self.venue.run(core.emit.clone(), task_status=task_status)
 
     async def _watch(self, core: CoreActor, *, task_status: trio.TaskStatus[None]) -> None:
-        """Mark books stale after ``stale_book_timeout_ms`` of silence; post a status line."""
+        """Distrust every book after ``stale_book_timeout_ms`` without any market data.
+
+        Silence of the whole feed, not of one book: a quiet book on a live connection is
+        still true (Bybit sends nothing when nothing changes), while a feed that went silent
+        may have missed updates. The venue's next snapshot makes a book trusted again.
+        """
         timeout_ns = self.config.risk.stale_book_timeout_ms * 1_000_000
         task_status.started()
         ticks = 0
         while True:
             await trio.sleep(timeout_ns / 4e9)
             now = self._clock_ns()
-            for symbol in sorted(core.state.engines):
-                book = core.state.book(symbol)
-                seen = self.health.book_ns.get(symbol, self.health.started_ns)
-                if book is not None and not book.stale and now - seen > timeout_ns:
-                    age_ms = (now - seen) // 1_000_000
-                    await core.submit(BookStale(0, now, symbol, f"no book update for {age_ms} ms"))
+            last = self.health.last_market_ns or self.health.started_ns
+            if now - last > timeout_ns:
+                age_ms = (now - last) // 1_000_000
+                for symbol in sorted(core.state.engines):
+                    book = core.state.book(symbol)
+                    if book is not None and not book.stale:
+                        reason = f"no market data for {age_ms} ms"
+                        await core.submit(BookStale(0, now, symbol, reason))
             ticks += 1
             if ticks % 20 == 0:
                 self.notifier.status(f"trading: journal seq {core.journal.next_seq - 1}")

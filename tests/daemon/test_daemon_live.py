@@ -20,7 +20,9 @@ from asnd.core.slot import SlotStatus
 from asnd.runtime import Daemon
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
+    BookDelta,
     BookSnapshot,
+    BookStale,
     Event,
     InstrumentInfo,
     Kill,
@@ -35,6 +37,7 @@ from journal.events import (
     RiskVerdict,
     StrategyLoaded,
     Swap,
+    Trade,
 )
 
 from ..control.client import LineClient
@@ -42,13 +45,16 @@ from .harness import REPO, fold, journal_events, make_config, slot_setting
 
 
 class RecordingVenue:
-    """The real sim venue; every order it is asked to place is remembered."""
+    """The real sim venue; every order it is asked to place is remembered, and its market
+    data stream can be silenced (``silent``), as a dead connection would be."""
 
     name = "sim"
 
     def __init__(self, inner: SimVenue) -> None:
         self.inner = inner
         self.placed: list[OrderIntent] = []
+        self.silent = False
+        self.quiet: set[str] = set()  # symbols whose market sends nothing (nothing changes)
 
     async def run(
         self,
@@ -56,7 +62,20 @@ class RecordingVenue:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        await self.inner.run(emit, task_status=task_status)
+        send, receive = trio.open_memory_channel[Event](0)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._forward, receive, emit)  # before the sim's first send
+            await nursery.start(self.inner.run, send)
+            task_status.started()
+
+    async def _forward(
+        self, receive: trio.MemoryReceiveChannel[Event], emit: trio.MemorySendChannel[Event]
+    ) -> None:
+        async for event in receive:
+            market = isinstance(event, BookSnapshot | BookDelta | Trade)
+            if market and (self.silent or event.symbol in self.quiet):  # type: ignore[attr-defined]
+                continue
+            await emit.send(event)
 
     async def instruments(self, symbols: Sequence[str]) -> list[InstrumentInfo]:
         return await self.inner.instruments(symbols)
@@ -266,3 +285,38 @@ async def test_bad_control_input_leaves_the_daemon_running(tmp_path: Path) -> No
         assert reply["ok"] is True
         assert reply["result"]["daemon"]["state"] == "trading"
         await client.aclose()
+
+
+async def test_a_silent_feed_makes_every_book_stale_and_stops_new_orders(tmp_path: Path) -> None:
+    path = make_config(tmp_path, stale_book_timeout_ms="400")
+    async with running(path) as (daemon, venue):
+        assert daemon.core is not None
+        state = daemon.core.state
+        await until(daemon, lambda: len(venue.placed) >= 3)
+        venue.silent = True
+        silenced_at = daemon.core.journal.next_seq
+        with trio.fail_after(10):
+            while not all(b.stale for s in state.engines if (b := state.book(s)) is not None):
+                await daemon.core.progress()
+        placed = len(venue.placed)
+        await trio.sleep(1)  # trading time passes with no market data; nothing new may be sent
+        assert [i for i in venue.placed[placed:] if not i.reduce_only] == []
+    stale = [
+        e for e in journal_events(daemon.config)
+        if isinstance(e, BookStale) and e.seq >= silenced_at
+    ]  # fmt: skip
+    assert {e.symbol for e in stale} == {s.symbol for s in daemon.config.slots}
+    assert all("no market data" in e.reason for e in stale)
+
+
+async def test_a_quiet_book_on_a_live_feed_stays_trusted(tmp_path: Path) -> None:
+    path = make_config(tmp_path, stale_book_timeout_ms="400")
+    async with running(path) as (daemon, venue):
+        assert daemon.core is not None
+        quiet = daemon.config.slots[3].symbol
+        book = daemon.core.state.book(quiet)
+        await until(daemon, lambda: book is not None and not book.stale)
+        venue.quiet.add(quiet)
+        await trio.sleep(1.5)  # several timeouts pass while the other symbols keep trading
+        assert book is not None
+        assert not book.stale, "silence of one book on a live feed is not staleness"
