@@ -7,8 +7,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterable
 
-import msgspec
-
+from asnd.core.matching.resting import Level, Order, view
 from asnd.core.matching.rules import (
     FOK,
     GTC,
@@ -33,6 +32,7 @@ from asnd.core.matching.rules import (
     EngineStats,
     FeeModel,
     OrderView,
+    reject_reason,
 )
 from journal.events import (
     BUY,
@@ -47,24 +47,6 @@ from journal.events import (
 )
 
 __all__ = ["MatchingEngine"]
-
-
-class _Order(msgspec.Struct, gc=False):
-    """A live order. A msgspec struct: built in C, about twice as fast as a slots class."""
-
-    oid: int
-    owner: int
-    link_id: str
-    side: int
-    price: int
-    leaves: int
-    tif: int
-
-
-class _Level(msgspec.Struct):
-    queue: deque[_Order]
-    total: int = 0  # lots of live orders
-    live: int = 0  # number of live orders
 
 
 class MatchingEngine:
@@ -113,11 +95,11 @@ class MatchingEngine:
         self._lot_step = lot_step
         self._stp = stp
         self._fee = fee
-        self._bids: dict[int, _Level] = {}
-        self._asks: dict[int, _Level] = {}
+        self._bids: dict[int, Level] = {}
+        self._asks: dict[int, Level] = {}
         self._bid_px: list[int] = []  # ascending; best bid is the last
         self._ask_px: list[int] = []  # ascending; best ask is the first
-        self._orders: dict[int, _Order] = {}
+        self._orders: dict[int, Order] = {}
         self._trade_n = 0
         # Ordered "sets" (dict keys keep insertion order); sorted before they are handed out.
         self._changed_bids: dict[int, None] | None = {} if track_changes else None
@@ -174,10 +156,10 @@ class MatchingEngine:
                 OrderCancelled(0, ts_ns, owner, link_id, str(order_id), UNFILLED[tif], qty_lots),
             ]
         self._submitted += qty_lots
-        o = _Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif)
+        o = Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif)
         lvl = book.get(price_ticks)
         if lvl is None:
-            lvl = book[price_ticks] = _Level(deque())
+            lvl = book[price_ticks] = Level(deque())
             insort(prices, price_ticks)
         lvl.queue.append(o)
         lvl.total += qty_lots
@@ -202,7 +184,7 @@ class MatchingEngine:
             return [self._reject(ts_ns, owner, link_id, REJECT_WOULD_CROSS, price_ticks, "price")]
         if tif not in TIFS:
             return [self._reject(ts_ns, owner, link_id, REJECT_BAD_TIF, tif, "tif")]
-        return self._take(ts_ns, _Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif))
+        return self._take(ts_ns, Order(order_id, owner, link_id, side, price_ticks, qty_lots, tif))
 
     def market(  # noqa: PLR0917 - same shape as submit
         self,
@@ -300,7 +282,7 @@ class MatchingEngine:
         old = o.leaves
         self._kill(o)
         self._cancelled += old
-        fresh = _Order(order_id, o.owner, o.link_id, o.side, new_px, new_qty, o.tif)
+        fresh = Order(order_id, o.owner, o.link_id, o.side, new_px, new_qty, o.tif)
         if self._would_cross(o.side, new_px):
             events = self._take(ts_ns, fresh)  # counts the new size as submitted
             events[0] = amended  # the re-entry is not a new acceptance: the amend reports it
@@ -379,18 +361,14 @@ class MatchingEngine:
         o = self._orders.get(order_id)
         if o is None:
             return None
-        return OrderView(o.oid, o.owner, o.link_id, o.side, o.price, o.leaves)
+        return view(o)
 
     def queue(self, side: int, price_ticks: int) -> list[OrderView]:
         """The live orders at one level, in time priority."""
         lvl = (self._bids if side == BUY else self._asks).get(price_ticks)
         if lvl is None:
             return []
-        return [
-            OrderView(o.oid, o.owner, o.link_id, o.side, o.price, o.leaves)
-            for o in lvl.queue
-            if o.leaves
-        ]
+        return [view(o) for o in lvl.queue if o.leaves]
 
     def open_orders(self) -> list[OrderView]:
         """Every resting order, bids best first then asks best first, FIFO within a level."""
@@ -435,14 +413,14 @@ class MatchingEngine:
             return bool(self._ask_px) and self._ask_px[0] <= price
         return bool(self._bid_px) and self._bid_px[-1] >= price
 
-    def _rest(self, o: _Order) -> None:
+    def _rest(self, o: Order) -> None:
         if o.side == BUY:
             book, prices, changed = self._bids, self._bid_px, self._changed_bids
         else:
             book, prices, changed = self._asks, self._ask_px, self._changed_asks
         lvl = book.get(o.price)
         if lvl is None:
-            lvl = book[o.price] = _Level(deque())
+            lvl = book[o.price] = Level(deque())
             insort(prices, o.price)
         lvl.queue.append(o)
         lvl.total += o.leaves
@@ -451,7 +429,7 @@ class MatchingEngine:
         if changed is not None:
             changed[o.price] = None
 
-    def _kill(self, o: _Order) -> None:
+    def _kill(self, o: Order) -> None:
         """Take a live order (already removed from ``_orders``) out of its level."""
         if o.side == BUY:
             book, prices, changed = self._bids, self._bid_px, self._changed_bids
@@ -474,7 +452,7 @@ class MatchingEngine:
         if changed is not None:
             changed[price] = None
 
-    def _fillable(self, t: _Order) -> int:
+    def _fillable(self, t: Order) -> int:
         """Lots a FOK taker could fill right now (up to its size), honouring STP."""
         need = t.leaves
         got = 0
@@ -496,7 +474,7 @@ class MatchingEngine:
                     return need
         return got
 
-    def _take(self, ts_ns: int, t: _Order) -> list[Event]:
+    def _take(self, ts_ns: int, t: Order) -> list[Event]:
         """Match an incoming crossing order, then rest or cancel its remainder."""
         self._submitted += t.leaves
         oid_s = str(t.oid)
@@ -602,15 +580,7 @@ class MatchingEngine:
     def _reject(  # noqa: PLR0917 - private helper with one caller shape
         self, ts_ns: int, owner: int, link_id: str, code: int, value: int, what: str
     ) -> OrderRejected:
-        reason = {
-            REJECT_BAD_SIZE: f"{what} {value} lots is not a positive multiple of {self._lot_step}",
-            REJECT_BAD_PRICE: f"{what} {value} ticks is not positive",
-            REJECT_OFF_GRID: f"{what} {value} ticks is off the {self._px_step}-tick grid",
-            REJECT_DUPLICATE_ID: f"{what} {value} is already live",
-            REJECT_BAD_SIDE: f"{what} {value} is neither BUY (1) nor SELL (-1)",
-            REJECT_BAD_TIF: f"{what} {value} is not GTC, IOC, FOK or POST_ONLY",
-            REJECT_WOULD_CROSS: f"post-only order at {what} {value} would take liquidity",
-        }[code]
+        reason = reject_reason(code, value, what, self._lot_step, self._px_step)
         return OrderRejected(0, ts_ns, owner, link_id, code, reason)
 
     def _unknown(self, ts_ns: int, order_id: int) -> OrderRejected:

@@ -29,6 +29,7 @@ __all__ = [
     "EngineStats",
     "FeeModel",
     "OrderView",
+    "reject_reason",
 ]
 
 # Time in force.
@@ -88,3 +89,19 @@ class EngineStats:
     submitted_lots: int = 0
     filled_lots: int = 0  # counted once per side of each match (maker and taker)
     cancelled_lots: int = 0
+
+
+_REASONS: Final[dict[int, str]] = {
+    REJECT_BAD_SIZE: "{what} {value} lots is not a positive multiple of {lot_step}",
+    REJECT_BAD_PRICE: "{what} {value} ticks is not positive",
+    REJECT_OFF_GRID: "{what} {value} ticks is off the {px_step}-tick grid",
+    REJECT_DUPLICATE_ID: "{what} {value} is already live",
+    REJECT_BAD_SIDE: "{what} {value} is neither BUY (1) nor SELL (-1)",
+    REJECT_BAD_TIF: "{what} {value} is not GTC, IOC, FOK or POST_ONLY",
+    REJECT_WOULD_CROSS: "post-only order at {what} {value} would take liquidity",
+}
+
+
+def reject_reason(code: int, value: int, what: str, lot_step: int, px_step: int) -> str:
+    """The sentence an ``OrderRejected`` carries for an ASN-local reject ``code``."""
+    return _REASONS[code].format(what=what, value=value, lot_step=lot_step, px_step=px_step)
