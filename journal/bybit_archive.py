@@ -30,10 +30,12 @@ from journal.decimals import OffGridError, Scale, decimals_of
 from journal.errors import ArchiveError
 from journal.events import BUY, SELL, BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 
-__all__ = ["ArchiveSource", "read_archive"]
+__all__ = ["ArchiveSource", "BookData", "TradeRow", "read_archive"]
 
 
-class _BookData(msgspec.Struct):
+class BookData(msgspec.Struct):
+    """Bybit v5 ``orderbook`` message ``data`` (shared with the live feed's parser)."""
+
     s: str
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
@@ -45,11 +47,13 @@ class _BookMessage(msgspec.Struct):
     topic: str
     type: str
     ts: int
-    data: _BookData
+    data: BookData
     cts: int = 0
 
 
-class _TradeData(msgspec.Struct):
+class TradeRow(msgspec.Struct):
+    """One row of a Bybit v5 ``publicTrade`` message (shared with the live feed's parser)."""
+
     T: int
     s: str
     S: str
@@ -62,7 +66,7 @@ class _TradeData(msgspec.Struct):
 class _TradeMessage(msgspec.Struct):
     topic: str
     ts: int
-    data: list[_TradeData]
+    data: list[TradeRow]
 
 
 _book_decoder: Final = msgspec.json.Decoder(_BookMessage)

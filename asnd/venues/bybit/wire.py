@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import msgspec
 
+# One definition of the public message shapes: the archive reader in journal parses them too.
+from journal.bybit_archive import BookData, TradeRow
+
 __all__ = [
     "BookData",
     "Envelope",
@@ -34,24 +37,6 @@ class Envelope(msgspec.Struct):
     retMsg: str = ""  # noqa: N815 -- the venue's field name
     retCode: int = 0  # noqa: N815
     creationTime: int = 0  # noqa: N815
-
-
-class BookData(msgspec.Struct):
-    s: str
-    b: list[tuple[str, str]]
-    a: list[tuple[str, str]]
-    u: int
-    seq: int = 0
-
-
-class TradeRow(msgspec.Struct):
-    T: int
-    s: str
-    S: str
-    v: str
-    p: str
-    i: str
-    BT: bool = False
 
 
 class ExecutionRow(msgspec.Struct, rename="camel"):
