@@ -47,7 +47,7 @@ from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
-from asnd.venues.base import Venue
+from asnd.venues.base import EmbeddedVenue, Venue
 from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
@@ -234,7 +234,7 @@ class Daemon:
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)
         state = core.state
-        if isinstance(self.venue, SimVenue):
+        if isinstance(self.venue, EmbeddedVenue):
             held = {
                 s.symbol: (s.ledger.position_lots, int(s.ledger.avg_entry_ticks))
                 for s in state.slots

@@ -31,7 +31,7 @@ Exception tree (policy is encoded in the type, like freqtrade's)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import trio
 
@@ -50,6 +50,7 @@ __all__ = [
     "OrderOutcomeUnknown",
     "OrderRejectedError",
     "RetryableVenueError",
+    "EmbeddedVenue",
     "Venue",
     "VenueError",
 ]
@@ -108,3 +109,13 @@ class Venue(Protocol):
     async def reconcile(
         self, symbols: Sequence[str]
     ) -> tuple[list[OrderReconciled], list[PositionReconciled]]: ...
+
+
+@runtime_checkable
+class EmbeddedVenue(Protocol):
+    """A venue that lives and dies with the daemon (the sim). A real venue keeps our
+    positions across a restart; an embedded one must be told them, or reduce-only orders and
+    reconciliation would disagree with the journal."""
+
+    def carry_over(self, positions: dict[str, tuple[int, int]]) -> None:
+        """Take over ``{symbol: (lots, avg_price_ticks)}`` that the journal says we hold."""
