@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Final
 
 from asnd.core.drive import Loop
 from asnd.core.l2replay import WORST_CASE, ConstantLatency, L2Replay, LatencyModel
@@ -34,6 +35,9 @@ from journal.events import (
 )
 
 __all__ = ["Backtest"]
+
+#: The journaled kinds the replays answer (recorded market data never needs routing).
+_ROUTED: Final = frozenset({OrderIntent, CancelIntent, RiskVerdict})
 
 _TIF = {"GTC": GTC, "IOC": IOC, "FOK": FOK, "PostOnly": POST_ONLY}
 
@@ -76,13 +80,17 @@ class Backtest:
     def feed(self, event: Event) -> None:
         """Journal and fold one recorded event, then let the venue answer until it is quiet."""
         ts = event.ts_local_ns
+        feed, route, journal = self.loop.feed, self._route, self.loop.journal
         inputs: deque[Event] = deque([event])
         while inputs:
             item = inputs.popleft()
-            start = len(self.loop.journal)
-            self.loop.feed(item)
-            for journaled in self.loop.journal[start:]:
-                inputs.extend(self._route(journaled, ts))
+            at = len(journal)
+            made = feed(item)
+            if type(item) in _ROUTED:  # an intent or verdict fed as an input: as journaled
+                inputs.extend(route(journal[at], ts))
+            for decision in made:
+                if type(decision) in _ROUTED:  # most decisions (signals) need no answer
+                    inputs.extend(route(decision, ts))
             if item is event:
                 for replay in self.replays.values():
                     inputs.extend(self._answers(replay.on_market(event)))

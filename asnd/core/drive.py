@@ -23,6 +23,8 @@ from journal.events import Event, StateSnapshot
 
 __all__ = ["Loop", "recover", "replay"]
 
+_force_setattr = msgspec.structs.force_setattr
+
 
 class Loop:
     """A ``DaemonState`` with a journal in a list. ``next_seq`` is the seq of the next event."""
@@ -41,13 +43,21 @@ class Loop:
         return stamped
 
     def feed(self, event: Event) -> list[Event]:
-        """Journal and apply one input and every decision that follows; the decisions."""
-        queue: deque[Event] = deque(self.state.apply(self._stamp(event)))
+        """Journal and apply one input and every decision that follows; the decisions.
+
+        The input is copied to stamp it (the caller may hold it); a decision is a new event
+        that only this loop holds, so it is stamped in place (as the journal writer does)."""
+        apply = self.state.apply
+        journal = self.journal
+        queue: deque[Event] = deque(apply(self._stamp(event)))
         made: list[Event] = []
         while queue:
-            decision = self._stamp(queue.popleft())
+            decision = queue.popleft()
+            _force_setattr(decision, "seq", self.next_seq)
+            self.next_seq += 1
+            journal.append(decision)
             made.append(decision)
-            queue.extend(self.state.apply(decision))
+            queue.extend(apply(decision))
         return made
 
     def feed_all(self, events: Iterable[Event]) -> list[Event]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
@@ -214,7 +214,7 @@ class Slot:
         self.strategy: CompiledStrategy | None = None
         self.strategy_document = ""
         self.strategy_error = ""
-        self.last_signal: LastSignal | None = None
+        self.last_signal: LastSignal | Signal | None = None
         self.exec_ids: deque[str] = deque()
         self._exec_set: set[str] = set()
         self._sizing: SlotSizing | None = None
@@ -310,15 +310,15 @@ class Slot:
             return []
         bid, ask = best_bid[0], best_ask[0]
         params = strategy.document.params
+        wanted = BUY if signal > params.entry_long else SELL if signal < params.entry_short else 0
         if self.orders:
-            wanted = (
-                BUY if signal > params.entry_long else SELL if signal < params.entry_short else 0
-            )
             return self._manage(trigger, wanted, bid, ask)
+        if not wanted:
+            return []  # inside the entry band (or NaN): ``decide`` would say so; skip sizing
         equity = self.equity_e8((bid, ask))
         capital = max(equity or 0, 0)
         if sizing.capital_e8 != capital:
-            sizing = self._sizing = replace(sizing, capital_e8=capital)
+            sizing = self._sizing = sizing.with_capital(capital)
         decision = decide(signal, size, params, sizing, ask)
         if not decision.is_order:
             return []
@@ -352,7 +352,8 @@ class Slot:
     # ---------------------------------------------------------------------- applying events
 
     def apply_signal(self, event: Signal) -> None:
-        self.last_signal = LastSignal(event.signal, event.size, event.trigger_seq)
+        # The event itself (it has the three fields): one allocation fewer per signal.
+        self.last_signal = event
 
     def apply_intent(self, intent: OrderIntent) -> None:
         """Journaled intent: the order exists (awaiting review) and the counter moves on."""
@@ -416,7 +417,7 @@ class Slot:
             list(self.liquidations),
             self.strategy_document,
             self.strategy_error,
-            self.last_signal,
+            _last_signal(self.last_signal),
             list(self.exec_ids),
         )
 
@@ -443,6 +444,12 @@ class Slot:
         if state.strategy_document:
             return self.load_strategy(state.strategy_document)
         return ""
+
+
+def _last_signal(last: LastSignal | Signal | None) -> LastSignal | None:
+    if last is None or isinstance(last, LastSignal):
+        return last
+    return LastSignal(last.signal, last.size, last.trigger_seq)
 
 
 def _rebind(state: LedgerState, instrument: Instrument, fees: FeeSchedule) -> Ledger:

@@ -46,6 +46,8 @@ class SlotSizing:
     # is exact and cheap (no Fraction per decision).
     _unit_num: int = field(init=False, repr=False, compare=False)
     _unit_den: int = field(init=False, repr=False, compare=False)
+    _lev_num: int = field(init=False, repr=False, compare=False)
+    _lev_den: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_qty_lots <= self.max_qty_lots:
@@ -57,6 +59,18 @@ class SlotSizing:
             raise ValueError("SlotSizing tick_size and lot_size must be positive")
         object.__setattr__(self, "_unit_num", unit.numerator)
         object.__setattr__(self, "_unit_den", unit.denominator)
+        leverage = Fraction(self.leverage)
+        object.__setattr__(self, "_lev_num", leverage.numerator)
+        object.__setattr__(self, "_lev_den", leverage.denominator)
+
+    def with_capital(self, capital_e8: int) -> SlotSizing:
+        """The same rules with another capital (the slot's equity moves with every mark):
+        a copy that keeps the derived unit instead of recomputing it with Fractions."""
+        copy = object.__new__(SlotSizing)
+        for name in _SIZING_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "capital_e8", capital_e8)
+        return copy
 
     def lot_notional_e8(self, price_ticks: int) -> Fraction:
         """Value of one lot at ``price_ticks``, in quote currency * 1e8 (exact)."""
@@ -64,13 +78,15 @@ class SlotSizing:
 
     def affordable_lots(self, price_ticks: int) -> int:
         """Whole lots whose notional at ``price_ticks`` fits in capital times leverage."""
-        leverage = Fraction(self.leverage)
-        return (self.capital_e8 * leverage.numerator * self._unit_den) // (
-            leverage.denominator * price_ticks * self._unit_num
+        return (self.capital_e8 * self._lev_num * self._unit_den) // (
+            self._lev_den * price_ticks * self._unit_num
         )
 
     def below_min_notional(self, qty_lots: int, price_ticks: int) -> bool:
         return qty_lots * price_ticks * self._unit_num < self.min_notional_e8 * self._unit_den
+
+
+_SIZING_FIELDS: tuple[str, ...] = SlotSizing.__slots__
 
 
 @dataclass(frozen=True, slots=True)

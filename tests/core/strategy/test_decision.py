@@ -110,3 +110,27 @@ def test_every_order_respects_the_slot_and_the_capital(
     else:
         assert d.qty_lots == 0
         assert d.reason
+
+
+@given(
+    capital=st.integers(min_value=0, max_value=10**15),
+    leverage=st.sampled_from([1, 3, Fraction(5, 2), 10]),
+    price=st.integers(min_value=1, max_value=10**7),
+)
+def test_with_capital_sizes_exactly_as_a_freshly_built_sizing(
+    capital: int, leverage: Fraction | int, price: int
+) -> None:
+    base = SlotSizing(
+        min_qty_lots=1, max_qty_lots=10**6, capital_e8=7, tick_size="0.0001", lot_size="0.1",
+        leverage=leverage,
+    )  # fmt: skip
+    fresh = SlotSizing(
+        min_qty_lots=1, max_qty_lots=10**6, capital_e8=capital, tick_size="0.0001",
+        lot_size="0.1", leverage=leverage,
+    )  # fmt: skip
+    moved = base.with_capital(capital)
+    assert moved == fresh
+    assert base.capital_e8 == 7  # a copy: the original is untouched
+    assert moved.affordable_lots(price) == fresh.affordable_lots(price)
+    exact = Fraction(capital) * Fraction(leverage) / fresh.lot_notional_e8(price)
+    assert moved.affordable_lots(price) == math.floor(exact)
