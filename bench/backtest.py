@@ -16,6 +16,10 @@ Measurements (JSON lines via ``bench._common.emit``):
    Numba compilation is done on a small warm-up stream first and not timed; building the
    inputs is not timed for either.
 
+3. The same fold with one model, and with none (book, features, L2 replay, journal only),
+   against the same reference: the second is the ceiling of the pure-Python core, whatever
+   the models cost.
+
 Honest comparison notes: ASN runs six strategies per event and journals every decision;
 hftbacktest runs one strategy per 20 ms and no journal, but simulates queue position
 probabilistically over more rows. Run: ``python -m bench.backtest``.
@@ -51,11 +55,13 @@ def _stream(n: int) -> tuple[InstrumentInfo, list[Event]]:
     return info, synthetic_stream(snap, n, seed=11)
 
 
-def run_asn(info: InstrumentInfo, stream: list[Event]) -> tuple[float, int]:
+def run_asn(info: InstrumentInfo, stream: list[Event], models: int = 6) -> tuple[float, int]:
+    """Seconds to replay ``stream`` with six slots of which the first ``models`` have a
+    strategy (the others hold no strategy: they cost nothing per event), and events journaled."""
     config = CoreConfig(tuple(SlotConfig(info.symbol, "10", "400", leverage=10) for _ in range(6)))
     backtest = Backtest(config, latency=ConstantLatency(5_000_000))
     backtest.feed(info)
-    for i, name in enumerate(SYMBOLS):
+    for i, name in enumerate(SYMBOLS[:models]):
         doc = (REPO / "etc" / "strategies" / f"champion_{name}.json").read_bytes()
         backtest.feed(strategy_loaded(i, doc, "bench", 0))
     journal = backtest.loop.journal
@@ -184,6 +190,22 @@ def main() -> None:
         reference_rows_per_s=round(len(data) / theirs),
         reference_quotes=quotes,
     )
+    # The same fold with fewer models, in the same run: where the Python core's ceiling is.
+    for models, what in ((1, "one model (hftbacktest's reference runs one strategy)"),
+                         (0, "no model: book, features, replay and journal only")):  # fmt: skip
+        elapsed, _ = run_asn(info, stream, models)
+        rate = len(stream) / elapsed
+        emit(
+            "backtest",
+            f"backtest_{models}_models_events_per_s",
+            value=round(rate),
+            unit="events/s",
+            what=what,
+            reference="hftbacktest, as above",
+            reference_value=round(theirs_rate),
+            ratio=round(rate / theirs_rate, 3),
+            models=models,
+        )
     emit("backtest", "bench_wall_s", value=round(time.perf_counter() - t0, 1), unit="s")
 
 
