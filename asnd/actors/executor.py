@@ -16,24 +16,32 @@ an input on the core's inbox, to be journaled and applied like market data:
   an ``OrderRejected`` (code ``DRAINING``) so the journal says why; cancels still go out.
 - Cancels are retried until the venue answers (taking risk off must not give up); a cancel
   the venue refuses is resolved by a lookup, because then the order's real state matters.
+- Any other exception from the venue (a bug in an adapter, a parser's ``KeyError``, an
+  ``httpx``/``ssl``/``json`` error its mapping missed) is logged with its traceback and
+  treated as "we do not know what happened": a create becomes ``OrderUnresolved`` (the reason
+  names the exception, on one line and cut short) and is looked up; a cancel is resolved by a
+  lookup; a lookup is retried with the same backoff. The slot's worker carries on with its
+  next order, instead of the actor crashing and leaving the order "sent" until a restart.
+  Only ``Exception`` is caught: cancellation (``trio.Cancelled``) and ``KeyboardInterrupt``
+  pass through, so the executor still shuts down with its nursery.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 import structlog
 import trio
 
-from asnd.actors.core import CoreActor
 from asnd.venues.base import (
     NeedsHumanError,
     OrderRejectedError,
     RetryableVenueError,
     Venue,
+    VenueError,
 )
 from journal.events import (
     CancelIntent,
@@ -45,7 +53,7 @@ from journal.events import (
     TradingHalted,
 )
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "OrderDesk"]
 
 _log = structlog.get_logger("asnd.executor")
 
@@ -54,13 +62,34 @@ LOCAL_REJECT: Final = -1
 #: Rejection code for orders not sent because the daemon is shutting down.
 DRAINING: Final = -2
 SLOT_QUEUE: Final = 64
+#: Longest exception message kept in an ``OrderUnresolved`` reason (it is journaled for good).
+MAX_REASON: Final = 200
+
+
+class OrderDesk(Protocol):
+    """What the executor needs of the core (``asnd.actors.core.CoreActor``): the approved
+    orders to send, and a way to hand back what became of them as inputs."""
+
+    @property
+    def orders(self) -> trio.MemoryReceiveChannel[OrderIntent | CancelIntent]: ...
+
+    async def submit(self, *events: Event, wait: bool = False) -> list[Event]: ...
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for an exception outside the venue's tree: its type and (cut) message."""
+    message = " ".join(str(exc).split())
+    if len(message) > MAX_REASON:
+        message = message[: MAX_REASON - 3] + "..."
+    kind = f"unexpected {type(exc).__name__}"
+    return f"{kind}: {message}" if message else kind
 
 
 class Executor:
     def __init__(
         self,
         venue: Venue,
-        core: CoreActor,
+        core: OrderDesk,
         *,
         backoff_initial_s: float = 0.25,
         backoff_max_s: float = 30.0,
@@ -150,6 +179,12 @@ class Executor:
             await self._input(OrderUnresolved(0, now(), intent.slot, intent.link_id, str(exc)))
             await self.resolve(intent.slot, intent.symbol, intent.link_id)
             return
+        except Exception as exc:  # the request may have reached the venue: never re-send it
+            reason = _unexpected(exc)
+            _log.exception("order outcome unknown", link_id=intent.link_id, error=reason)
+            await self._input(OrderUnresolved(0, now(), intent.slot, intent.link_id, reason))
+            await self.resolve(intent.slot, intent.symbol, intent.link_id)
+            return
         await self._input(answer)
 
     async def resolve(self, slot: int, symbol: str, link_id: str) -> None:
@@ -162,8 +197,13 @@ class Executor:
             except NeedsHumanError as exc:
                 await self._halt(slot, link_id, exc)
                 return
-            except (RetryableVenueError, OrderRejectedError) as exc:
-                _log.warning("lookup failed", link_id=link_id, attempt=attempt, error=str(exc))
+            except Exception as exc:  # whatever went wrong, the order's fate is still needed
+                if isinstance(exc, VenueError):
+                    _log.warning("lookup failed", link_id=link_id, attempt=attempt, error=str(exc))
+                else:
+                    _log.exception(
+                        "lookup failed", link_id=link_id, attempt=attempt, error=_unexpected(exc)
+                    )
                 hint = exc.retry_after_s if isinstance(exc, RetryableVenueError) else None
                 await trio.sleep(self._backoff(attempt, hint))
                 continue
@@ -193,6 +233,10 @@ class Executor:
                 )
                 await trio.sleep(self._backoff(attempt, exc.retry_after_s))
                 continue
+            except Exception as exc:  # the cancel may or may not have gone through
+                _log.exception("cancel failed", link_id=order.link_id, error=_unexpected(exc))
+                await self.resolve(order.slot, order.symbol, order.link_id)
+                return
             await self._input(answer)
             return
 
