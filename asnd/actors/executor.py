@@ -103,17 +103,6 @@ class Executor:
         self._queues: dict[int, trio.MemorySendChannel[OrderIntent | CancelIntent]] = {}
         self.pending = 0  # orders taken from the core and not yet answered
         self.draining = False
-        self._progress = trio.Event()
-
-    def _changed(self) -> None:
-        self._progress.set()
-        self._progress = trio.Event()
-
-    async def wait_idle(self) -> None:
-        """Wait until every order handed over so far has had its answer (``run`` must be
-        running to take them)."""
-        while self.pending or self.core.orders.statistics().current_buffer_used:
-            await self._progress.wait()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self._queues = {}  # the workers of an earlier run are gone with its nursery
@@ -121,7 +110,6 @@ class Executor:
             task_status.started()
             async for order in self.core.orders:
                 self.pending += 1
-                self._changed()
                 queue = self._queues.get(order.slot)
                 if queue is None:
                     queue, receive = trio.open_memory_channel[OrderIntent | CancelIntent](
@@ -153,7 +141,6 @@ class Executor:
                     await self.cancel(order)
             finally:
                 self.pending -= 1
-                self._changed()
 
     def _backoff(self, attempt: int, hint: float | None = None) -> float:
         delay = min(self.backoff_initial_s * 2.0 ** (attempt - 1), self.backoff_max_s)
