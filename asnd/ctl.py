@@ -20,7 +20,9 @@ import socket
 import stat
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -176,6 +178,28 @@ _SLOT_COLUMNS: Final = (
 )
 
 
+def _cents(value: object, *, signed: bool = False) -> object:
+    """A money amount (the daemon sends exact decimal strings, to 1e-8 USDT) rounded to
+    cents for the table; ``--json`` keeps the exact value. Anything else is shown as is."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        return value
+    if amount.is_zero():
+        amount = abs(amount)  # never "-0.00"
+        return f"{amount}"
+    return f"{amount:+}" if signed else f"{amount}"
+
+
+_CENT: Final = Decimal("0.01")
+_MONEY: Final[Mapping[str, Callable[[object], object]]] = {
+    "equity": _cents,
+    "pnl": partial(_cents, signed=True),
+}
+
+
 def render_status(status: Mapping[str, Any]) -> str:
     """The status dict (see ``asnd.control``) as the table ``asnctl status`` prints."""
     out: list[str] = []
@@ -186,7 +210,10 @@ def render_status(status: Mapping[str, Any]) -> str:
             head += f", up {float(daemon['uptime_s']):.0f} s"
         out += [head, ""]
     slots = status.get("slots") or []
-    rows = [[slot.get(key) for key, _ in _SLOT_COLUMNS] for slot in slots]
+    rows = [
+        [_MONEY[key](slot.get(key)) if key in _MONEY else slot.get(key) for key, _ in _SLOT_COLUMNS]
+        for slot in slots
+    ]
     out.append(table(rows, [header for _, header in _SLOT_COLUMNS]))
     feed = status.get("feed")
     if feed:

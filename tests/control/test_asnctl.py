@@ -55,7 +55,9 @@ async def test_status_renders_a_table(nursery: trio.Nursery, sock_path: Path) ->
     assert lines[0] == "asnd: trading on sim"
     header = lines[2].split()
     assert header == ["SLOT", "SYMBOL", "STRATEGY", "STATE", "EQUITY", "POSITION", "PNL", "SIGNAL"]
-    assert lines[3].split() == ["0", "BTCUSDT", "champion-btcusdt", "active", "200", "0", "0", "-"]
+    assert lines[3].split() == [
+        "0", "BTCUSDT", "champion-btcusdt", "active", "200.00", "0", "0.00", "-",
+    ]  # fmt: skip
     assert lines[4].split()[-1] == "+0.250"
     assert "feed: connected (last message 12 ms ago)" in lines
     assert any(
@@ -186,6 +188,22 @@ async def test_forbidden_client_sees_the_refusal(nursery: trio.Nursery, sock_pat
     )
     with pytest.raises(ControlClientError, match=f"forbidden: uid {os.getuid()}"):
         await asnctl("--socket", str(sock_path), "status")
+
+
+def test_status_table_shows_money_in_cents() -> None:
+    slots = [
+        {"slot": 0, "equity": "199.54720224", "pnl": "-0.45279776"},
+        {"slot": 1, "equity": "200.005", "pnl": "0.005"},  # half to even
+        {"slot": 2, "equity": "0", "pnl": "-0.00400000"},  # no "-0.00"
+        {"slot": 3, "equity": "n/a", "pnl": None},
+    ]
+    rows = [line.split() for line in render_status({"slots": slots}).splitlines()[1:]]
+    assert [(r[0], r[4], r[6]) for r in rows] == [
+        ("0", "199.55", "-0.45"),
+        ("1", "200.00", "0.00"),
+        ("2", "0.00", "0.00"),
+        ("3", "n/a", "-"),
+    ]
 
 
 def test_render_status_tolerates_missing_fields() -> None:
