@@ -160,6 +160,7 @@ class PromotionSettings:
     min_windows: int
     window_s: int
     alpha: float
+    target_multiple: Decimal
     swap_mode: SwapMode
 
 
@@ -383,10 +384,20 @@ def _promotion(table: Table) -> PromotionSettings:
         min_windows=table.integer("min_windows", 20, minimum=2),
         window_s=table.integer("window_s", 300, minimum=1),
         alpha=table.number("alpha", 0.05, low=0.0, high=1.0),
+        target_multiple=_target_multiple(table),
         swap_mode=cast(SwapMode, table.choice("swap_mode", SWAP_MODES, "inherit")),
     )
     table.finish()
     return settings
+
+
+def _target_multiple(table: Table) -> Decimal:
+    """Exact (a Decimal, not a float): the target equity is an exact integer of 1e-8 USDT.
+    Bounded above so that a typo cannot make an unreachable, absurdly large target."""
+    value = table.decimal("target_multiple", Decimal("2.0"), maximum=Decimal(1000))
+    if value <= 1:
+        raise table.error("target_multiple", f"must be > 1 (the target is a gain), got {value}")
+    return value
 
 
 def _supervisor(table: Table) -> SupervisorSettings:

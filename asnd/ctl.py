@@ -30,7 +30,15 @@ from asnd._table import ConfigError, Table
 from asnd.control.protocol import MAX_MESSAGE_BYTES, encode_request
 from asnd.control.socket_file import describe_path, user_name
 
-__all__ = ["ControlClientError", "call", "check_socket", "main", "render_status"]
+__all__ = [
+    "ControlClientError",
+    "call",
+    "check_socket",
+    "main",
+    "render_challengers",
+    "render_records",
+    "render_status",
+]
 
 DEFAULT_SOCKET: Final = Path("/run/asnd/control.sock")
 SOCKET_ENV: Final = "ASN_CONTROL_SOCKET"
@@ -239,15 +247,40 @@ def render_status(status: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def render_records(records: object) -> str:
-    """A list of flat dicts as a table; anything else as indented JSON."""
+def _duration(value: object) -> object:
+    """Seconds, unsigned (the table signs other floats: they are differences)."""
+    return f"{value:.3f}" if isinstance(value, float) else value
+
+
+#: Cell formats of ``asnctl challengers`` by key; other keys as ``render_records`` shows them.
+_CHALLENGER_CELLS: Final[Mapping[str, Callable[[object], object]]] = {
+    "challenger_ttt_s": _duration,
+    "champion_ttt_s": _duration,
+}
+
+
+def render_records(
+    records: object, cells: Mapping[str, Callable[[object], object]] | None = None
+) -> str:
+    """A list of flat dicts as a table (a key in ``cells`` has its values formatted by it);
+    anything else as indented JSON."""
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
         headers = list(dict.fromkeys(key for record in records for key in record))
-        rows = [[record.get(h) for h in headers] for record in records]
+        formats = cells or {}
+        rows = [
+            [formats[h](record.get(h)) if h in formats else record.get(h) for h in headers]
+            for record in records
+        ]
         return table(rows, [h.upper() for h in headers])
     if records == []:
         return "(none)"
     return json.dumps(records, indent=2, ensure_ascii=False)
+
+
+def render_challengers(records: object) -> str:
+    """``asnctl challengers``: ``render_records`` with each side's time-to-target as plain
+    seconds since the standing began ("-" until reached)."""
+    return render_records(records, _CHALLENGER_CELLS)
 
 
 # ------------------------------------------------------------------------------------ CLI
@@ -352,6 +385,8 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False), file=stdout)
     elif command == "status" and isinstance(result, dict):
         print(render_status(result), file=stdout)
+    elif command == "challengers":
+        print(render_challengers(result), file=stdout)
     else:
         print(render_records(result), file=stdout)
     return 0

@@ -164,7 +164,10 @@ class Daemon:
             observe=partial(_observe, self.health, now),
             pit=PitLane(
                 PromotionRule(
-                    config.promotion.min_windows, config.promotion.window_s, config.promotion.alpha
+                    config.promotion.min_windows,
+                    config.promotion.window_s,
+                    config.promotion.alpha,
+                    config.promotion.target_multiple,
                 ),
                 config.promotion.swap_mode,
             ),

@@ -58,6 +58,15 @@ def test_default_config_loads_six_slots_on_the_sim_venue() -> None:
     assert len(config.digest) == 64
 
 
+def test_the_time_to_target_multiple_is_exact(tmp_path: Path) -> None:
+    assert load_config(DEFAULT).promotion.target_multiple == Decimal(2)
+    path = make_config(tmp_path, ("target_multiple = 2.0", 'target_multiple = "1.1"'))
+    assert load_config(path).promotion.target_multiple == Decimal("1.1")
+    # A TOML float too: 1.1, not the binary float's 1.100000000000000088817841970012523...
+    path = make_config(tmp_path / "float", ("target_multiple = 2.0", "target_multiple = 1.1"))
+    assert load_config(path).promotion.target_multiple == Decimal("1.1")
+
+
 def test_default_champions_are_valid_distinct_strategies() -> None:
     config = load_config(DEFAULT)
     documents = [parse_strategy(slot.strategy.read_bytes()) for slot in config.slots]
@@ -159,6 +168,23 @@ def test_every_setting_appears_in_the_default_file_and_is_documented() -> None:
         (
             ('symbol = "ETHUSDT"', 'symbol = "eth/usdt"'),
             'slot[1].symbol: expected a venue symbol like "BTCUSDT", got "eth/usdt"',
+        ),
+        (
+            ("target_multiple = 2.0", "target_multiple = 1"),
+            "promotion.target_multiple: must be > 1 (the target is a gain), got 1",
+        ),
+        (
+            ("target_multiple = 2.0", "target_multiple = 0.5"),
+            "promotion.target_multiple: must be > 1 (the target is a gain), got 0.5",
+        ),
+        (
+            ("target_multiple = 2.0", 'target_multiple = "double"'),
+            "promotion.target_multiple: expected a positive number no greater than 1000, "
+            'got "double"',
+        ),
+        (
+            ("target_multiple = 2.0", "target_multiple = 5000"),
+            "promotion.target_multiple: expected a positive number no greater than 1000, got 5000",
         ),
         (
             ('swap_mode = "inherit"', 'swap_mode = "yolo"'),

@@ -13,7 +13,8 @@ as its effect, so the journal shows who asked for what right before it happened:
 - ``status`` is journaled too (a no-op for the fold) and reads the state.
 - ``challengers`` lists the pit lane's challengers (``asnd.core.pitlane``): each one's slot,
   champion, status (shadowing, promoted, rejected with the reason), windows compared, mean
-  PnL difference per window and the promotion test's p-value.
+  PnL difference per window, the promotion test's p-value, and each side's time-to-target
+  (seconds since the standing began, None until reached).
 - ``swap`` and a promotion build their events with the same ``swap_events``.
 """
 

@@ -22,7 +22,11 @@ Events:
   its symbol and the promotion rule is applied -- at most one promotion per slot, the best
   passing challenger (lowest p, then largest PnL difference, then id) -- as the decisions
   ``Promotion``, ``Swap`` (cause "promotion", mode ``[promotion] swap_mode``) and
-  ``StrategyLoaded``. Then the event is fed to the shadows.
+  ``StrategyLoaded``. Then the event is fed to the shadows, and each side whose equity
+  now first reaches its target (``[promotion] target_multiple`` x the slot's capital for a
+  fresh shadow; see ``asnd.core.promotion``) has the event's time recorded as its
+  time-to-target in the challenger's standing (a challenger with a worse time-to-target
+  than the champion's twin is not promoted).
 - ``Promotion``: the challenger is marked promoted and stops shadowing.
 
 The swap happens at a safe point by construction: between two journaled events, none
@@ -32,7 +36,8 @@ position and working orders.
 
 When a slot's champion changes (the promotion, an operator swap), at the next window
 boundary its twin restarts on the new champion and every challenger's standing on that slot
-restarts from zero (the window in which the change happened is not scored).
+restarts from zero, time-to-target included (the window in which the change happened is
+not scored).
 
 Restart: the pit lane is not part of the state snapshot. After a restart it is empty, the
 pit crew rescans the directory and every challenger file is loaded (and shadowed) afresh:
@@ -49,7 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from asnd.core.portfolio import DaemonState
-from asnd.core.promotion import PromotionRule, Standing
+from asnd.core.promotion import PromotionRule, Standing, TargetRace
 from asnd.core.shadow import MARKET_KINDS, Shadow
 from asnd.core.slot import SlotStatus
 from asnd.core.strategy import StrategyError, parse_strategy
@@ -150,10 +155,12 @@ class PitLane:
         slot = state.slots[event.slot]
         shadow = Shadow(slot.config, state.config, event.strategy_id, event.document)
         shadow.start(self._infos.get(slot.symbol), state.book(slot.symbol), event.ts_local_ns)
-        self.challengers[event.strategy_id] = Challenger(
+        challenger = Challenger(
             event.slot, event.strategy_id, event.source, event.document, event.digest, shadow
         )
+        self.challengers[event.strategy_id] = challenger
         self._sync_twin(event.slot, state, event.ts_local_ns)
+        challenger.standing = self._standing(challenger, state, event.ts_local_ns)
         return []
 
     def _refusal(self, event: ChallengerLoaded, state: DaemonState) -> str:
@@ -191,7 +198,36 @@ class PitLane:
         for slot, twin in list(self._twins.items()):
             if twin.shadow.symbol == symbol and _feed(twin.shadow, event):
                 del self._twins[slot]  # restarted (standings too) at the next window close
+        self._note_targets(symbol, event.ts_local_ns)
         return out
+
+    def _note_targets(self, symbol: str, ts: int) -> None:
+        """Time-to-target: each side whose equity reaches its target at this event."""
+        twin_equity: dict[int, int | None] = {}  # once per slot, shared by its challengers
+        for challenger in self.challengers.values():
+            own, standing = challenger.shadow, challenger.standing
+            gain = standing.target_gain_e8
+            if own is None or own.symbol != symbol or gain is None:
+                continue
+            # An equity is computed only for a side still racing: most events cost nothing.
+            if standing.challenger.reached_ns is None:
+                standing.challenger.note(ts, own.equity_e8, gain)
+            twin = self._twins.get(challenger.slot)
+            if standing.champion.reached_ns is None and twin is not None:
+                if challenger.slot not in twin_equity:
+                    twin_equity[challenger.slot] = twin.shadow.equity_e8
+                standing.champion.note(ts, twin_equity[challenger.slot], gain)
+
+    def _standing(self, challenger: Challenger, state: DaemonState, ts: int) -> Standing:
+        """A fresh standing from ``ts``: each side races from its equity now."""
+        twin = self._twins.get(challenger.slot)
+        own = challenger.shadow
+        return Standing(
+            began_ns=ts,
+            target_gain_e8=self.rule.target_gain_e8(state.slots[challenger.slot].config.capital_e8),
+            challenger=TargetRace(None if own is None else own.equity_e8),
+            champion=TargetRace(None if twin is None else twin.shadow.equity_e8),
+        )
 
     def _close_window(self, symbol: str, state: DaemonState, ts: int) -> list[Event]:
         out: list[Event] = []
@@ -258,7 +294,7 @@ class PitLane:
         shadow.start(self._infos.get(live.symbol), state.book(live.symbol), ts)
         self._twins[slot] = _Twin(live.strategy_document, shadow, shadow.equity_e8)
         for challenger in self._active(slot):
-            challenger.standing = Standing()
+            challenger.standing = self._standing(challenger, state, ts)
             own = challenger.shadow
             challenger.start_e8 = None if own is None else own.equity_e8
         return True
@@ -281,13 +317,15 @@ class PitLane:
                 "losses": s.losses,
                 "mean_pnl_diff": round(s.mean_diff_e8 / 1e8, 8),
                 "p_value": round(s.p_value, 6),
+                "challenger_ttt_s": s.ttt_s(s.challenger),
+                "champion_ttt_s": s.ttt_s(s.champion),
                 "reason": "",
             })  # fmt: skip
         for source, reason in self.rejected:
             rows.append({
                 "slot": None, "challenger": source, "champion": None, "status": "rejected",
                 "windows": 0, "wins": 0, "losses": 0, "mean_pnl_diff": None, "p_value": None,
-                "reason": reason,
+                "challenger_ttt_s": None, "champion_ttt_s": None, "reason": reason,
             })  # fmt: skip
         return rows
 

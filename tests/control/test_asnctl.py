@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from asnd.control import serve_control
-from asnd.ctl import ControlClientError, check_socket, render_status, run
+from asnd.ctl import ControlClientError, check_socket, render_challengers, render_status, run
 
 from .desk import Desk
 
@@ -204,6 +204,21 @@ def test_status_table_shows_money_in_cents() -> None:
         ("2", "0.00", "0.00"),
         ("3", "n/a", "-"),
     ]
+
+
+def test_challengers_table_shows_each_sides_time_to_target_in_seconds() -> None:
+    rows = [
+        {"slot": 0, "challenger": "fast", "mean_pnl_diff": 0.25, "challenger_ttt_s": 42.5,
+         "champion_ttt_s": None, "reason": ""},
+        {"slot": 1, "challenger": "slow", "mean_pnl_diff": -0.5, "challenger_ttt_s": None,
+         "champion_ttt_s": 7.0, "reason": ""},
+    ]  # fmt: skip
+    lines = render_challengers(rows).splitlines()
+    assert lines[0].split() == [
+        "SLOT", "CHALLENGER", "MEAN_PNL_DIFF", "CHALLENGER_TTT_S", "CHAMPION_TTT_S", "REASON",
+    ]  # fmt: skip
+    assert lines[1].split() == ["0", "fast", "+0.250", "42.500", "-"], "a duration is unsigned"
+    assert lines[2].split() == ["1", "slow", "-0.500", "-", "7.000"]
 
 
 def test_render_status_tolerates_missing_fields() -> None:

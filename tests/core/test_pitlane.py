@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import replace
+from decimal import Decimal
 
 import msgspec
 import pytest
@@ -32,11 +33,12 @@ RULE = PromotionRule(min_windows=5, window_s=1, alpha=0.05)
 STEP_NS = 100_000_000  # ten book updates per one-second window
 
 
-def doc(strategy_id: str, signal: float) -> str:
-    """A constant strategy: always long (signal > 0.5), short (< -0.5) or flat."""
+def doc(strategy_id: str, signal: float, size: float = 5.0) -> str:
+    """A constant strategy: always long (signal > 0.5), short (< -0.5) or flat; ``size``
+    5.0 trades near the slot's maximum quantity, -5.0 near its minimum."""
     return json.dumps({
         "format": "asn-strategy", "version": 1, "id": strategy_id, "features": [],
-        "signal": {"const": signal}, "size": {"const": 5.0},
+        "signal": {"const": signal}, "size": {"const": size},
         "params": {"entry_long": 0.5, "entry_short": -0.5, "size_range": [0.0, 1.0]},
     })  # fmt: skip
 
@@ -55,13 +57,34 @@ def rising_market(steps: int, start_ns: int) -> list[Event]:
     return out
 
 
-def opening() -> list[Event]:
+def walk(moves: list[int], start_ns: int = 0) -> list[Event]:
+    """The touch moves one tick up (+1) or down (-1) every ``STEP_NS``, from the opening's.
+
+    A rise is ``rising_market``'s step; a fall is its mirror (the bid first, then the ask)."""
+    out: list[Event] = []
+    bid = 10_000
+    for i, move in enumerate(moves, start=1):
+        ts, new = start_ns + i * STEP_NS, bid + move
+        if move > 0:
+            out.append(
+                BookDelta(0, ts - 1, SYMBOL, 2 * i, 0, 0, 0, [], [], [new, new + 1], [0, 5000])
+            )
+            out.append(BookDelta(0, ts, SYMBOL, 2 * i + 1, 0, 0, 0, [new], [5000], [], []))
+        else:
+            out.append(BookDelta(0, ts - 1, SYMBOL, 2 * i, 0, 0, 0, [bid, new], [0, 5000], [], []))
+            out.append(BookDelta(0, ts, SYMBOL, 2 * i + 1, 0, 0, 0, [], [], [new + 1], [5000]))
+        bid = new
+    return out  # fmt: skip
+
+
+def opening(champion: str = doc("flat", 0.0)) -> list[Event]:
     bids = [10_000 - k for k in range(20)]
     asks = [10_001 + k for k in range(20)]
+    champion_id = json.loads(champion)["id"]
     return [
         InstrumentInfo(0, 0, "bybit", SYMBOL, "0.0001", "1"),
         BookSnapshot(0, 1, SYMBOL, 1, 0, 0, 0, bids, [5000] * 20, asks, [5000] * 20),
-        StrategyLoaded(0, 1, 0, "flat", "", "config", doc("flat", 0.0)),
+        StrategyLoaded(0, 1, 0, champion_id, "", "config", champion),
     ]
 
 
@@ -86,10 +109,12 @@ class Core:
             self.feed(event)
 
 
-def loaded(strategy_id: str, signal: float, slot: int = 0) -> ChallengerLoaded:
-    text = doc(strategy_id, signal)
+def loaded(
+    strategy_id: str, signal: float, slot: int = 0, *, size: float = 5.0, ts: int = 2
+) -> ChallengerLoaded:
+    text = doc(strategy_id, signal, size)
     source = f"strategy_challenger_0_{strategy_id}.json"
-    return ChallengerLoaded(0, 2, slot, strategy_id, "d", source, text)
+    return ChallengerLoaded(0, ts, slot, strategy_id, "d", source, text)
 
 
 def test_sign_test_p_values_are_exact_binomial_tails() -> None:
@@ -226,3 +251,127 @@ def test_a_broken_shadow_stops_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     core.feed_all(rising_market(3, 0))
     assert core.pit.challengers["long"].status == "failed: RuntimeError: replay bug"
     assert core.state.last_seq == len(core.journal), "the live fold went on"
+
+
+# ---------------------------------------------------------------------------- time-to-target
+# A target of 1.0002 x the 200 USDT capital (a 0.04 USDT gain) is reached within seconds on
+# these one-tick-per-step markets: a full-size long gains ~0.1 USDT a second.
+TTT_RULE = replace(RULE, target_multiple=Decimal("1.0002"))
+
+
+def promotions(core: Core) -> list[Promotion]:
+    return [e for e in core.journal if isinstance(e, Promotion)]
+
+
+@pytest.mark.parametrize("target_multiple", ["1.0002", "2"])
+def test_a_challenger_that_reached_the_target_after_the_champion_is_not_promoted(
+    target_multiple: str,
+) -> None:
+    """Down 2 s, then up 12 s: the short champion reaches the target in the fall; the long
+    challenger loses the two falling windows, wins every rising one (the sign test passes,
+    its total PnL is far better) but reaches the target only after recovering, 4 s later.
+    With a 2x target neither side reaches it and the same challenger is promoted: the
+    refusal is the time-to-target rule's alone."""
+    rule = replace(RULE, target_multiple=Decimal(target_multiple))
+    core = Core(rule=rule)
+    core.feed_all(opening(doc("short-champion", -5.0)))
+    core.feed(loaded("long", 5.0))
+    core.feed_all(walk([-1] * 20 + [1] * 120))
+    standing = core.pit.challengers["long"].standing
+    assert standing.wins >= 9
+    assert standing.losses == 2
+    assert standing.p_value <= rule.alpha
+    assert standing.sum_diff_e8 > 0
+    if target_multiple == "2":
+        assert [p.challenger_id for p in promotions(core)] == ["long"]
+        assert standing.champion.reached_ns is None
+        assert standing.challenger.reached_ns is None
+        return
+    assert promotions(core) == []
+    assert core.pit.challengers["long"].status == "shadowing"
+    champion_at, challenger_at = standing.champion.reached_ns, standing.challenger.reached_ns
+    assert champion_at is not None
+    assert challenger_at is not None
+    assert champion_at < 2 * 10**9 < challenger_at, "the champion in the fall, the challenger after"
+    row = next(r for r in core.pit.standings(core.state) if r["challenger"] == "long")
+    assert row["champion_ttt_s"] == (champion_at - 2) / 1e9
+    assert row["challenger_ttt_s"] == (challenger_at - 2) / 1e9
+
+
+def test_a_challenger_that_reached_the_target_first_is_promoted() -> None:
+    """A rising market: a full-size long challenger against a minimum-size long champion.
+    Both reach the target before the promotion; the challenger first."""
+    core = Core(rule=TTT_RULE)
+    core.feed_all(opening(doc("small-long", 5.0, size=-5.0)))
+    core.feed(loaded("long", 5.0))
+    core.feed_all(walk([1] * 100))
+    [promotion] = promotions(core)
+    assert (promotion.challenger_id, promotion.champion_id) == ("long", "small-long")
+    standing = core.pit.challengers["long"].standing
+    champion_at, challenger_at = standing.champion.reached_ns, standing.challenger.reached_ns
+    assert challenger_at is not None
+    assert champion_at is not None
+    assert challenger_at < champion_at <= promotion.ts_local_ns
+
+
+def test_a_challenger_is_promoted_when_the_champion_never_reached_the_target() -> None:
+    core = Core(rule=TTT_RULE)
+    core.feed_all(opening())
+    core.feed(loaded("long", 5.0))
+    core.feed_all(rising_market(120, 0))
+    [promotion] = promotions(core)
+    assert promotion.challenger_id == "long"
+    standing = core.pit.challengers["long"].standing
+    assert standing.challenger.reached_ns is not None
+    assert standing.challenger.reached_ns < promotion.ts_local_ns
+    assert standing.champion.reached_ns is None, "flat never gains"
+    row = next(r for r in core.pit.standings(core.state) if r["challenger"] == "long")
+    assert row["champion_ttt_s"] is None
+    assert isinstance(row["challenger_ttt_s"], float)
+    assert row["challenger_ttt_s"] > 0
+
+
+def test_a_standings_restart_starts_the_time_to_target_race_again() -> None:
+    core = Core(rule=replace(TTT_RULE, min_windows=1000))
+    core.feed_all(opening())
+    core.feed(loaded("long", 5.0))
+    core.feed_all(rising_market(40, 0))
+    before = core.pit.challengers["long"].standing
+    assert before.challenger.reached_ns is not None
+    core.feed(StrategyLoaded(0, 4 * 10**9 + 1, 0, "flat2", "", "op", doc("flat2", 0.1)))
+    rest = rising_market(80, 0)[80:]
+    boundary = next(i for i, e in enumerate(rest) if e.ts_local_ns >= 5 * 10**9)
+    core.feed_all(rest[: boundary + 1])
+    challenger = core.pit.challengers["long"]
+    after = challenger.standing
+    assert after is not before
+    assert after.began_ns == 5 * 10**9, "restarted at the first event of window 5"
+    assert after.challenger.reached_ns is None
+    assert after.champion.reached_ns is None
+    assert after.challenger.start_e8 == challenger.start_e8, "from its equity at the restart"
+    assert after.challenger.start_e8 is not None
+    assert after.challenger.start_e8 > 200 * 10**8, "already richer than the capital"
+    core.feed_all(rest[boundary + 1 :])
+    reached = after.challenger.reached_ns
+    assert reached is not None
+    assert reached - after.began_ns >= 3 * STEP_NS, "it had to earn the gain again"
+
+
+def test_a_late_challenger_races_the_twin_from_the_twins_equity_then() -> None:
+    """The twin starts with the first challenger (flat, never promoted) and reaches the
+    target at once; a challenger arriving 6 s later must not face a race already lost: the
+    twin races it from its equity at that moment, and the faster challenger is promoted."""
+    core = Core(rule=TTT_RULE)
+    core.feed_all(opening(doc("small-long", 5.0, size=-5.0)))
+    core.feed(loaded("flat", 0.0))
+    market = walk([1] * 160)
+    late = next(i for i, e in enumerate(market) if e.ts_local_ns > 6 * 10**9)
+    core.feed_all(market[:late])
+    first = core.pit.challengers["flat"].standing
+    assert first.champion.reached_ns is not None, "the twin reached the target before"
+    twin = core.pit._twins[0].shadow.equity_e8
+    core.feed(loaded("long", 5.0, ts=market[late - 1].ts_local_ns))
+    assert core.pit.challengers["long"].standing.champion.start_e8 == twin
+    core.feed_all(market[late:])
+    assert [p.challenger_id for p in promotions(core)] == ["long"]
+    assert core.pit.challengers["flat"].status == "shadowing"

@@ -93,6 +93,7 @@ async def test_a_better_challenger_is_promoted_live_and_bad_files_are_rejected(
         listing = await asnctl(path, "challengers")
         assert listing.returncode == 0, listing.stderr
         assert b"PROMOTED" in listing.stdout.upper()
+        assert b"CHAMPION_TTT_S" in listing.stdout
         assert journal.next_seq > swapped_at
     events = journal_events(daemon.config)
     promotion = kinds(events, Promotion)
@@ -108,6 +109,7 @@ async def test_a_better_challenger_is_promoted_live_and_bad_files_are_rejected(
     assert any(isinstance(e, StrategyLoaded) and e.strategy_id == "flat-challenger" for e in events)
     # The standings: promoted, the champion's copy still shadowing (ties only), rejections.
     assert rows["flat-challenger"]["status"] == "promoted"
+    assert {"challenger_ttt_s", "champion_ttt_s"} <= rows["flat-challenger"].keys()
     assert rows["champion-copy"]["status"] == "shadowing"
     reasons = {Path(e.source).name: e.reason for e in events if isinstance(e, ChallengerRejected)}
     assert "invalid strategy" in reasons[challenger_name(1, "malformed")]
