@@ -29,29 +29,27 @@ def test_a_target_multiple_not_above_one_is_refused(multiple: str) -> None:
         PromotionRule(5, 1, 0.05, Decimal(multiple))
 
 
+def after(race: TargetRace, ts_ns: int, equity_e8: int | None) -> tuple[int | None, int | None]:
+    """Note one equity (a gain of 50 wins) and read the race: (start, reached)."""
+    race.note(ts_ns, equity_e8, gain_e8=50)
+    return race.start_e8, race.reached_ns
+
+
 def test_a_race_is_won_at_the_first_event_at_or_above_its_target_and_stays_won() -> None:
     race = TargetRace(start_e8=100)
-    race.note(10, 149, gain_e8=50)
-    assert race.reached_ns is None
-    race.note(20, None, gain_e8=50)  # no trusted book: no mark, no verdict
-    assert race.reached_ns is None
-    race.note(30, 150, gain_e8=50)
-    assert race.reached_ns == 30, "at the target counts"
-    race.note(40, 10, gain_e8=50)
-    race.note(50, 500, gain_e8=50)
-    assert race.reached_ns == 30, "a fall afterwards does not undo the first reach"
+    assert after(race, 10, 149) == (100, None)
+    assert after(race, 20, None) == (100, None), "no trusted book: no mark, no verdict"
+    assert after(race, 30, 150) == (100, 30), "at the target counts"
+    assert after(race, 40, 10) == (100, 30), "a fall afterwards does not undo the reach"
+    assert after(race, 50, 500) == (100, 30)
 
 
 def test_a_race_without_a_start_starts_from_the_first_mark() -> None:
     race = TargetRace()
-    race.note(10, None, gain_e8=50)
-    assert race.start_e8 is None
-    race.note(20, 300, gain_e8=50)
-    assert (race.start_e8, race.reached_ns) == (300, None), "the first mark is the start"
-    race.note(30, 349, gain_e8=50)
-    assert race.reached_ns is None
-    race.note(40, 350, gain_e8=50)
-    assert race.reached_ns == 40
+    assert after(race, 10, None) == (None, None)
+    assert after(race, 20, 300) == (300, None), "the first mark is the start"
+    assert after(race, 30, 349) == (300, None)
+    assert after(race, 40, 350) == (300, 40)
 
 
 def winning(challenger_ns: int | None, champion_ns: int | None) -> Standing:
