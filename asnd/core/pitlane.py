@@ -209,7 +209,7 @@ class PitLane:
             gain = standing.target_gain_e8
             if own is None or own.symbol != symbol or gain is None:
                 continue
-            # An equity is computed only for a side still racing: most events cost nothing.
+            # A side that has reached its target costs nothing more: its equity is not computed.
             if standing.challenger.reached_ns is None:
                 standing.challenger.note(ts, own.equity_e8, gain)
             twin = self._twins.get(challenger.slot)
