@@ -15,18 +15,22 @@ import time
 from collections.abc import AsyncGenerator, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import trio
+from crc32c import crc32c
 
-from journal.codec import SCHEMA_MINOR, UnknownKind, decode, peek_kind
+from journal.codec import SCHEMA_MINOR, UnknownKind, decode, decode_unchecked, peek_kind
 from journal.errors import CorruptJournal, JournalNotFound
 from journal.events import Event, kind_of
 from journal.segment import (
+    FRAME,
     HEADER_SIZE,
+    MAX_RECORD_BYTES,
     FileScan,
+    FrameBlocks,
     ScanEnd,
     SegmentHeader,
-    read_blocks,
     segment_name,
     segment_paths,
 )
@@ -101,41 +105,119 @@ class _Cursor:
         to_seq: int | None,
     ) -> Iterator[Event]:
         """Decode frames from the current offset to the end of the file as it is now."""
-        # The hot loop of every replay: keep it flat and local. Position is saved once, on
-        # the way out (also when the consumer stops early), not per record.
+        if kinds is None and to_seq is None and from_seq <= self.expected_seq:
+            return self._every_event(scan)
+        return self._some_events(scan, kinds, from_seq, to_seq)
+
+    # The two loops below are the hot loops of every replay. Each record is framed,
+    # checksummed, decoded and yielded in one pass over a block, with everything it touches in
+    # locals; the position is saved once, on the way out (also when the consumer stops early).
+    # Both walk exactly the frames scan_block accepts (FrameBlocks' contract). They differ only
+    # in the per-record filter: replays that take every event (the daemon's recovery, the
+    # follower, full reads) skip it, which measured about 3% of their time.
+
+    def _every_event(self, scan: FileScan) -> Iterator[Event]:
         path = self.path
-        last = to_seq if to_seq is not None else 1 << 63
         seq = self.expected_seq - 1
+        unpack = FRAME.unpack_from
+        checksum = crc32c
+        fast_decode = decode_unchecked
+        max_length = MAX_RECORD_BYTES
+        blocks = FrameBlocks(path, self.fd, self.offset, scan)
         try:
-            for block_offset, view, ends in read_blocks(path, self.fd, self.offset, scan):
-                begin = 0
-                for end in ends:
+            data = blocks.next(0)
+            while data:
+                n = len(data)
+                last_header = n - 8
+                pos = 0
+                while pos <= last_header:
+                    length, crc = unpack(data, pos)
+                    start = pos + 8
+                    end = start + length
+                    payload = data[start:end]
+                    if checksum(payload) != crc or end > n or not 0 < length <= max_length:
+                        break
                     seq += 1
-                    if seq > last:
-                        seq -= 1
-                        return
-                    payload = view[begin + 8 : end]
-                    if seq < from_seq or (kinds is not None and peek_kind(payload) not in kinds):
-                        begin = end
-                        continue
+                    event: Event | None
                     try:
-                        event = decode(payload)
-                    except ValueError as exc:  # UnknownKind and msgspec errors are ValueErrors
-                        if self._skippable(exc):
-                            begin = end
+                        event = fast_decode(payload)
+                    except ValueError:  # msgspec errors are ValueErrors
+                        event = self._decode_failed(payload, blocks.offset + pos)
+                        if event is None:
+                            pos = end
                             continue
-                        raise CorruptJournal(
-                            path, block_offset + begin, f"undecodable record ({exc})"
-                        ) from None
                     if event.seq != seq:
-                        raise CorruptJournal(
-                            path, block_offset + begin, f"seq {event.seq} where {seq} was expected"
-                        )
-                    begin = end
+                        self._wrong_seq(event, seq, blocks.offset + pos)
                     yield event
+                    pos = end
+                data = blocks.next(pos)
             self.offset = scan.good_end
         finally:
             self.expected_seq = seq + 1
+
+    def _some_events(
+        self,
+        scan: FileScan,
+        kinds: frozenset[int] | None,
+        from_seq: int,
+        to_seq: int | None,
+    ) -> Iterator[Event]:
+        path = self.path
+        last = to_seq if to_seq is not None else 1 << 63
+        seq = self.expected_seq - 1
+        unpack = FRAME.unpack_from
+        checksum = crc32c
+        fast_decode = decode_unchecked
+        max_length = MAX_RECORD_BYTES
+        blocks = FrameBlocks(path, self.fd, self.offset, scan)
+        try:
+            data = blocks.next(0)
+            while data:
+                n = len(data)
+                last_header = n - 8
+                pos = 0
+                while pos <= last_header:
+                    length, crc = unpack(data, pos)
+                    start = pos + 8
+                    end = start + length
+                    payload = data[start:end]
+                    if checksum(payload) != crc or end > n or not 0 < length <= max_length:
+                        break
+                    seq += 1
+                    if from_seq <= seq <= last and (kinds is None or peek_kind(payload) in kinds):
+                        event: Event | None
+                        try:
+                            event = fast_decode(payload)
+                        except ValueError:
+                            event = self._decode_failed(payload, blocks.offset + pos)
+                            if event is None:
+                                pos = end
+                                continue
+                        if event.seq != seq:
+                            self._wrong_seq(event, seq, blocks.offset + pos)
+                        yield event
+                    elif seq > last:
+                        seq -= 1
+                        return
+                    pos = end
+                data = blocks.next(pos)
+            self.offset = scan.good_end
+        finally:
+            self.expected_seq = seq + 1
+
+    def _wrong_seq(self, event: Event, seq: int, offset: int) -> NoReturn:
+        raise CorruptJournal(self.path, offset, f"seq {event.seq} where {seq} was expected")
+
+    def _decode_failed(self, payload: bytes, offset: int) -> Event | None:
+        """The slow path for a record the fast decode refused: decode it again with the
+        precise errors; ``None`` if a newer minor schema added its kind (skip it), else
+        ``CorruptJournal``."""
+        try:
+            return decode(payload)
+        except ValueError as exc:  # UnknownKind and msgspec errors are ValueErrors
+            if self._skippable(exc):
+                return None
+            raise CorruptJournal(self.path, offset, f"undecodable record ({exc})") from None
 
     def _skippable(self, exc: ValueError) -> bool:
         """Kinds added by a newer minor schema are skipped; anything else is damage."""
