@@ -27,6 +27,7 @@ from journal.segment import (
     FRAME,
     HEADER_SIZE,
     MAX_RECORD_BYTES,
+    READ_BLOCK,
     FileScan,
     FrameBlocks,
     ScanEnd,
@@ -71,10 +72,21 @@ class _HeaderPending(Exception):
 class _Cursor:
     """Position inside one segment; decodes the frames appended since the last poll."""
 
-    __slots__ = ("expected_seq", "fd", "header", "offset", "path", "skipped_unknown")
+    __slots__ = (
+        "expected_seq",
+        "fd",
+        "header",
+        "offset",
+        "path",
+        "read_block",
+        "skipped_unknown",
+    )
 
-    def __init__(self, path: Path, *, header_pending_ok: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, header_pending_ok: bool = False, read_block: int = READ_BLOCK
+    ) -> None:
         self.path = path
+        self.read_block = read_block
         self.fd = os.open(path, os.O_RDONLY)
         raw = os.pread(self.fd, HEADER_SIZE, 0)
         try:
@@ -123,7 +135,7 @@ class _Cursor:
         checksum = crc32c
         fast_decode = decode_unchecked
         max_length = MAX_RECORD_BYTES
-        blocks = FrameBlocks(path, self.fd, self.offset, scan)
+        blocks = FrameBlocks(path, self.fd, self.offset, scan, self.read_block)
         try:
             data = blocks.next(0)
             while data:
@@ -169,7 +181,7 @@ class _Cursor:
         checksum = crc32c
         fast_decode = decode_unchecked
         max_length = MAX_RECORD_BYTES
-        blocks = FrameBlocks(path, self.fd, self.offset, scan)
+        blocks = FrameBlocks(path, self.fd, self.offset, scan, self.read_block)
         try:
             data = blocks.next(0)
             while data:
@@ -228,10 +240,14 @@ class _Cursor:
 
 
 class JournalReader:
-    """Read a journal directory. Re-iterable; each ``events`` call starts afresh."""
+    """Read a journal directory. Re-iterable; each ``events`` call starts afresh.
 
-    def __init__(self, directory: Path) -> None:
+    ``read_block`` is how many bytes of a segment are read at once (see
+    ``segment.READ_BLOCK``); a reader holds about one block."""
+
+    def __init__(self, directory: Path, *, read_block: int = READ_BLOCK) -> None:
         self.directory = Path(directory)
+        self.read_block = read_block
         if not self.directory.is_dir():
             raise JournalNotFound(f"journal directory {self.directory} does not exist")
         self.torn_tail: TornTail | None = None
@@ -272,7 +288,7 @@ class JournalReader:
         for i in range(start, len(paths)):
             if to_seq is not None and firsts[i] > to_seq:
                 return
-            cursor = _Cursor(paths[i])
+            cursor = _Cursor(paths[i], read_block=self.read_block)
             scan = FileScan()
             try:
                 events = cursor.events(scan, kind_set, from_seq, to_seq)
@@ -308,7 +324,7 @@ class Follower:
     ``poll()`` returns the events appended since the last call without blocking. A partial
     record at the end of the file is a write in progress: it is picked up on a later poll.
     When the writer rotates, the next segment is named after the next expected seq, so the
-    follower finds it without listing the directory.
+    follower finds it without listing the directory. ``read_block`` as in ``JournalReader``.
     """
 
     def __init__(
@@ -317,10 +333,12 @@ class Follower:
         *,
         from_seq: int = 0,
         kinds: Collection[type[Event]] | None = None,
+        read_block: int = READ_BLOCK,
     ) -> None:
         self.directory = Path(directory)
         if not self.directory.is_dir():
             raise JournalNotFound(f"journal directory {self.directory} does not exist")
+        self.read_block = read_block
         self._kinds = _kind_set(kinds)
         self._from_seq = from_seq
         self._cursor: _Cursor | None = None
@@ -339,7 +357,7 @@ class Follower:
             if int(p.stem) <= self._from_seq:
                 chosen = p
         try:
-            return _Cursor(chosen, header_pending_ok=True)
+            return _Cursor(chosen, header_pending_ok=True, read_block=self.read_block)
         except _HeaderPending:
             return None
 
@@ -363,7 +381,7 @@ class Follower:
                     cursor.path, scan.good_end, "damaged record in a sealed segment"
                 )
             try:
-                nxt_cursor = _Cursor(nxt, header_pending_ok=True)
+                nxt_cursor = _Cursor(nxt, header_pending_ok=True, read_block=self.read_block)
             except _HeaderPending:
                 return out
             cursor.close()
