@@ -31,7 +31,7 @@ from crc32c import crc32c
 from bench._common import best_of, emit
 from bench._events import market_events
 from journal.codec import decode_unchecked, encode
-from journal.events import Event
+from journal.events import BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 from journal.reader import JournalReader
 from journal.segment import FRAME, HEADER_SIZE, segment_paths
 from journal.service import JournalService
@@ -110,6 +110,30 @@ def throughput(n: int, workdir: Path) -> None:
         reader_process_peak_rss_mib=read_rss, journal_mib=round(size / 2**20, 1),
     )  # fmt: skip
     _read_breakdown(journal, n, raw_unpack, ours_read)
+    _read_by_kind(journal, ours_read)
+
+
+def _read_by_kind(journal: Path, ours_read: Callable[[], None]) -> None:
+    """Filtered replays beside the unfiltered one: the market kinds (what backtests and the
+    evolution dataset read; every bench record matches) and trades only (a fifth match)."""
+    reader = JournalReader(journal)
+    counts: dict[str, int] = {}
+
+    def by(name: str, kinds: tuple[type[Event], ...]) -> Callable[[], None]:
+        def run() -> None:
+            counts[name] = sum(1 for _ in reader.events(kinds=kinds))
+
+        return run
+
+    market = (InstrumentInfo, BookSnapshot, BookDelta, Trade)
+    t_all, t_market, t_trades = best_of(5, ours_read, by("market", market), by("trades", (Trade,)))
+    for name, t in (("market", t_market), ("trades", t_trades)):
+        emit(
+            BENCH, f"read_kinds_{name}",
+            events=counts[name], seconds=round(t, 3), ref="JournalReader.events() unfiltered",
+            ref_seconds=round(t_all, 3), ratio=round(t_all / t, 3),
+            note="every record is framed and CRC-checked; only the kinds asked for are decoded",
+        )  # fmt: skip
 
 
 def _read_breakdown(

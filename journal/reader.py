@@ -20,7 +20,14 @@ from typing import NoReturn
 import trio
 from crc32c import crc32c
 
-from journal.codec import SCHEMA_MINOR, UnknownKind, decode, decode_unchecked, peek_kind
+from journal.codec import (
+    SCHEMA_MINOR,
+    UnknownKind,
+    decode,
+    decode_unchecked,
+    kind_prefixes,
+    peek_kind,
+)
 from journal.errors import CorruptJournal, JournalNotFound
 from journal.events import Event, kind_of
 from journal.segment import (
@@ -176,6 +183,7 @@ class _Cursor:
     ) -> Iterator[Event]:
         path = self.path
         last = to_seq if to_seq is not None else 1 << 63
+        wanted = kind_prefixes(kinds) if kinds is not None else {}
         seq = self.expected_seq - 1
         unpack = FRAME.unpack_from
         checksum = crc32c
@@ -196,7 +204,11 @@ class _Cursor:
                     if checksum(payload) != crc or end > n or not 0 < length <= max_length:
                         break
                     seq += 1
-                    if from_seq <= seq <= last and (kinds is None or peek_kind(payload) in kinds):
+                    if from_seq <= seq <= last and (
+                        kinds is None
+                        or (want := wanted.get(payload[:2])) is True
+                        or (want is None and peek_kind(payload) in kinds)
+                    ):
                         event: Event | None
                         try:
                             event = fast_decode(payload)

@@ -14,9 +14,9 @@ from crc32c import crc32c
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journal.codec import decode
+from journal.codec import decode, kind_prefixes, peek_kind
 from journal.errors import CorruptJournal
-from journal.events import BookDelta, Event, Trade
+from journal.events import BookDelta, CancelIntent, Event, Trade
 from journal.reader import Follower, JournalReader
 from journal.segment import (
     FRAME,
@@ -250,3 +250,29 @@ def test_a_walk_that_stops_before_a_good_frame_is_refused(
         assert blocks.next(0)
         with pytest.raises(RuntimeError, match="disagree"):
             blocks.next(0)
+
+
+@pytest.mark.parametrize("kinds", [set(), {4}, {1, 2, 3, 4}, {90}, {140}, {3, 140}])
+def test_the_kind_prefix_table_agrees_with_peek_kind(kinds: set[int]) -> None:
+    table = kind_prefixes(kinds)
+    for first in range(256):
+        for second in range(256):
+            for tail in (b"", b"\x8c", b"\xcc\x8c\x01"):
+                payload = bytes((first, second)) + tail
+                wanted = table.get(payload[:2])
+                if wanted is not None:
+                    assert wanted == (peek_kind(payload) in kinds), payload
+
+
+def test_filtering_by_a_kind_above_127_reads_past_the_table(tmp_path: Path) -> None:
+    events = [
+        trade(1) if i % 2 else CancelIntent(0, i, 1, "XRPUSDT", f"asn-{i}", "touch moved", i)
+        for i in range(30)
+    ]
+    with JournalWriter.open(tmp_path) as w:
+        stamped = [w.append(e) for e in events]
+    cancels = list(JournalReader(tmp_path).events(kinds=[CancelIntent]))
+    assert cancels == [e for e in stamped if isinstance(e, CancelIntent)]
+    assert len(cancels) == 15
+    both = list(JournalReader(tmp_path).events(kinds=[CancelIntent, Trade], from_seq=3))
+    assert both == stamped[2:]
