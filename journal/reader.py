@@ -68,8 +68,20 @@ class SegmentInfo:
     size: int
 
 
-def _kind_set(kinds: Collection[type[Event]] | None) -> frozenset[int] | None:
-    return None if kinds is None else frozenset(kind_of(k) for k in kinds)
+@dataclass(frozen=True, slots=True)
+class _KindFilter:
+    """The kinds a read wants, and ``codec.kind_prefixes`` of them (built once per read or
+    follower: it takes a few hundred microseconds, a follower polls every millisecond)."""
+
+    kinds: frozenset[int]
+    wanted: dict[bytes, bool]
+
+
+def _kind_filter(kinds: Collection[type[Event]] | None) -> _KindFilter | None:
+    if kinds is None:
+        return None
+    numbers = frozenset(kind_of(k) for k in kinds)
+    return _KindFilter(numbers, kind_prefixes(numbers))
 
 
 class _HeaderPending(Exception):
@@ -119,14 +131,14 @@ class _Cursor:
     def events(
         self,
         scan: FileScan,
-        kinds: frozenset[int] | None,
+        kind_filter: _KindFilter | None,
         from_seq: int,
         to_seq: int | None,
     ) -> Iterator[Event]:
         """Decode frames from the current offset to the end of the file as it is now."""
-        if kinds is None and to_seq is None and from_seq <= self.expected_seq:
+        if kind_filter is None and to_seq is None and from_seq <= self.expected_seq:
             return self._every_event(scan)
-        return self._some_events(scan, kinds, from_seq, to_seq)
+        return self._some_events(scan, kind_filter, from_seq, to_seq)
 
     # The two loops below are the hot loops of every replay. Each record is framed,
     # checksummed, decoded and yielded in one pass over a block, with everything it touches in
@@ -177,13 +189,14 @@ class _Cursor:
     def _some_events(
         self,
         scan: FileScan,
-        kinds: frozenset[int] | None,
+        kind_filter: _KindFilter | None,
         from_seq: int,
         to_seq: int | None,
     ) -> Iterator[Event]:
         path = self.path
         last = to_seq if to_seq is not None else 1 << 63
-        wanted = kind_prefixes(kinds) if kinds is not None else {}
+        kinds = kind_filter.kinds if kind_filter is not None else None
+        wanted = kind_filter.wanted if kind_filter is not None else {}
         seq = self.expected_seq - 1
         unpack = FRAME.unpack_from
         checksum = crc32c
@@ -204,6 +217,8 @@ class _Cursor:
                     if checksum(payload) != crc or end > n or not 0 < length <= max_length:
                         break
                     seq += 1
+                    # The kind from two bytes in a dict; peek_kind only for what the dict
+                    # does not cover (kinds above 127, long arrays).
                     if from_seq <= seq <= last and (
                         kinds is None
                         or (want := wanted.get(payload[:2])) is True
@@ -288,7 +303,7 @@ class JournalReader:
         back, so there is no early stop on time).
         """
         self.torn_tail = None
-        kind_set = _kind_set(kinds)
+        kind_filter = _kind_filter(kinds)
         paths = segment_paths(self.directory)
         if not paths:
             return
@@ -303,7 +318,7 @@ class JournalReader:
             cursor = _Cursor(paths[i], read_block=self.read_block)
             scan = FileScan()
             try:
-                events = cursor.events(scan, kind_set, from_seq, to_seq)
+                events = cursor.events(scan, kind_filter, from_seq, to_seq)
                 if from_ts_ns is None and to_ts_ns is None:
                     yield from events
                 else:
@@ -351,7 +366,7 @@ class Follower:
         if not self.directory.is_dir():
             raise JournalNotFound(f"journal directory {self.directory} does not exist")
         self.read_block = read_block
-        self._kinds = _kind_set(kinds)
+        self._kinds = _kind_filter(kinds)
         self._from_seq = from_seq
         self._cursor: _Cursor | None = None
 
