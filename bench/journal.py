@@ -20,17 +20,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgpack
 import msgspec
 import trio
+from crc32c import crc32c
 
 from bench._common import best_of, emit
 from bench._events import market_events
-from journal.codec import encode
-from journal.events import Event
+from journal.codec import decode_unchecked, encode
+from journal.events import BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 from journal.reader import JournalReader
+from journal.segment import FRAME, HEADER_SIZE, segment_paths
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
@@ -105,6 +108,95 @@ def throughput(n: int, workdir: Path) -> None:
         ref_mb_per_s=round(len(packed) / t_raw / 1e6, 1), ratio=round(t_raw / t_ours, 3),
         goal_ratio=0.7, note="ours verifies CRC-32C and seq, decodes to typed events",
         reader_process_peak_rss_mib=read_rss, journal_mib=round(size / 2**20, 1),
+    )  # fmt: skip
+    _read_breakdown(journal, n, raw_unpack, ours_read)
+    _read_by_kind(journal, ours_read)
+
+
+def _read_by_kind(journal: Path, ours_read: Callable[[], None]) -> None:
+    """Filtered replays beside the unfiltered one: the market kinds (what backtests and the
+    evolution dataset read; every bench record matches) and trades only (a fifth match)."""
+    reader = JournalReader(journal)
+    counts: dict[str, int] = {}
+
+    def by(name: str, kinds: tuple[type[Event], ...]) -> Callable[[], None]:
+        def run() -> None:
+            counts[name] = sum(1 for _ in reader.events(kinds=kinds))
+
+        return run
+
+    market = (InstrumentInfo, BookSnapshot, BookDelta, Trade)
+    t_all, t_market, t_trades = best_of(5, ours_read, by("market", market), by("trades", (Trade,)))
+    for name, t in (("market", t_market), ("trades", t_trades)):
+        emit(
+            BENCH, f"read_kinds_{name}",
+            events=counts[name], seconds=round(t, 3), ref="JournalReader.events() unfiltered",
+            ref_seconds=round(t_all, 3), ratio=round(t_all / t, 3),
+            note="every record is framed and CRC-checked; only the kinds asked for are decoded",
+        )  # fmt: skip
+
+
+def _read_breakdown(
+    journal: Path, n: int, raw_unpack: Callable[[], None], ours_read: Callable[[], None]
+) -> None:
+    """Where a replayed record's time goes: the reader's loop rebuilt stage by stage over the
+    segments' bytes in memory, beside the reader and msgpack.Unpacker, in the same run.
+
+    The stages do not add up: crc32c alone costs less than what it adds to a loop that also
+    decodes (both are C calls on the same slice; the difference is the CPU's, not Python's).
+    """
+    bodies = [path.read_bytes()[HEADER_SIZE:] for path in segment_paths(journal)]
+    payloads: list[bytes] = []
+    unpack = FRAME.unpack_from
+    decode = decode_unchecked
+    for body in bodies:
+        pos = 0
+        while pos < len(body):
+            length = unpack(body, pos)[0]
+            payloads.append(body[pos + 8 : pos + 8 + length])
+            pos += 8 + length
+
+    def decode_only() -> None:
+        for payload in payloads:
+            decode(payload)
+
+    def crc_only() -> None:
+        for payload in payloads:
+            crc32c(payload)
+
+    def walk(check: bool, decoding: bool) -> Callable[[], None]:
+        def run() -> None:
+            for body in bodies:
+                pos = 0
+                end_of_body = len(body)
+                while pos < end_of_body:
+                    length, crc = unpack(body, pos)
+                    end = pos + 8 + length
+                    payload = body[pos + 8 : end]
+                    if check and crc32c(payload) != crc:
+                        raise AssertionError("the bench journal is damaged")
+                    if decoding:
+                        decode(payload)
+                    pos = end
+
+        return run
+
+    stages = {
+        "raw_unpacker": raw_unpack,
+        "reader": ours_read,
+        "decode_only": decode_only,
+        "crc_only": crc_only,
+        "walk": walk(False, False),
+        "walk_crc": walk(True, False),
+        "walk_decode": walk(False, True),
+        "walk_crc_decode": walk(True, True),
+    }
+    times = best_of(5, *stages.values())
+    emit(
+        BENCH, "read_breakdown", unit="ns/event", events=n,
+        **{name: round(t / n * 1e9) for name, t in zip(stages, times, strict=True)},
+        note="walk = frame header unpack + payload slice; decode = msgspec typed decode; "
+        "stages are not additive (see bench/journal.py)",
     )  # fmt: skip
 
 
