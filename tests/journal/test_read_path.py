@@ -163,7 +163,7 @@ def _journal(tmp: Path, name: str, data: bytes) -> Path:
 @given(
     data=st.data(),
     read_block=st.integers(1, 3000) | st.just(1 << 20),
-    # A bound past the end takes the reader's filtering loop, None its take-everything loop.
+    # An upper bound past the end, or none: both must read the whole (damaged) journal.
     to_seq=st.sampled_from([None, 10**9]),
 )
 def test_any_damage_reads_as_the_specification_says(
