@@ -16,7 +16,9 @@ Measurements (JSON lines via ``bench._common.emit``):
    Numba compilation is done on a small warm-up stream first and not timed; building the
    inputs is not timed for either.
 
-3. The same fold with one model, and with none (book, features, L2 replay, journal only),
+3. Six symbols' streams interleaved, one slot each (the daemon's own layout: every market
+   event drives one model), same total length.
+4. The same fold with one model, and with none (book, features, L2 replay, journal only),
    against the same reference: the second is the ceiling of the pure-Python core, whatever
    the models cost.
 
@@ -27,6 +29,7 @@ probabilistically over more rows. Run: ``python -m bench.backtest``.
 
 from __future__ import annotations
 
+import heapq
 import time
 from pathlib import Path
 from typing import Any
@@ -74,6 +77,43 @@ def run_asn(info: InstrumentInfo, stream: list[Event], models: int = 6) -> tuple
         feed(e)
         journal.clear()
     return time.perf_counter() - t0, backtest.loop.next_seq - 1
+
+
+def six_symbols(n: int) -> tuple[list[InstrumentInfo], list[Event]]:
+    """Six symbols' streams interleaved in event time (each the XRPUSDT-shaped stream with
+    its own seed, renamed): the layout a daemon journal has, one slot per symbol."""
+    snap = real_snapshot()
+    infos: list[InstrumentInfo] = []
+    streams: list[list[Event]] = []
+    for i, name in enumerate(SYMBOLS):
+        symbol = name.upper()
+        infos.append(InstrumentInfo(0, snap.ts_local_ns, "bybit", symbol, str(TICK), "1"))
+        own = msgspec.structs.replace(snap, symbol=symbol)
+        streams.append(
+            [msgspec.structs.replace(e, symbol=symbol) for e in synthetic_stream(own, n, 20 + i)]
+        )
+    merged = heapq.merge(*streams, key=lambda e: e.ts_local_ns)  # stable: symbol order on ties
+    return infos, list(merged)
+
+
+def run_asn_six_symbols(infos: list[InstrumentInfo], stream: list[Event]) -> float:
+    """Seconds to replay ``stream`` with one slot per symbol, each with its champion."""
+    config = CoreConfig(tuple(SlotConfig(info.symbol, "10", "400", leverage=10) for info in infos))
+    backtest = Backtest(config, latency=ConstantLatency(5_000_000))
+    for info in infos:
+        backtest.feed(info)
+    for i, name in enumerate(SYMBOLS):
+        doc = (REPO / "etc" / "strategies" / f"champion_{name}.json").read_bytes()
+        backtest.feed(strategy_loaded(i, doc, "bench", 0))
+    journal = backtest.loop.journal
+    journal.clear()
+    events = [msgspec.structs.replace(e) for e in stream]
+    feed = backtest.feed
+    t0 = time.perf_counter()
+    for e in events:
+        feed(e)
+        journal.clear()
+    return time.perf_counter() - t0
 
 
 def to_hftbacktest(stream: list[Event]) -> Any:
@@ -206,6 +246,21 @@ def main() -> None:
             ratio=round(rate / theirs_rate, 3),
             models=models,
         )
+    infos, mixed = six_symbols(DELTAS // 6)
+    elapsed = run_asn_six_symbols(infos, mixed)
+    rate = len(mixed) / elapsed
+    emit(
+        "backtest",
+        "backtest_six_symbols_events_per_s",
+        value=round(rate),
+        unit="events/s",
+        what="six symbols interleaved, one slot each (the daemon's layout)",
+        reference="hftbacktest, as above (one symbol)",
+        reference_value=round(theirs_rate),
+        ratio=round(rate / theirs_rate, 3),
+        events=len(mixed),
+        models=6,
+    )
     emit("backtest", "bench_wall_s", value=round(time.perf_counter() - t0, 1), unit="s")
 
 
