@@ -172,7 +172,7 @@ class _Cursor:
                     start = pos + 8
                     end = start + length
                     payload = data[start:end]
-                    if checksum(payload) != crc or end > n or not 0 < length <= max_length:
+                    if end > n or not 0 < length <= max_length or checksum(payload) != crc:
                         break
                     seq += 1
                     # The kind from two bytes in a dict; peek_kind only for what the dict
