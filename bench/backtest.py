@@ -58,12 +58,16 @@ def _stream(n: int) -> tuple[InstrumentInfo, list[Event]]:
     return info, synthetic_stream(snap, n, seed=11)
 
 
-def run_asn(info: InstrumentInfo, stream: list[Event], models: int = 6) -> tuple[float, int]:
-    """Seconds to replay ``stream`` with six slots of which the first ``models`` have a
-    strategy (the others hold no strategy: they cost nothing per event), and events journaled."""
-    config = CoreConfig(tuple(SlotConfig(info.symbol, "10", "400", leverage=10) for _ in range(6)))
+def run_asn(
+    infos: list[InstrumentInfo], slots: list[str], stream: list[Event], models: int = 6
+) -> tuple[float, int]:
+    """Seconds to replay ``stream`` with one slot per entry of ``slots`` (its symbol), of which
+    the first ``models`` have a champion (the others hold no strategy: they cost nothing per
+    event), and the number of events journaled."""
+    config = CoreConfig(tuple(SlotConfig(symbol, "10", "400", leverage=10) for symbol in slots))
     backtest = Backtest(config, latency=ConstantLatency(5_000_000))
-    backtest.feed(info)
+    for info in infos:
+        backtest.feed(info)
     for i, name in enumerate(SYMBOLS[:models]):
         doc = (REPO / "etc" / "strategies" / f"champion_{name}.json").read_bytes()
         backtest.feed(strategy_loaded(i, doc, "bench", 0))
@@ -94,26 +98,6 @@ def six_symbols(n: int) -> tuple[list[InstrumentInfo], list[Event]]:
         )
     merged = heapq.merge(*streams, key=lambda e: e.ts_local_ns)  # stable: symbol order on ties
     return infos, list(merged)
-
-
-def run_asn_six_symbols(infos: list[InstrumentInfo], stream: list[Event]) -> float:
-    """Seconds to replay ``stream`` with one slot per symbol, each with its champion."""
-    config = CoreConfig(tuple(SlotConfig(info.symbol, "10", "400", leverage=10) for info in infos))
-    backtest = Backtest(config, latency=ConstantLatency(5_000_000))
-    for info in infos:
-        backtest.feed(info)
-    for i, name in enumerate(SYMBOLS):
-        doc = (REPO / "etc" / "strategies" / f"champion_{name}.json").read_bytes()
-        backtest.feed(strategy_loaded(i, doc, "bench", 0))
-    journal = backtest.loop.journal
-    journal.clear()
-    events = [msgspec.structs.replace(e) for e in stream]
-    feed = backtest.feed
-    t0 = time.perf_counter()
-    for e in events:
-        feed(e)
-        journal.clear()
-    return time.perf_counter() - t0
 
 
 def to_hftbacktest(stream: list[Event]) -> Any:
@@ -213,7 +197,8 @@ def main() -> None:
     run_hftbacktest(to_hftbacktest(warm), strategy)  # numba compiles here, untimed
     data = to_hftbacktest(stream)
     theirs, quotes = run_hftbacktest(data, strategy)
-    ours, journaled = run_asn(info, stream)
+    one_symbol = [info.symbol] * 6
+    ours, journaled = run_asn([info], one_symbol, stream)
     ours_rate, theirs_rate = len(stream) / ours, len(stream) / theirs
     emit(
         "backtest",
@@ -233,7 +218,7 @@ def main() -> None:
     # The same fold with fewer models, in the same run: where the Python core's ceiling is.
     for models, what in ((1, "one model (hftbacktest's reference runs one strategy)"),
                          (0, "no model: book, features, replay and journal only")):  # fmt: skip
-        elapsed, _ = run_asn(info, stream, models)
+        elapsed, _ = run_asn([info], one_symbol, stream, models)
         rate = len(stream) / elapsed
         emit(
             "backtest",
@@ -247,7 +232,7 @@ def main() -> None:
             models=models,
         )
     infos, mixed = six_symbols(DELTAS // 6)
-    elapsed = run_asn_six_symbols(infos, mixed)
+    elapsed, _ = run_asn(infos, [i.symbol for i in infos], mixed)
     rate = len(mixed) / elapsed
     emit(
         "backtest",
