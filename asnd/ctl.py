@@ -186,6 +186,15 @@ _SLOT_COLUMNS: Final = (
 )
 
 
+def _row(
+    record: Mapping[str, Any],
+    keys: Sequence[str],
+    formats: Mapping[str, Callable[[object], object]],
+) -> list[object]:
+    """``record``'s values at ``keys``, each through its format in ``formats`` if it has one."""
+    return [formats[k](record.get(k)) if k in formats else record.get(k) for k in keys]
+
+
 def _cents(value: object, *, signed: bool = False) -> object:
     """A money amount (the daemon sends exact decimal strings, to 1e-8 USDT) rounded to
     cents for the table; ``--json`` keeps the exact value. Anything else is shown as is."""
@@ -218,10 +227,8 @@ def render_status(status: Mapping[str, Any]) -> str:
             head += f", up {float(daemon['uptime_s']):.0f} s"
         out += [head, ""]
     slots = status.get("slots") or []
-    rows = [
-        [_MONEY[key](slot.get(key)) if key in _MONEY else slot.get(key) for key, _ in _SLOT_COLUMNS]
-        for slot in slots
-    ]
+    keys = [key for key, _ in _SLOT_COLUMNS]
+    rows = [_row(slot, keys, _MONEY) for slot in slots]
     out.append(table(rows, [header for _, header in _SLOT_COLUMNS]))
     feed = status.get("feed")
     if feed:
@@ -266,11 +273,7 @@ def render_records(
     anything else as indented JSON."""
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
         headers = list(dict.fromkeys(key for record in records for key in record))
-        formats = cells or {}
-        rows = [
-            [formats[h](record.get(h)) if h in formats else record.get(h) for h in headers]
-            for record in records
-        ]
+        rows = [_row(record, headers, cells or {}) for record in records]
         return table(rows, [h.upper() for h in headers])
     if records == []:
         return "(none)"
