@@ -184,6 +184,7 @@ class Wallet:
             "totalInitialMargin": money_text(initial), "totalMaintenanceMargin": money_text(mm),
             "coin": [usdt],
         }  # fmt: skip
-        if ws:  # the topic has no account type and spells the PnL field differently
+        row["accountType"] = account_type  # the topic has it too (Bybit's docs; ccxt reads it)
+        if ws:  # the topic spells the PnL field differently
             return row | {"totalPerpUpl": money_text(upl)}
-        return row | {"accountType": account_type, "totalPerpUPL": money_text(upl)}
+        return row | {"totalPerpUPL": money_text(upl)}

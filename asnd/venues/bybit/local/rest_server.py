@@ -243,6 +243,8 @@ class RestHandler:
             return order_history(ex, p)
         if (method, path) == ("GET", "/v5/position/list"):
             symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
+            if p.get("category", "linear") != "linear":
+                symbols = []  # only linear positions here (ccxt also asks for inverse ones)
             return {
                 "category": "linear",
                 "list": [ex.position_row(s) for s in symbols],
@@ -263,13 +265,15 @@ class RestHandler:
 
 
 def _matches(order: LocalOrder, p: dict[str, Any]) -> bool:
-    """The order passes the ``symbol``/``orderId``/``orderLinkId`` filters of a list call."""
+    """The order passes the ``symbol``/``orderId``/``orderLinkId``/``orderStatus`` filters
+    of a list call (ccxt asks history for ``orderStatus=Filled`` or ``Cancelled``)."""
     return all(
         not p.get(name) or p[name] == value
         for name, value in (
             ("symbol", order.symbol),
             ("orderId", order.order_id),
             ("orderLinkId", order.link_id),
+            ("orderStatus", order.status),
         )
     )
 
