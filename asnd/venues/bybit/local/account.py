@@ -169,7 +169,7 @@ class Wallet:
         usdt = {
             "coin": "USDT", "equity": money_text(equity), "usdValue": money_text(equity),
             "walletBalance": money_text(balance), "locked": "0",
-            "spotHedgingQty": "0", "borrowAmount": "0", "availableToBorrow": "",
+            "borrowAmount": "0", "availableToBorrow": "",
             "availableToWithdraw": "", "accruedInterest": "0", "bonus": "0",
             "totalOrderIM": money_text(order_margin), "totalPositionIM": money_text(position_im),
             "totalPositionMM": money_text(mm), "unrealisedPnl": money_text(upl),

@@ -118,7 +118,6 @@ def _trade_row(symbol: str, trade: dict[str, Any]) -> dict[str, Any]:
     return {
         "execId": trade["i"], "symbol": symbol, "price": trade["p"], "size": trade["v"],
         "side": trade["S"], "time": str(trade["T"]), "isBlockTrade": trade["BT"],
-        "isRPITrade": False,
     }  # fmt: skip
 
 
