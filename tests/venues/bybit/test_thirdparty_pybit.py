@@ -6,6 +6,7 @@ constructor; there is no URL argument)."""
 
 from __future__ import annotations
 
+import queue
 import time
 from decimal import Decimal
 from typing import Any
@@ -200,3 +201,87 @@ def test_pybit_trades_amends_cancels_and_reads_history() -> None:
 
         [wallet] = _result(s.get_wallet_balance(accountType="UNIFIED"))["list"]
         assert Decimal(wallet["totalWalletBalance"]) == 10_000 + pnl - fees
+
+
+def _local_websocket(url: str) -> Any:
+    """pybit's ``WebSocket`` connecting to ``url``: it formats its URL from Bybit's hostnames
+    inside ``_connect`` (no URL argument), so the override is there."""
+
+    pybit_websocket: Any = unified_trading.WebSocket
+
+    class LocalWebSocket(pybit_websocket):  # type: ignore[misc]
+        def _connect(self, _bybit_url: str) -> None:
+            super()._connect(url)
+
+    return LocalWebSocket
+
+
+def _wait(condition: Any, what: str) -> None:
+    """Until ``condition()`` (state of the venue's thread, polled); fail after ``WAIT_S``."""
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_pybit_websocket_reads_the_private_topics() -> None:
+    """Bybit's SDK authenticates on the private stream (its ``expires`` is a number), takes the
+    pushes, and finds in them the fields Bybit sends after a fill."""
+    with venue_in_thread() as v:
+        pushes: queue.Queue[dict[str, Any]] = queue.Queue()
+        ws = _local_websocket(v.venue.private_url)(
+            channel_type="private", testnet=True, api_key=KEY, api_secret=SECRET, retries=3
+        )
+        try:
+            for stream in (
+                ws.order_stream,
+                ws.execution_stream,
+                ws.position_stream,
+                ws.wallet_stream,
+            ):
+                stream(pushes.put)
+            hub = v.venue.hub
+            topics = {"order", "execution", "position", "wallet"}
+            _wait(
+                lambda: any(
+                    c.private and topics <= c.topics for c in v.call(lambda: list(hub.conns))
+                ),
+                "pybit's subscriptions",
+            )
+            buy = _result(
+                _session(v).place_order(**LINEAR, side="Buy", orderType="Market", qty="0.003")
+            )
+            last: dict[str, dict[str, Any]] = {}
+            while "wallet" not in last or last.get("order", {}).get("orderStatus") != "Filled":
+                message = pushes.get(timeout=WAIT_S)
+                [last[message["topic"]]] = message["data"]
+        finally:
+            ws.exit()
+    order, fill, position, wallet = (last[t] for t in ("order", "execution", "position", "wallet"))
+    assert (order["orderId"], order["orderLinkId"], order["avgPrice"]) == (
+        buy["orderId"],
+        "",
+        "50000.5",
+    )
+    assert (order["cumExecQty"], order["cumExecValue"], order["leavesQty"]) == (
+        "0.003",
+        "150.0015",
+        "0.000",
+    )
+    assert order["cumExecFee"] == fill["execFee"]
+    assert (fill["execPrice"], fill["execQty"], fill["feeRate"], fill["isMaker"]) == (
+        "50000.5",
+        "0.003",
+        "0.000550",
+        False,
+    )
+    assert fill["markPrice"] == position["markPrice"] == "50000.25"  # the mid after the fill
+    assert (position["side"], position["size"], position["entryPrice"]) == (
+        "Buy",
+        "0.003",
+        "50000.5",
+    )
+    assert (position["positionValue"], position["unrealisedPnl"]) == ("150.0015", "-0.00075")
+    assert Decimal(position["liqPrice"]) < Decimal("50000.5")
+    [usdt] = wallet["coin"]
+    assert Decimal(usdt["walletBalance"]) == 10_000 - Decimal(fill["execFee"])
