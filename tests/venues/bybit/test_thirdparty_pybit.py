@@ -59,6 +59,7 @@ def test_pybit_market_data_and_account() -> None:
             "Trading",
             "USDT",
         )
+        assert _result(s.get_instruments_info(category="linear", status="PreLaunch"))["list"] == []
         for other in ("spot", "inverse", "option"):
             assert _result(s.get_instruments_info(category=other))["list"] == []
         assert _code(s.get_instruments_info) == 10001  # no category
@@ -82,6 +83,7 @@ def test_pybit_market_data_and_account() -> None:
             "50000.5",
             "50000.25",
         )
+        assert ticker["lastPrice"] == "50000.25"  # no trade yet: the mark
         assert _result(s.get_tickers(category="spot"))["list"] == []
 
         [wallet] = _result(s.get_wallet_balance(accountType="UNIFIED"))["list"]
@@ -161,6 +163,10 @@ def test_pybit_trades_amends_cancels_and_reads_history() -> None:
             "50000.5",
             "150.0015",
         )
+        [trade] = _result(s.get_public_trade_history(**LINEAR))["list"]
+        assert (trade["price"], trade["size"], trade["side"]) == ("50000.5", "0.003", "Buy")
+        [ticker] = _result(s.get_tickers(**LINEAR))["list"]
+        assert (ticker["lastPrice"], ticker["volume24h"]) == ("50000.5", "0.003")
         mark = Decimal(pos["markPrice"])
         assert Decimal(pos["unrealisedPnl"]) == (mark - Decimal("50000.5")) * Decimal("0.003")
         assert Decimal(pos["liqPrice"]) < Decimal("50000.5")  # a long liquidates below entry
@@ -177,6 +183,11 @@ def test_pybit_trades_amends_cancels_and_reads_history() -> None:
         assert _code(s.place_order, **LINEAR, **refused) == 110017
 
         # History: newest first; filled orders with their averages and fees, cancelled ones.
+        trades = _result(s.get_public_trade_history(**LINEAR))["list"]
+        assert [(t["side"], t["price"]) for t in trades] == [
+            ("Sell", "50000.0"),
+            ("Buy", "50000.5"),
+        ]
         history = _result(s.get_order_history(**LINEAR))["list"]
         assert [h["orderId"] for h in history[:2]] == [sell["orderId"], buy["orderId"]]
         filled = {

@@ -114,6 +114,13 @@ class _Market:
             return step * (bids or asks)[0][0]
         return step * self.last_price_ticks
 
+    def last_price(self) -> str:
+        """The last traded price; before the first trade, the mark (a real market always has
+        a last price, and clients divide by it)."""
+        if self.last_price_ticks:
+            return self.tick.text(self.last_price_ticks)
+        return format(self.mark(), "f")
+
 
 def _side_text(side: int) -> str:
     return "Buy" if side == BUY else "Sell"
@@ -288,7 +295,7 @@ class Exchange:
         order = LocalOrder(
             str(oid), link_id, symbol, side, order_type,
             "IOC" if order_type == "Market" else tif, price_ticks, qty_lots, reduce_only, now,
-            updated_ms=now, last_price_on_created=m.tick.text(m.last_price_ticks),
+            updated_ms=now, last_price_on_created=m.last_price(),
         )  # fmt: skip
         now_ns = now * 1_000_000
         if order_type == "Market":

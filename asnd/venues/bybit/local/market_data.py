@@ -130,7 +130,7 @@ def recent_trades(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
 def _ticker(ex: Exchange, symbol: str, now_ms: int) -> dict[str, Any]:
     m = ex.market(symbol)
     day = [t for t in m.trades if t["T"] > now_ms - _DAY_MS]
-    last = m.tick.text(m.last_price_ticks)
+    last = m.last_price()
     prices = [Decimal(t["p"]) for t in day]
     volume = sum((Decimal(t["v"]) for t in day), Decimal(0))
     turnover = sum((Decimal(t["v"]) * Decimal(t["p"]) for t in day), Decimal(0))
