@@ -3,8 +3,9 @@
 ccxt's ``load_markets`` asks ``/v5/asset/coin/query-info`` (the coins, when a key is set) and its
 ``fetch_balance`` asks ``/v5/user/query-api`` and ``/v5/account/info`` (is the account unified?).
 The answers describe the one account the local venue serves: a unified trading account (UTA 2.0)
-whose key may trade derivatives, in Bybit's shapes. ``account_info`` is a minimal answer for
-clients; the daemon's own account-mode checks may extend it.
+whose key may trade derivatives, in Bybit's shapes. ``account_info`` is a minimal answer; the
+REST server consults these handlers only for paths its own routes do not answer, so a fuller
+account endpoint there takes precedence.
 """
 
 from __future__ import annotations

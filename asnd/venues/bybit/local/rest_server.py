@@ -189,12 +189,7 @@ class RestHandler:
                     {},
                 )
         try:
-            handler = HANDLERS.get((method, path))
-            if handler is not None:
-                key = headers.get("x-bapi-api-key", "")
-                result = handler(self.exchange, params, key, self.server_ms())
-            else:
-                result = self._route(method, path, params)
+            result = self._route(method, path, params, headers.get("x-bapi-api-key", ""))
         except ExchangeError as exc:
             return self._json(exc.code, str(exc), {}, limit=not public)
         except (KeyError, ValueError) as exc:
@@ -204,7 +199,7 @@ class RestHandler:
             return None
         return self._json(codes.OK, "OK", result, limit=not public)
 
-    def _route(self, method: str, path: str, p: dict[str, Any]) -> Any:
+    def _route(self, method: str, path: str, p: dict[str, Any], api_key: str) -> Any:
         ex = self.exchange
         if (method, path) == ("POST", "/v5/order/create"):
             m = ex.market(p["symbol"])
@@ -261,7 +256,11 @@ class RestHandler:
             return {"category": "linear", "list": rows, "nextPageCursor": ""}
         if (method, path) == ("GET", "/v5/account/wallet-balance"):
             return {"list": [ex.wallet_row(p.get("accountType", "UNIFIED"))]}
-        raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
+        # The rest are plain functions of the exchange's state (market data, key/account info).
+        handler = HANDLERS.get((method, path))
+        if handler is None:
+            raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
+        return handler(ex, p, api_key, self.server_ms())
 
 
 def _matches(order: LocalOrder, p: dict[str, Any]) -> bool:
