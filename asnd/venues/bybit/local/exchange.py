@@ -33,7 +33,7 @@ from asnd.core.matching import (
     MatchingEngine,
 )
 from asnd.venues.bybit import codes
-from asnd.venues.bybit.local.account import LEVERAGE, LocalPosition, Wallet, money_text
+from asnd.venues.bybit.local.ledger import LEVERAGE, LocalPosition, Wallet, money_text
 from journal.decimals import Scale
 from journal.events import (
     BUY,

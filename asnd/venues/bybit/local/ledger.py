@@ -1,4 +1,4 @@
-"""The local venue account's money: one-way positions and the unified USDT wallet.
+"""The local venue account's ledger: one-way positions and the unified USDT wallet.
 
 Bybit reports, for each position, its value, margin, mark-to-market profit and an estimated
 liquidation price, and for the wallet its balance, equity and margins; real clients (ccxt,
