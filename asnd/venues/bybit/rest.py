@@ -162,7 +162,8 @@ class BybitRest:
                     "server time refresh failed, keeping offset %d ms: %s", self.offset_ms, exc
                 )
 
-    async def _resync_on_10002(self, exc: RetryableVenueError) -> None:
+    async def resync_on_10002(self, exc: RetryableVenueError) -> None:
+        """The retry helper's ``before_retry``: a 10002 means our clock estimate is off."""
         if exc.code == codes.TIMESTAMP_OUT_OF_WINDOW:
             await self.sync_time()
 
@@ -240,10 +241,10 @@ class BybitRest:
         self.bans += 1
         wait = self.ban_backoff.delay(self.bans, self._rng)
         self._ban_until = trio.current_time() + wait
-        self._ban_reason = f"IP banned by Bybit ({exc})"
+        self._ban_reason = f"IP banned ({exc})"
         reason = (
-            f"{exc}: nothing is sent for {wait / 60:.1f} min (attempt {self.bans}, "
-            "backing off); trading halted until an operator resumes"
+            f"IP banned ({exc}): nothing is sent for {wait / 60:.1f} min (ban {self.bans}, "
+            "backing off); trading halted: `asnctl resume` once requests succeed again"
         )
         log.error("%s", reason)
         if self.bans == 1 and self.on_ban is not None:
@@ -281,7 +282,7 @@ class BybitRest:
             what=what,
             policy=self.policy,
             rng=self._rng,
-            before_retry=self._resync_on_10002,
+            before_retry=self.resync_on_10002,
         )
 
     async def _pages(

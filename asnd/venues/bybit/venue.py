@@ -185,7 +185,7 @@ class BybitVenue:
                 await self._journal(found)
 
     async def _on_ban(self, reason: str) -> None:
-        await self._journal(TradingHalted(0, self.wall_ns(), f"bybit: {reason}"))
+        await self._journal(TradingHalted(0, self.wall_ns(), reason))
 
     # ------------------------------------------------------------------- request/answer
 
@@ -256,7 +256,11 @@ class BybitVenue:
 
         try:
             return await call_with_retries(
-                attempt, what=f"place {link_id}", policy=self.config.policy, rng=self._rng
+                attempt,
+                what=f"place {link_id}",
+                policy=self.config.policy,
+                rng=self._rng,
+                before_retry=self.rest.resync_on_10002,  # a create refused for our clock
             )
         except OrderRejectedError as exc:
             self.unresolved.pop(link_id, None)

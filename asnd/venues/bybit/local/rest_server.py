@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -53,6 +54,7 @@ class RestHandler:
         self._api_keys = {k: v.encode() for k, v in api_keys.items()}
         self.server_ms = server_ms
         self.requests = 0
+        self.by_path: Counter[str] = Counter()  # requests received, per path
 
     # --------------------------------------------------------------------------- HTTP I/O
 
@@ -148,6 +150,7 @@ class RestHandler:
         stream: trio.SocketStream,
     ) -> Answer | None:
         self.requests += 1
+        self.by_path[target.partition("?")[0]] += 1
         if self.faults.delay_s:
             await trio.sleep(self.faults.delay_s)
         if self.faults.take("http_5xx"):
