@@ -14,7 +14,7 @@ from asnd.venues.bybit.local.lists import answer_list
 from asnd.venues.bybit.rest import PAGE_LIMITS
 from journal.events import BUY, SELL, Fill, OrderAccepted, OrderIntent, OrderReconciled
 
-from .bybit_helpers import INSTRUMENTS, WAIT_S, Collector, local_bybit, running_client
+from .bybit_helpers import INSTRUMENTS, WAIT_S, local_bybit, running_client
 
 EXECUTIONS = "/v5/execution/list"
 OUTAGE_FILLS = 150  # more than one page of /v5/execution/list (100)
