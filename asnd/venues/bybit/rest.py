@@ -130,6 +130,11 @@ class BybitRest:
             await self._client.aclose()
             self._client = None
 
+    @property
+    def banned_until(self) -> float:
+        """The trio time before which nothing is sent (an IP ban); 0 when never banned."""
+        return self._ban_until
+
     # --------------------------------------------------------------------------- the clock
 
     def now_ms(self) -> int:

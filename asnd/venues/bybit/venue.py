@@ -47,6 +47,7 @@ from asnd.venues.base import (
     RetryableVenueError,
 )
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.parse import (
@@ -58,7 +59,7 @@ from asnd.venues.bybit.parse import (
 )
 from asnd.venues.bybit.private_ws import ExecIds, PrivateFeed
 from asnd.venues.bybit.public_ws import PublicFeed
-from asnd.venues.bybit.rest import BybitRest
+from asnd.venues.bybit.rest import BAN_BACKOFF, BybitRest
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
 from asnd.venues.bybit.wire import OrderRow
 from journal.events import (
@@ -97,6 +98,8 @@ class BybitConfig:
     resolve_interval_s: float = 1.0
     timing: FeedTiming = field(default_factory=FeedTiming)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: How long nothing is sent after an IP ban (HTTP 403): minutes, jittered.
+    ban_backoff: Backoff = BAN_BACKOFF
 
 
 class BybitVenue:
@@ -122,6 +125,7 @@ class BybitVenue:
             timeout_s=config.rest_timeout_s,
             policy=config.policy,
             rng=random.Random(seed + 1),
+            ban_backoff=config.ban_backoff,
         )
         self.rest.on_ban = self._on_ban
         self.scales: dict[str, SymbolScales] = {}

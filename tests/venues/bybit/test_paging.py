@@ -12,7 +12,7 @@ from asnd.venues.bybit.local.exchange import Exchange, ExchangeError
 from asnd.venues.bybit.local.faults import Faults
 from asnd.venues.bybit.local.lists import answer_list
 from asnd.venues.bybit.rest import PAGE_LIMITS
-from journal.events import BUY, SELL, Fill, OrderAccepted, OrderIntent, OrderReconciled
+from journal.events import BUY, SELL, FeedLost, Fill, OrderAccepted, OrderIntent, OrderReconciled
 
 from .bybit_helpers import INSTRUMENTS, WAIT_S, local_bybit, running_client
 
@@ -150,3 +150,29 @@ async def test_private_stream_outage_with_150_fills_journals_each_once() -> None
         assert client.private.caught_up_fills == total
         assert {f.exec_id for f in events.of(Fill)} == {r["execId"] for r in ex.executions}
         assert venue.rest.by_path["/v5/execution/list"] >= 4  # two pages per catch-up at least
+
+
+async def test_catch_up_that_fails_is_retried_on_the_next_connection() -> None:
+    """The REST catch-up after an outage fails (the venue answers 502 to every try): the
+    stream does not go live without it; it reconnects and the next catch-up journals every
+    fill once."""
+    async with local_bybit() as venue, running_client(venue) as (client, events):
+        assert client.private is not None
+        ex = venue.exchange
+        ex.set_level("BTCUSDT", SELL, 100_001, 0)
+        link = make_link_id(3, 950)
+        assert isinstance(await client.place(intent(950, SELL, 100_001, 120)), OrderAccepted)
+        await events.for_link(OrderAccepted, link)
+        venue.faults.http_5xx = 1_000
+        assert venue.hub.drop("private") == 1
+        for _ in range(120):
+            ex.crowd_trade("BTCUSDT", BUY, 100_001, 1)
+        failed = await events.first(
+            FeedLost, lambda e: e.stream == "private" and "RetryableVenueError" in e.reason
+        )
+        assert "HTTP 502" in failed.reason
+        venue.faults.http_5xx = 0
+        done = await events.for_link(OrderReconciled, link)
+        assert (done.status, done.filled_lots) == ("filled", 120)
+        fills = events.of(Fill)
+        assert len(fills) == len({f.exec_id for f in fills}) == 120
