@@ -8,6 +8,7 @@ import pytest
 import trio
 
 from asnd.core.link_id import make_link_id
+from asnd.venues.base import RetryableVenueError
 from journal.events import (
     BUY,
     FeedConnected,
@@ -92,3 +93,25 @@ async def test_lookup_finds_a_closed_order_only_in_history() -> None:
         assert venue.rest.by_path["/v5/order/history"] == 1
         with trio.fail_after(WAIT_S):
             assert await client.rest.open_orders("BTCUSDT") == []
+
+
+async def test_a_miss_is_not_final_before_the_recv_window_has_passed() -> None:
+    """A create can still arrive within the recv window: a lookup that misses the order in
+    both lists before then is retryable, and the order found later is what counts."""
+    async with (
+        local_bybit() as venue,
+        running_client(venue, recv_window_ms=1000) as (client, _events),
+    ):
+        link = make_link_id(4, 3)
+        with trio.fail_after(WAIT_S), pytest.raises(RetryableVenueError) as early:
+            await client.lookup("BTCUSDT", link)
+        assert "recv window" in str(early.value)
+        assert venue.rest.by_path["/v5/order/history"] == 1  # both lists were asked
+        # The late create arrives.
+        venue.exchange.create(
+            symbol="BTCUSDT", side=BUY, order_type="Limit", qty_lots=2, price_ticks=99_000,
+            tif="GTC", link_id=link,
+        )  # fmt: skip
+        with trio.fail_after(WAIT_S):
+            found = await client.lookup("BTCUSDT", link)
+        assert (found.status, found.leaves_lots) == ("open", 2)
