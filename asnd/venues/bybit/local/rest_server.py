@@ -3,7 +3,9 @@
 Signed requests are checked as Bybit checks them: ``X-BAPI-API-KEY`` must be known (10003),
 ``server_time - recv_window <= X-BAPI-TIMESTAMP < server_time + 1000`` (10002) and
 ``X-BAPI-SIGN`` must be the HMAC of timestamp + key + recv window + the exact query string or
-body received (10004). Answers use Bybit's envelope, codes and rate-limit headers.
+body received (10004). Answers use Bybit's envelope, codes and rate-limit headers. The paged
+list endpoints (open orders, order history, executions, positions) are in ``lists``; the
+faults (HTTP statuses, injected retCodes, lost answers) are consumed here.
 """
 
 from __future__ import annotations
