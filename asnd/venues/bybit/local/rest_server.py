@@ -3,13 +3,16 @@
 Signed requests are checked as Bybit checks them: ``X-BAPI-API-KEY`` must be known (10003),
 ``server_time - recv_window <= X-BAPI-TIMESTAMP < server_time + 1000`` (10002) and
 ``X-BAPI-SIGN`` must be the HMAC of timestamp + key + recv window + the exact query string or
-body received (10004). Answers use Bybit's envelope, codes and rate-limit headers.
+body received (10004). Answers use Bybit's envelope, codes and rate-limit headers. The paged
+list endpoints (open orders, order history, executions, positions) are in ``lists``; the
+faults (HTTP statuses, injected retCodes, lost answers) are consumed here.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,6 +24,7 @@ import trio
 from asnd.venues.bybit import codes
 from asnd.venues.bybit.local.exchange import Exchange, ExchangeError
 from asnd.venues.bybit.local.faults import Faults
+from asnd.venues.bybit.local.lists import LIST_PATHS, answer_list
 from asnd.venues.bybit.signing import sign_rest, timestamp_in_window
 from journal.events import BUY, SELL
 
@@ -52,6 +56,7 @@ class RestHandler:
         self._api_keys = {k: v.encode() for k, v in api_keys.items()}
         self.server_ms = server_ms
         self.requests = 0
+        self.by_path: Counter[str] = Counter()  # requests received, per path
 
     # --------------------------------------------------------------------------- HTTP I/O
 
@@ -147,10 +152,14 @@ class RestHandler:
         stream: trio.SocketStream,
     ) -> Answer | None:
         self.requests += 1
+        self.by_path[target.partition("?")[0]] += 1
         if self.faults.delay_s:
             await trio.sleep(self.faults.delay_s)
         if self.faults.take("http_5xx"):
             return 502, [], b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        if self.faults.http_statuses:
+            status = self.faults.http_statuses.pop(0)
+            return status, [], f"<html><body><h1>{status}</h1></body></html>".encode()
         path, _, query = target.partition("?")
         public = path.startswith("/v5/market/")
         if method == "GET":
@@ -174,12 +183,17 @@ class RestHandler:
                     "invalid request, please check your server timestamp or recv_window param",
                     {},
                 )
+        code = None if public else self.faults.take_code(path)
+        if code is not None and not self.faults.code_after_execute:
+            return self._json(code, _injected(code), {}, limit=True)
         try:
             result = self._route(method, path, params)
         except ExchangeError as exc:
             return self._json(exc.code, str(exc), {}, limit=not public)
         except (KeyError, ValueError) as exc:
             return self._json(codes.PARAMS_ERROR, f"params error: {exc}", {}, limit=not public)
+        if code is not None:  # executed, and yet the answer says otherwise
+            return self._json(code, _injected(code), {}, limit=True)
         if path == "/v5/order/create" and self.faults.take("timeout_after_accept"):
             await _wait_for_close(stream)
             return None
@@ -220,31 +234,8 @@ class RestHandler:
             price = m.tick.count(p["price"]) if "price" in p else None
             order = ex.amend(p["symbol"], p["orderLinkId"], qty_lots=qty, price_ticks=price)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
-        if (method, path) == ("GET", "/v5/order/realtime"):
-            link = p.get("orderLinkId")
-            rows = [
-                ex.order_row(o)
-                for o in ex.orders.values()
-                if (not p.get("symbol") or o.symbol == p["symbol"])
-                and (o.link_id == link if link else o.leaves_lots > 0)
-            ]
-            return {"category": "linear", "list": rows, "nextPageCursor": ""}
-        if (method, path) == ("GET", "/v5/position/list"):
-            symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
-            return {
-                "category": "linear",
-                "list": [ex.position_row(s) for s in symbols],
-                "nextPageCursor": "",
-            }
-        if (method, path) == ("GET", "/v5/execution/list"):
-            start = int(p.get("startTime", 0))
-            symbol = p.get("symbol")
-            rows = [
-                r
-                for r in ex.executions
-                if int(r["execTime"]) >= start and (not symbol or r["symbol"] == symbol)
-            ]
-            return {"category": "linear", "list": rows, "nextPageCursor": ""}
+        if method == "GET" and path in LIST_PATHS:
+            return answer_list(ex, self.faults, path, p)
         if (method, path) == ("GET", "/v5/account/wallet-balance"):
             return {
                 "list": [
@@ -280,6 +271,11 @@ def instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
         },
         "settleCoin": "USDT",
     }
+
+
+def _injected(code: int) -> str:
+    """The message of an injected retCode: Bybit's meaning from the policy table."""
+    return codes.POLICY.get(code, (codes.Policy.UNKNOWN, "injected by the local venue"))[1]
 
 
 async def _wait_for_close(stream: trio.SocketStream) -> None:
