@@ -3,13 +3,16 @@
 Signed requests are checked as Bybit checks them: ``X-BAPI-API-KEY`` must be known (10003),
 ``server_time - recv_window <= X-BAPI-TIMESTAMP < server_time + 1000`` (10002) and
 ``X-BAPI-SIGN`` must be the HMAC of timestamp + key + recv window + the exact query string or
-body received (10004). Answers use Bybit's envelope, codes and rate-limit headers.
+body received (10004). Answers use Bybit's envelope, codes and rate-limit headers. The paged
+list endpoints (open orders, order history, executions, positions) are in ``lists``; the
+faults (HTTP statuses, injected retCodes, lost answers) are consumed here.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,8 +23,9 @@ import trio
 
 from asnd.venues.bybit import codes
 from asnd.venues.bybit.local import key_info, market_data
-from asnd.venues.bybit.local.exchange import Exchange, ExchangeError, LocalOrder
+from asnd.venues.bybit.local.exchange import Exchange, ExchangeError
 from asnd.venues.bybit.local.faults import Faults
+from asnd.venues.bybit.local.lists import LIST_PATHS, answer_list
 from asnd.venues.bybit.local.market_data import instrument_row
 from asnd.venues.bybit.signing import sign_rest, timestamp_in_window
 from journal.events import BUY, SELL
@@ -66,6 +70,7 @@ class RestHandler:
         self._api_keys = {k: v.encode() for k, v in api_keys.items()}
         self.server_ms = server_ms
         self.requests = 0
+        self.by_path: Counter[str] = Counter()  # requests received, per path
 
     # --------------------------------------------------------------------------- HTTP I/O
 
@@ -161,10 +166,14 @@ class RestHandler:
         stream: trio.SocketStream,
     ) -> Answer | None:
         self.requests += 1
+        self.by_path[target.partition("?")[0]] += 1
         if self.faults.delay_s:
             await trio.sleep(self.faults.delay_s)
         if self.faults.take("http_5xx"):
             return 502, [], b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        if self.faults.http_statuses:
+            status = self.faults.http_statuses.pop(0)
+            return status, [], f"<html><body><h1>{status}</h1></body></html>".encode()
         path, _, query = target.partition("?")
         public = path.startswith("/v5/market/")
         if method == "GET":
@@ -188,12 +197,17 @@ class RestHandler:
                     "invalid request, please check your server timestamp or recv_window param",
                     {},
                 )
+        code = None if public else self.faults.take_code(path)
+        if code is not None and not self.faults.code_after_execute:
+            return self._json(code, _injected(code), {}, limit=True)
         try:
             result = self._route(method, path, params, headers.get("x-bapi-api-key", ""))
         except ExchangeError as exc:
             return self._json(exc.code, str(exc), {}, limit=not public)
         except (KeyError, ValueError) as exc:
             return self._json(codes.PARAMS_ERROR, f"params error: {exc}", {}, limit=not public)
+        if code is not None:  # executed, and yet the answer says otherwise
+            return self._json(code, _injected(code), {}, limit=True)
         if path == "/v5/order/create" and self.faults.take("timeout_after_accept"):
             await _wait_for_close(stream)
             return None
@@ -226,34 +240,8 @@ class RestHandler:
             ids = {"link_id": p.get("orderLinkId", ""), "order_id": p.get("orderId", "")}
             order = ex.amend(p["symbol"], **ids, qty_lots=qty, price_ticks=price)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
-        if (method, path) == ("GET", "/v5/order/realtime"):
-            one = p.get("orderLinkId") or p.get("orderId")
-            rows = [
-                ex.order_row(o)
-                for o in ex.by_order_id.values()
-                if _matches(o, p) and (one or o.leaves_lots > 0)
-            ]
-            return {"category": "linear", "list": rows, "nextPageCursor": ""}
-        if (method, path) == ("GET", "/v5/order/history"):
-            return order_history(ex, p)
-        if (method, path) == ("GET", "/v5/position/list"):
-            symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
-            if p.get("category", "linear") != "linear":
-                symbols = []  # only linear positions here (ccxt also asks for inverse ones)
-            return {
-                "category": "linear",
-                "list": [ex.position_row(s) for s in symbols],
-                "nextPageCursor": "",
-            }
-        if (method, path) == ("GET", "/v5/execution/list"):
-            start = int(p.get("startTime", 0))
-            symbol = p.get("symbol")
-            rows = [
-                r
-                for r in ex.executions
-                if int(r["execTime"]) >= start and (not symbol or r["symbol"] == symbol)
-            ]
-            return {"category": "linear", "list": rows, "nextPageCursor": ""}
+        if method == "GET" and path in LIST_PATHS:
+            return answer_list(ex, self.faults, path, p)
         if (method, path) == ("GET", "/v5/account/wallet-balance"):
             return {"list": [ex.wallet_row(p.get("accountType", "UNIFIED"))]}
         # The rest are plain functions of the exchange's state (market data, key/account info).
@@ -263,29 +251,9 @@ class RestHandler:
         return handler(ex, p, api_key, self.server_ms())
 
 
-def _matches(order: LocalOrder, p: dict[str, Any]) -> bool:
-    """The order passes the ``symbol``/``orderId``/``orderLinkId``/``orderStatus`` filters
-    of a list call (ccxt asks history for ``orderStatus=Filled`` or ``Cancelled``)."""
-    return all(
-        not p.get(name) or p[name] == value
-        for name, value in (
-            ("symbol", order.symbol),
-            ("orderId", order.order_id),
-            ("orderLinkId", order.link_id),
-            ("orderStatus", order.status),
-        )
-    )
-
-
-def order_history(ex: Exchange, p: dict[str, Any]) -> Any:
-    """``/v5/order/history`` (minimal, one page): the closed orders, newest first, as Bybit
-    lists a unified account's (open orders are in ``/v5/order/realtime``)."""
-    rows = [
-        ex.order_row(o)
-        for o in reversed(ex.by_order_id.values())
-        if _matches(o, p) and o.leaves_lots == 0
-    ]
-    return {"category": "linear", "list": rows, "nextPageCursor": ""}
+def _injected(code: int) -> str:
+    """The message of an injected retCode: Bybit's meaning from the policy table."""
+    return codes.POLICY.get(code, (codes.Policy.UNKNOWN, "injected by the local venue"))[1]
 
 
 async def _wait_for_close(stream: trio.SocketStream) -> None:
