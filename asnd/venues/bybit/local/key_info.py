@@ -1,7 +1,8 @@
 """What clients ask the local venue about the API key and the account before trading.
 
 ccxt's ``load_markets`` asks ``/v5/asset/coin/query-info`` (the coins, when a key is set) and its
-``fetch_balance`` asks ``/v5/user/query-api`` and ``/v5/account/info`` (is the account unified?).
+``fetch_balance`` asks ``/v5/user/query-api`` and ``/v5/account/info`` (is the account unified?),
+then ``/v5/account/wallet-balance``.
 The answers describe the one account the local venue serves: a unified trading account (UTA 2.0)
 whose key may trade derivatives, in Bybit's shapes. ``account_info`` is a minimal answer; the
 REST server consults these handlers only for paths its own routes do not answer, so a fuller
@@ -15,7 +16,7 @@ from typing import Any, Final
 
 from asnd.venues.bybit.local.exchange import Exchange
 
-__all__ = ["account_info", "api_key_info", "coin_info"]
+__all__ = ["account_info", "api_key_info", "coin_info", "wallet_balance"]
 
 Params = dict[str, Any]
 UID: Final = 1001  # the account's user id
@@ -67,3 +68,8 @@ def account_info(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
         "dcpStatus": "OFF", "timeWindow": 10, "smpGroup": 0, "isMasterTrader": False,
         "spotHedgingStatus": "OFF",
     }  # fmt: skip
+
+
+def wallet_balance(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
+    """``/v5/account/wallet-balance``: the ledger's wallet (``Exchange.wallet_row``)."""
+    return {"list": [ex.wallet_row(p.get("accountType", "UNIFIED"))]}

@@ -47,6 +47,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("GET", "/v5/asset/coin/query-info"): key_info.coin_info,
     ("GET", "/v5/user/query-api"): key_info.api_key_info,
     ("GET", "/v5/account/info"): key_info.account_info,
+    ("GET", "/v5/account/wallet-balance"): key_info.wallet_balance,
 }
 
 
@@ -242,8 +243,6 @@ class RestHandler:
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if method == "GET" and path in LIST_PATHS:
             return answer_list(ex, self.faults, path, p)
-        if (method, path) == ("GET", "/v5/account/wallet-balance"):
-            return {"list": [ex.wallet_row(p.get("accountType", "UNIFIED"))]}
         # The rest are plain functions of the exchange's state (market data, key/account info).
         handler = HANDLERS.get((method, path))
         if handler is None:
