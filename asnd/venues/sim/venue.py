@@ -103,7 +103,9 @@ class SimVenue:
         self._emit: trio.MemorySendChannel[Event] | None = None
         self._lock = trio.Lock()  # one writer at a time keeps update_ids in stream order
         self._orders: dict[str, _Tracked] = {}  # link_id -> order
-        self._by_order_id: dict[str, _Tracked] = {}
+        # Each symbol's market numbers its orders from 1, so an order id alone is ambiguous:
+        # BTCUSDT's order "129" is not DOGEUSDT's.
+        self._by_order_id: dict[tuple[str, str], _Tracked] = {}
         self._positions: dict[str, _Position] = {}
 
     @classmethod
@@ -148,7 +150,7 @@ class SimVenue:
                     ts = self._now()
                     for market in self._markets.values():
                         for ev in market.step(ts):
-                            self._track(ev)
+                            self._track(market.config.symbol, ev)
                             await emit.send(ev)
                 steps += 1
                 if self._pace == "wall":
@@ -201,14 +203,14 @@ class SimVenue:
                 tracked.status = "rejected"
             self._orders[intent.link_id] = tracked
             if isinstance(answer, OrderAccepted):
-                self._by_order_id[answer.venue_order_id] = tracked
+                self._by_order_id[intent.symbol, answer.venue_order_id] = tracked
             for ev in events:
-                self._track(ev)
+                self._track(intent.symbol, ev)
                 await emit.send(ev)
         return answer
 
     async def cancel(self, symbol: str, link_id: str) -> Event:
-        tracked = self._orders.get(link_id)
+        tracked = self._ours(symbol, link_id)
         if tracked is None or tracked.status != "open":
             return self._reconciled(symbol, link_id, tracked)
         emit = self._emit
@@ -218,13 +220,13 @@ class SimVenue:
             events = self._market(symbol).cancel(self._now(), int(tracked.order_id))
             answer: Event = events[0]
             for ev in events:
-                self._track(ev)
+                self._track(symbol, ev)
             for ev in events[1:]:
                 await emit.send(ev)
         return answer
 
     async def lookup(self, symbol: str, link_id: str) -> OrderReconciled:
-        return self._reconciled(symbol, link_id, self._orders.get(link_id))
+        return self._reconciled(symbol, link_id, self._ours(symbol, link_id))
 
     async def reconcile(
         self, symbols: Sequence[str]
@@ -251,6 +253,11 @@ class SimVenue:
             raise NeedsHumanError(f"the sim venue has no symbol {symbol!r} (it has {known})")
         return market
 
+    def _ours(self, symbol: str, link_id: str) -> _Tracked | None:
+        """Our order ``link_id`` on ``symbol``; as on Bybit, another symbol's is not found."""
+        tracked = self._orders.get(link_id)
+        return tracked if tracked is not None and tracked.symbol == symbol else None
+
     def _reconciled(self, symbol: str, link_id: str, t: _Tracked | None) -> OrderReconciled:
         if t is None:
             return OrderReconciled(0, self._now(), -1, link_id, "", "not_found", 0, 0)
@@ -258,10 +265,10 @@ class SimVenue:
         return OrderReconciled(0, self._now(), t.slot, link_id, t.order_id, t.status,
                                t.filled_lots, leaves)  # fmt: skip
 
-    def _track(self, ev: Event) -> None:
-        """Keep our orders' state and positions from the events the market produced."""
+    def _track(self, symbol: str, ev: Event) -> None:
+        """Keep our orders' state and positions from the events ``symbol``'s market produced."""
         if isinstance(ev, Fill):
-            t = self._by_order_id.get(ev.venue_order_id)
+            t = self._by_order_id.get((symbol, ev.venue_order_id))
             if t is None:
                 return
             t.filled_lots += ev.qty_lots
@@ -269,7 +276,7 @@ class SimVenue:
                 t.status = "filled"
             _add_fill(self._positions.setdefault(ev.symbol, _Position()), ev)
         elif isinstance(ev, OrderCancelled):
-            t = self._by_order_id.get(ev.venue_order_id)
+            t = self._by_order_id.get((symbol, ev.venue_order_id))
             if t is not None:
                 t.status = "cancelled"
 
