@@ -19,14 +19,11 @@ backtester and recovery alike. The contract that makes it event-sourced:
 - Nothing here raises on a well-typed event: an event that cannot apply (a fill for an unknown
   slot, a duplicate exec id, a strategy that fails validation) is recorded in ``anomalies``
   with the reason, and changes nothing else.
-- A fill, cancel or amend for an order the slot does not hold open (never known, or already
-  finished: ``Slot.finished``) means the venue and the journal disagree about that slot's
-  orders: besides the note, the slot is killed (a ``Kill`` decision naming it, so it cancels,
-  flattens per ``kill_mode`` and halts until an operator resumes it). Such a fill is still
-  booked: it happened at the venue, and the ledger must hold what flattening must close. Late
-  events that are no disagreement are not anomalies: a fill within what a finished order may
-  still owe (``FinishedOrder.owed_lots``: it raced our cancel) and a second cancel of a
-  cancelled order (Bybit answers the request and also streams it).
+- A fill, cancel or amend for an order the slot does not hold open (unknown, or finished:
+  ``Slot.finished``) is a disagreement with the venue: noted, and the slot is killed by a
+  ``Kill`` decision with the reason. Such a fill is still booked (it happened; flattening must
+  close it). Not anomalies: a fill within what a finished order may still owe
+  (``FinishedOrder.owed_lots``: it raced our cancel), a cancel reported twice (Bybit does).
 
 For the executor: a ``RiskVerdict`` with ``approved`` names (``intent_seq``) the journaled
 ``OrderIntent`` to place or ``CancelIntent`` to cancel (``Venue.cancel(symbol, link_id)``);

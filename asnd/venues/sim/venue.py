@@ -217,6 +217,8 @@ class SimVenue:
         if emit is None:
             raise RetryableVenueError("sim venue is not running (start run() first)")
         async with self._lock:
+            if tracked.status != "open":  # it filled while we waited for the market
+                return self._reconciled(symbol, link_id, tracked)
             events = self._market(symbol).cancel(self._now(), int(tracked.order_id))
             answer: Event = events[0]
             for ev in events:
