@@ -16,6 +16,11 @@ idempotent on ``link_id``; a reduce-only order is cut down to the position, or r
 it cannot reduce it. The answer is not repeated on the stream; the fills that follow are.
 ``cancel`` of an order that is already gone returns an ``OrderReconciled`` saying so.
 
+Our fills' ``exec_id``s are unique across symbols and across venues (each market counts its
+executions from 1, and a restarted daemon builds a new venue): ``SYMBOL-session-n``, where
+the session is the venue's clock when it was built. The journal drops a fill whose exec id
+it has seen as a duplicate, so a repeated one would lose a real fill.
+
 One lock orders the market's writers, so ``update_id``s reach ``emit`` in sequence. It is
 held while sending, so ``place``/``cancel`` wait while the stream is backpressured: the task
 that drains ``emit`` must not be the one that places orders.
@@ -28,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 import trio
 
 from asnd.venues.base import NeedsHumanError, RetryableVenueError
@@ -100,6 +106,7 @@ class SimVenue:
         self._sim_ns = start_ns
         self._max_steps = max_steps
         self._wall_ns = wall_ns
+        self._session = f"{self._now():x}"  # fast runs stay reproducible: start_ns is fixed
         self._emit: trio.MemorySendChannel[Event] | None = None
         self._lock = trio.Lock()  # one writer at a time keeps update_ids in stream order
         self._orders: dict[str, _Tracked] = {}  # link_id -> order
@@ -150,8 +157,7 @@ class SimVenue:
                     ts = self._now()
                     for market in self._markets.values():
                         for ev in market.step(ts):
-                            self._track(market.config.symbol, ev)
-                            await emit.send(ev)
+                            await emit.send(self._track(market.config.symbol, ev))
                 steps += 1
                 if self._pace == "wall":
                     await trio.sleep(step_ns / 1e9)
@@ -205,8 +211,7 @@ class SimVenue:
             if isinstance(answer, OrderAccepted):
                 self._by_order_id[intent.symbol, answer.venue_order_id] = tracked
             for ev in events:
-                self._track(intent.symbol, ev)
-                await emit.send(ev)
+                await emit.send(self._track(intent.symbol, ev))
         return answer
 
     async def cancel(self, symbol: str, link_id: str) -> Event:
@@ -267,20 +272,23 @@ class SimVenue:
         return OrderReconciled(0, self._now(), t.slot, link_id, t.order_id, t.status,
                                t.filled_lots, leaves)  # fmt: skip
 
-    def _track(self, symbol: str, ev: Event) -> None:
-        """Keep our orders' state and positions from the events ``symbol``'s market produced."""
+    def _track(self, symbol: str, ev: Event) -> Event:
+        """Keep our orders' state and positions from an event ``symbol``'s market produced;
+        the event as it goes out (our fills with their unique exec ids)."""
         if isinstance(ev, Fill):
             t = self._by_order_id.get((symbol, ev.venue_order_id))
             if t is None:
-                return
+                return ev
             t.filled_lots += ev.qty_lots
             if ev.leaves_lots == 0:
                 t.status = "filled"
             _add_fill(self._positions.setdefault(ev.symbol, _Position()), ev)
-        elif isinstance(ev, OrderCancelled):
+            return msgspec.structs.replace(ev, exec_id=f"{symbol}-{self._session}-{ev.exec_id}")
+        if isinstance(ev, OrderCancelled):
             t = self._by_order_id.get((symbol, ev.venue_order_id))
             if t is not None:
                 t.status = "cancelled"
+        return ev
 
 
 def _add_fill(p: _Position, f: Fill) -> None:

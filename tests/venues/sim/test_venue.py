@@ -250,3 +250,42 @@ async def test_two_symbols_orders_with_the_same_id_stay_apart(
     assert [p.position_lots for p in positions] == [0, sum(f.qty_lots for f in doge_fills)]
     cancelled = [e for e in events if isinstance(e, OrderCancelled)]
     assert all(e.link_id != "DOGEUSDT-rest" for e in cancelled)
+
+
+async def _our_exec_ids(start_ns: int) -> dict[str, list[str]]:
+    """Exec ids of one market IOC of ours on each of two symbols, on a fresh fast venue."""
+    symbols = ["BTCUSDT", "DOGEUSDT"]
+    venue = SimVenue.for_symbols(symbols, seed=8, pace="fast", start_ns=start_ns)
+    send, recv = trio.open_memory_channel[Event](100_000)
+    seen: list[Event] = []
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(venue.run, send)
+            while sum(isinstance(e, BookDelta) for e in seen) < 20:
+                seen.append(await recv.receive())
+            for symbol in symbols:
+                order = OrderIntent(0, 0, 1, symbol, f"{symbol}-take", BUY, "market", "IOC", 0,
+                                    1, False, 0)  # fmt: skip
+                assert isinstance(await venue.place(order), OrderAccepted)
+            nursery.cancel_scope.cancel()
+    while True:
+        try:
+            seen.append(recv.receive_nowait())
+        except trio.WouldBlock:
+            break
+    return {s: [e.exec_id for e in seen if isinstance(e, Fill) and e.symbol == s] for s in symbols}
+
+
+async def test_exec_ids_are_unique_across_symbols_and_restarted_venues() -> None:
+    """Each market counts executions from 1, and a restarted daemon builds a new venue; the
+    journal drops a fill whose exec id it has seen, so ids must never repeat."""
+    first = await _our_exec_ids(1_700_000_000_000_000_000)
+    again = await _our_exec_ids(1_700_000_000_000_000_000)
+    later = await _our_exec_ids(1_700_000_000_500_000_000)
+    assert first == again, "a fast run is reproducible"
+    btc, doge = first["BTCUSDT"], first["DOGEUSDT"]
+    assert btc
+    assert doge
+    assert not set(btc) & set(doge)
+    assert all(e.startswith("BTCUSDT-") for e in btc)
+    assert not set(btc + doge) & set(later["BTCUSDT"] + later["DOGEUSDT"])
