@@ -56,7 +56,7 @@ ACTIONS = st.one_of(
     st.tuples(st.just("restart")),
     st.tuples(st.just("crash")),
 )
-PROGRAMS = st.lists(ACTIONS, min_size=4, max_size=12)
+PROGRAMS = st.lists(ACTIONS, min_size=4, max_size=10)
 
 
 def _now_ns() -> int:
@@ -260,7 +260,7 @@ async def run_program(root: Path, seed: int, program: list[Action]) -> None:
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     phases=[Phase.explicit, Phase.generate],  # each example is a daemon run: no shrinking
     suppress_health_check=[HealthCheck.too_slow],
