@@ -39,6 +39,7 @@ from typing import Literal
 import msgspec
 
 from asnd.core.book import L2Book
+from asnd.core.brakes import NO_BRAKES, BrakeLimits, BrakeState, HaltNote
 from asnd.core.features import FeatureRow
 from asnd.core.instrument import E8, Instrument
 from asnd.core.ledger import FeeSchedule, Ledger, LedgerState, conservative_mark
@@ -87,6 +88,7 @@ class SlotConfig:
     capital_e8: int = 200 * E8
     leverage: Fraction | int = 1
     order_style: Literal["join", "cross"] = "join"
+    brakes: BrakeLimits = NO_BRAKES  # the slot's max_daily_loss / max_drawdown
 
     def __post_init__(self) -> None:
         if self.capital_e8 <= 0:
@@ -112,6 +114,7 @@ class SlotConfig:
         max_qty: Decimal,
         leverage: Decimal = Decimal(1),
         order_style: Literal["join", "cross"] = "join",
+        brakes: BrakeLimits = NO_BRAKES,
     ) -> SlotConfig:
         """From the daemon config's decimals (capital in quote currency, quantities in base
         currency); ValueError if the capital has more than 8 decimals."""
@@ -125,6 +128,7 @@ class SlotConfig:
             int(capital_e8),
             Fraction(leverage),
             order_style,
+            brakes,
         )
 
 
@@ -171,6 +175,8 @@ class SlotState(msgspec.Struct, array_like=True, gc=False):
     strategy_error: str
     last_signal: LastSignal | None
     exec_ids: list[str]
+    halt: HaltNote
+    brake: BrakeState
 
 
 class Slot:
@@ -180,10 +186,12 @@ class Slot:
         "_exec_set",
         "_fees",
         "_sizing",
+        "brake",
         "config",
         "exec_ids",
         "flatten",
         "goal",
+        "halt",
         "index",
         "instrument",
         "intents",
@@ -218,6 +226,9 @@ class Slot:
         self.exec_ids: deque[str] = deque()
         self._exec_set: set[str] = set()
         self._sizing: SlotSizing | None = None
+        #: Why the slot stopped (kill, death, brake); cleared when it trades again.
+        self.halt = HaltNote()
+        self.brake = BrakeState(config.capital_e8)
 
     @property
     def symbol(self) -> str:
@@ -419,6 +430,8 @@ class Slot:
             self.strategy_error,
             _last_signal(self.last_signal),
             list(self.exec_ids),
+            msgspec.structs.replace(self.halt),
+            msgspec.structs.replace(self.brake),
         )
 
     def load(self, state: SlotState) -> str:
@@ -439,6 +452,8 @@ class Slot:
         self.exec_ids = deque(state.exec_ids)
         self._exec_set = set(state.exec_ids)
         self.strategy_error = state.strategy_error
+        self.halt = msgspec.structs.replace(state.halt)
+        self.brake = msgspec.structs.replace(state.brake)
         self.strategy = None
         self.strategy_document = ""
         if state.strategy_document:
