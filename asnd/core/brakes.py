@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -88,6 +89,17 @@ class BrakeLimits:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"BrakeLimits.{name} must be positive (or None: off)")
+
+    @classmethod
+    def from_decimals(
+        cls, *, max_daily_loss: Decimal | None, max_drawdown: Decimal | None
+    ) -> BrakeLimits:
+        """From the daemon config's USDT amounts (validated there: at most 8 decimals)."""
+
+        def e8(value: Decimal | None) -> int | None:
+            return None if value is None else int(value * E8)
+
+        return cls(e8(max_daily_loss), e8(max_drawdown))
 
     @property
     def any(self) -> bool:
