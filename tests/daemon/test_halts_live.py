@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .test_daemon_live import asnctl, running, until
 SINCE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC"
 
 
-def lines_of(logs: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
+def lines_of(logs: list[MutableMapping[str, Any]], event: str) -> list[MutableMapping[str, Any]]:
     return [line for line in logs if line.get("event") == event]
 
 
