@@ -121,6 +121,10 @@ class DaemonState:
         self.touch: dict[str, tuple[int, int]] = {}
         capital = sum(c.capital_e8 for c in config.slots)
         self.watchtower = Watchtower(config.risk, config.link_prefix, capital)
+        # Whether any risk brake (any daily one) is configured: the hot path skips them if not.
+        brakes = [c.brakes for c in config.slots] + [config.risk.brakes]
+        self._brakes = any(b.any for b in brakes)
+        self._daily = any(b.max_daily_loss_e8 is not None for b in brakes)
         self.last_seq = 0
         self.anomalies: list[str] = []
         self.anomaly_count = 0
@@ -202,37 +206,43 @@ class DaemonState:
         if engine is None:
             return []
         slots = self.by_symbol[event.symbol]
-        roll_days(self, slots, event.ts_local_ns)
+        if self._daily:
+            roll_days(self, slots, event.ts_local_ns)
         row = engine.on_event(event)
         book = engine.book
         bid, ask = book.best_bid, book.best_ask
         if row is not None and bid is not None and ask is not None:  # a row: two-sided book
             self.touch[event.symbol] = (bid[0], ask[0])
+        # First every marked slot's death and brakes, then the models: a slot that dies on
+        # this event does not get to speak, one that brakes (or all, for the daemon's brake)
+        # does not trade on it.
         out: list[Event] = []
-        dying: set[int] = set()  # a dying model does not get to speak on its death tick
-        braked: set[int] = set()  # nor does a braked one trade on it
+        stopped: dict[int, bool] = {}  # slot -> dying (True) or braked (False)
         marked = False
         for slot in slots:
             if slot.ledger is not None and slot.ledger.position_lots != 0:
                 marked = True
                 death = self._death_check(slot, event)
-                brake = [] if death else slot_brake(self, slot, event)
-                out.extend(death or brake)
                 if death:
-                    dying.add(slot.index)
-                elif brake:
-                    braked.add(slot.index)
-        if marked:
+                    out.extend(death)
+                    stopped[slot.index] = True
+                elif self._brakes:
+                    brake = slot_brake(self, slot, event)
+                    if brake:
+                        out.extend(brake)
+                        stopped[slot.index] = False
+        if marked and self._brakes:
             out.extend(daemon_brake(self, event))
-        halted = self.watchtower.halted or any(isinstance(e, RiskHalt) for e in out)
+        halted = self.watchtower.halted or (bool(out) and any(isinstance(e, RiskHalt) for e in out))
         prefix = self.config.link_prefix
         for slot in slots:
-            if slot.index in dying:
+            dying = stopped.get(slot.index) if stopped else None
+            if dying:
                 continue
             if slot.status is SlotStatus.REDUCING:
                 out.extend(self._continue_reducing(slot, event))
             if row is not None:
-                may_trade = not halted and slot.index not in braked
+                may_trade = not halted and dying is None
                 out.extend(slot.on_row(event, row, book, may_trade=may_trade, prefix=prefix))
         return out
 
@@ -535,7 +545,8 @@ class DaemonState:
         if not slot.remember_exec(event.exec_id):
             self._note(f"slot {slot.index}: duplicate fill {event.exec_id} ignored")
             return []
-        roll_days(self, [slot], event.ts_local_ns)
+        if self._daily:
+            roll_days(self, [slot], event.ts_local_ns)
         try:
             slot.ledger.apply_fill(
                 event.side, event.price_ticks, event.qty_lots,
@@ -552,10 +563,10 @@ class DaemonState:
         else:
             order.leaves_lots = event.leaves_lots
         slot.settle()
-        return self._death_check(slot, event) or [
-            *slot_brake(self, slot, event),
-            *daemon_brake(self, event),
-        ]
+        death = self._death_check(slot, event)
+        if death or not self._brakes:
+            return death
+        return [*slot_brake(self, slot, event), *daemon_brake(self, event)]
 
     # --------------------------------------------------------------------------- snapshot
 
