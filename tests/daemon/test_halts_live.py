@@ -14,11 +14,12 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
+from asnd.config import load_config
 from asnd.core.brakes import day_text, utc_day
 from asnd.core.slot import SlotStatus
-from journal.events import Kill, OperatorCommand, Resume, RiskHalt
+from journal.events import Kill, OperatorCommand, OrderSent, Resume, RiskHalt
 
-from .harness import journal_events, make_config
+from .harness import DaemonProcess, journal_events, make_config, wait_for
 from .test_daemon_live import asnctl, running, until
 
 SINCE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC"
@@ -161,3 +162,33 @@ async def test_a_daily_loss_brake_halts_the_slot_and_resume_is_refused(tmp_path:
     brakes = [line for line in lines_of(logs, "risk.brake") if line["slot"] == index]
     assert brakes[0]["rule"] == "max_daily_loss"
     assert brakes[0]["reason"] == row["reason"]
+
+
+def test_the_daemon_process_logs_what_the_operator_did_as_json_lines(tmp_path: Path) -> None:
+    """``asnd run`` as a real process (stderr to a file, JSON lines as under systemd)."""
+    path = make_config(tmp_path)
+    config = load_config(path)
+    daemon = DaemonProcess(path)
+    try:
+        daemon.start()
+        daemon.wait_notify("READY=1")
+        wait_for(config, lambda e: isinstance(e, OrderSent), timeout=60)
+        done = daemon.ctl("kill", "1")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("slot 1 (ETHUSDT) killed: operator; ")
+        kill = wait_for(config, lambda e: isinstance(e, Kill))
+        assert daemon.terminate() == 0
+        log = daemon.log_path.read_text()  # (close() removes it)
+    finally:
+        daemon.close()
+    records = [json.loads(line) for line in log.splitlines()]
+    (killed,) = [r for r in records if r["event"] == "slot.killed"]
+    assert (killed["slot"], killed["reason"], killed["seq"]) == (
+        1,
+        "operator: asnctl kill",
+        kill.seq,
+    )
+    assert (killed["level"], killed["logger"]) == ("warning", "asnd.events")
+    sent = [r for r in records if r["event"] == "order.sent"]
+    assert sent
+    assert all({"slot", "link_id", "seq"} <= set(r) for r in sent)
