@@ -46,12 +46,10 @@ def stuck_liquidation(state: DaemonState, slot: Slot) -> str:
         return ""
     if slot.liquidation_attempts < state.config.risk.max_liquidation_attempts:
         return ""
-    retry = f" or asnctl kill {slot.index} (liquidates again)"
-    if slot.goal is SlotStatus.DEAD:
-        retry = ""
     return (
         f"slot {slot.index} ({slot.symbol}) still holds {ledger.position_lots} lots after "
-        f"{slot.liquidation_attempts} liquidations: close the position by hand{retry}"
+        f"{slot.liquidation_attempts} liquidations: close the position by hand or "
+        f"asnctl kill {slot.index} (liquidates again)"
     )
 
 

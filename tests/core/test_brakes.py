@@ -7,13 +7,16 @@ Instrument: XRPUSDT-like, tick 0.0001, lot 1: one lot moving one tick is 0.0001 
 
 from __future__ import annotations
 
+import msgspec
+import pytest
+
 from asnd.backtest.parity import verify_decisions
 from asnd.core.brakes import NS_PER_DAY, BrakeLimits, utc_day
 from asnd.core.drive import Loop, recover
 from asnd.core.halts import daemon_halt, slot_halt
 from asnd.core.instrument import E8
 from asnd.core.ledger import FeeSchedule
-from asnd.core.portfolio import CoreConfig, DaemonState
+from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
 from asnd.core.slot import Slot, SlotConfig, SlotStatus
 from asnd.core.watchtower import RiskLimits
 from journal.events import (
@@ -291,3 +294,36 @@ def test_resume_all_is_refused_while_a_liquidation_is_stuck() -> None:
     assert slot.ledger.position_lots == 0
     assert status(slot) is SlotStatus.HALTED
     assert loop.state.can_resume(-1, DAY + 6 * HOUR) == ""
+
+
+def test_a_kill_retries_the_liquidation_of_a_dying_slot_that_got_stuck() -> None:
+    loop, venue, _ = setup()
+    slot = loop.state.slots[0]
+    made = loop.feed(bid_at(2, 15000, DAY + 2 * HOUR))  # sudden death; the venue stays silent
+    assert of(ModelDead, made)
+    for attempt in range(3):
+        (liq,) = [e for e in made if isinstance(e, OrderIntent)]
+        loop.feed(OrderCancelled(0, 0, 0, liq.link_id, "v", "IOC not filled", liq.qty_lots))
+        made = loop.feed(delta(10 + attempt, [(14999, 7 + attempt)], [], ts=DAY + 3 * HOUR))
+    assert of(TradingHalted, made)
+    assert status(slot) is SlotStatus.REDUCING
+    assert slot.goal is SlotStatus.DEAD
+    view = slot_halt(loop.state, slot)
+    assert view is not None
+    assert view.clears == (
+        "slot 0 (XRPUSDT) still holds 505 lots after 3 liquidations: close the position by "
+        "hand or asnctl kill 0 (liquidates again)"
+    )
+    made = run(loop, venue, [Kill(0, DAY + 4 * HOUR, 0, "operator: asnctl kill")])
+    (again,) = [e for e in made if isinstance(e, OrderIntent)]
+    assert again.reduce_only
+    assert again.qty_lots == 505
+    assert status(slot) is SlotStatus.DEAD, "flat now, and still dead"
+    assert loop.state.can_resume(0, DAY + 5 * HOUR) == "slot 0 is dead (sudden death is final)"
+
+
+def test_an_old_snapshot_is_refused_by_name_so_recovery_replays() -> None:
+    _loop, _venue, config = setup()
+    old = msgspec.msgpack.encode(["asn-core/1", 12, False, ""])
+    with pytest.raises(SnapshotError, match="snapshot schema 'asn-core/1', expected 'asn-core/2'"):
+        DaemonState.restore(config, old)
