@@ -20,6 +20,7 @@ from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
 from asnd.core.slot import Slot, SlotConfig, SlotStatus
 from asnd.core.watchtower import RiskLimits
 from journal.events import (
+    BookStale,
     Event,
     Fill,
     Kill,
@@ -327,3 +328,23 @@ def test_an_old_snapshot_is_refused_by_name_so_recovery_replays() -> None:
     old = msgspec.msgpack.encode(["asn-core/1", 12, False, ""])
     with pytest.raises(SnapshotError, match="snapshot schema 'asn-core/1', expected 'asn-core/2'"):
         DaemonState.restore(config, old)
+
+
+def test_an_active_slot_says_what_stops_it_a_halt_or_a_stale_book() -> None:
+    loop, venue, _ = setup(slots=2)
+    assert [slot_halt(loop.state, s) for s in loop.state.slots] == [None, None]
+    run(loop, venue, [TradingHalted(0, DAY + 2 * HOUR, "position mismatch on XRPUSDT")])
+    for slot in loop.state.slots:
+        view = slot_halt(loop.state, slot)
+        assert view is not None
+        assert status(slot) is SlotStatus.ACTIVE
+        assert view.reason == "trading halted: position mismatch on XRPUSDT"
+        assert (view.since_ns, view.clears) == (DAY + 2 * HOUR, "asnctl resume all")
+    run(loop, venue, [Resume(0, DAY + 3 * HOUR, -1, "operator")])
+    assert daemon_halt(loop.state) is None
+    run(loop, venue, [BookStale(0, DAY + 4 * HOUR, "XRPUSDT", "no data for 5000 ms")])
+    view = slot_halt(loop.state, loop.state.slots[0])
+    assert view is not None
+    assert (view.reason, view.since_ns, view.clears) == (
+        "book stale: no data for 5000 ms", None, "next book snapshot",
+    )  # fmt: skip
