@@ -82,6 +82,9 @@ _LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _SYMBOL: Final = re.compile(r"[A-Z0-9]{2,30}")
 MAX_SLOTS: Final = 32
 MAX_LEVERAGE: Final = Decimal(100)
+#: Largest risk brake accepted, USDT.
+MAX_BRAKE: Final = Decimal(10) ** 9
+_E8_STEP: Final = Decimal("1e-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,9 @@ class SlotConfig:
     min_qty: Decimal  # base currency
     max_qty: Decimal
     leverage: Decimal
+    # Risk brakes in USDT (None = off): the slot's own keys, else [risk]'s *_per_slot.
+    max_daily_loss: Decimal | None = None
+    max_drawdown: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,12 @@ class RiskSettings:
     max_open_orders_per_slot: int
     stale_book_timeout_ms: int
     kill_all: KillAllMode
+    # Risk brakes in USDT (None = off): daemon-wide, on the sum of the slots' equities ...
+    max_daily_loss: Decimal | None = None
+    max_drawdown: Decimal | None = None
+    # ... and each slot's default (a [[slot]] may set its own).
+    max_daily_loss_per_slot: Decimal | None = None
+    max_drawdown_per_slot: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,16 +229,17 @@ def parse_config(text: str, path: Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     base = path.parent
     root = Table(data)
+    risk = _risk(root.table("risk"))
     config = Config(
         path=path,
         text=text,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         venue=_venue(root.table("venue")),
-        slots=_slots(root, base),
+        slots=_slots(root, base, risk),
         journal=_journal(root.table("journal"), base),
         challengers=_challengers(root.table("challengers"), base),
         control=_control(root.table("control"), base),
-        risk=_risk(root.table("risk")),
+        risk=risk,
         log=_log(root.table("log")),
         shutdown=_shutdown(root.table("shutdown")),
         promotion=_promotion(root.table("promotion")),
@@ -269,7 +282,7 @@ def _url(table: Table, name: str, default: str, schemes: tuple[str, str]) -> str
     return value
 
 
-def _slots(root: Table, base: Path) -> tuple[SlotConfig, ...]:
+def _slots(root: Table, base: Path, risk: RiskSettings) -> tuple[SlotConfig, ...]:
     tables = root.tables("slot")
     if not tables:
         raise root.error("slot", "at least one [[slot]] is required")
@@ -302,6 +315,8 @@ def _slots(root: Table, base: Path) -> tuple[SlotConfig, ...]:
             min_qty=min_qty,
             max_qty=max_qty,
             leverage=table.decimal("leverage", Decimal(1), maximum=MAX_LEVERAGE),
+            max_daily_loss=_brake(table, "max_daily_loss", risk.max_daily_loss_per_slot),
+            max_drawdown=_brake(table, "max_drawdown", risk.max_drawdown_per_slot),
         )
         table.finish()
         slots.append(slot)
@@ -356,9 +371,25 @@ def _risk(table: Table) -> RiskSettings:
         max_open_orders_per_slot=table.integer("max_open_orders_per_slot", 4, minimum=1),
         stale_book_timeout_ms=table.integer("stale_book_timeout_ms", 5000, minimum=1),
         kill_all=cast(KillAllMode, table.choice("kill_all", KILL_ALL_MODES, "flatten")),
+        max_daily_loss=_brake(table, "max_daily_loss", None),
+        max_drawdown=_brake(table, "max_drawdown", None),
+        max_daily_loss_per_slot=_brake(table, "max_daily_loss_per_slot", None),
+        max_drawdown_per_slot=_brake(table, "max_drawdown_per_slot", None),
     )
     table.finish()
     return settings
+
+
+def _brake(table: Table, name: str, default: Decimal | None) -> Decimal | None:
+    """A risk brake in USDT: absent -> ``default`` (None: off); else positive, at most
+    ``MAX_BRAKE`` and exact in the ledger's unit (1e-8 USDT), so the core's integer limit
+    is the configured amount, never a rounding of it."""
+    if not table.has(name):
+        return default
+    value = table.decimal(name, maximum=MAX_BRAKE)
+    if value != value.quantize(_E8_STEP):
+        raise table.error(name, f"at most 8 decimals (1e-8 USDT), got {value}")
+    return value
 
 
 def _log(table: Table) -> LogSettings:

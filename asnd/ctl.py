@@ -6,6 +6,11 @@
     asnctl resume SLOT|all       let a killed slot (or a halted daemon) trade again
     asnctl challengers [--json]  what the pit crew is evaluating
 
+``kill``, ``resume`` and ``swap`` print the daemon's one-line answer ("slot 3 (ETHUSDT)
+killed: operator; flattening, then halted"); ``--json`` (any command) prints the raw result.
+``status`` shows, for the daemon and each slot that does not trade, why, since when and what
+clears it.
+
 The socket is ``--socket``, else ``$ASN_CONTROL_SOCKET``, else ``control.socket`` of
 ``--config``, else ``/run/asnd/control.sock``. Exit status: 0 done, 1 the daemon refused or
 cannot be reached (the reason on stderr, never a traceback), 2 bad usage.
@@ -221,15 +226,27 @@ def render_status(status: Mapping[str, Any]) -> str:
     """The status dict (see ``asnd.control``) as the table ``asnctl status`` prints."""
     out: list[str] = []
     daemon = status.get("daemon") or {}
+    halted_for_all = ""
     if daemon:
         head = f"asnd: {daemon.get('state', '?')} on {daemon.get('venue', '?')}"
         if daemon.get("uptime_s") is not None:
             head += f", up {float(daemon['uptime_s']):.0f} s"
-        out += [head, ""]
+        out.append(head)
+        if daemon.get("reason"):
+            halted_for_all = f"trading halted: {daemon['reason']}"
+            out += _halt_lines("halted", daemon)
+        out.append("")
     slots = status.get("slots") or []
     keys = [key for key, _ in _SLOT_COLUMNS]
     rows = [_row(slot, keys, _MONEY) for slot in slots]
     out.append(table(rows, [header for _, header in _SLOT_COLUMNS]))
+    # The daemon's halt is said once above, not again for every slot it stops.
+    stopped = [s for s in slots if s.get("reason") and s.get("reason") != halted_for_all]
+    if stopped:
+        out.append("")
+        for slot in stopped:
+            name = f"slot {slot.get('slot', '?')} ({slot.get('symbol', '?')})"
+            out += _halt_lines(f"{name} {slot.get('state', '?')}", slot)
     feed = status.get("feed")
     if feed:
         age = feed.get("last_message_age_ms")
@@ -252,6 +269,16 @@ def render_status(status: Mapping[str, Any]) -> str:
             f", lag {journal.get('lag', '?')}"
         )
     return "\n".join(out)
+
+
+def _halt_lines(what: str, record: Mapping[str, Any]) -> list[str]:
+    """``what`` since when: why, and what clears it, as two lines."""
+    since = record.get("since")
+    when = f" since {str(since).replace('T', ' ').replace('Z', ' UTC')}" if since else ""
+    lines = [f"{what}{when}: {record.get('reason', '')}"]
+    if record.get("clears"):
+        lines.append(f"  clears: {record['clears']}")
+    return lines
 
 
 def _duration(value: object) -> object:
@@ -330,10 +357,13 @@ def _parser() -> argparse.ArgumentParser:
     swap = commands.add_parser("swap", help="make a strategy file a slot's champion, live")
     swap.add_argument("slot", type=_slot, metavar="SLOT")
     swap.add_argument("file", type=Path, metavar="FILE")
+    swap.add_argument("--json", action="store_true", help="print the raw JSON")
     kill = commands.add_parser("kill", help="stop a slot (or all) and flatten")
     kill.add_argument("slot", type=_slot_or_all, metavar="SLOT|all")
+    kill.add_argument("--json", action="store_true", help="print the raw JSON")
     resume = commands.add_parser("resume", help="let a killed slot (or all) trade again")
     resume.add_argument("slot", type=_slot_or_all, metavar="SLOT|all")
+    resume.add_argument("--json", action="store_true", help="print the raw JSON")
     challengers = commands.add_parser("challengers", help="challengers being evaluated")
     challengers.add_argument("--json", action="store_true", help="print the raw JSON")
     return parser
@@ -390,6 +420,8 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO) -> int:
         print(render_status(result), file=stdout)
     elif command == "challengers":
         print(render_challengers(result), file=stdout)
+    elif isinstance(result, dict) and isinstance(result.get("message"), str):
+        print(result["message"], file=stdout)
     else:
         print(render_records(result), file=stdout)
     return 0

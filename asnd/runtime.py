@@ -39,6 +39,7 @@ from asnd.actors.pitcrew import PitCrew
 from asnd.actors.supervisor import ActorSpec, Supervisor
 from asnd.config import Config
 from asnd.control import serve_control
+from asnd.core.brakes import BrakeLimits
 from asnd.core.pitlane import PitLane
 from asnd.core.portfolio import CoreConfig
 from asnd.core.promotion import PromotionRule
@@ -75,14 +76,20 @@ def core_config(config: Config) -> CoreConfig:
     """The deterministic core's view of the configuration (exact units)."""
     slots = tuple(
         SlotConfig.from_decimals(
-            s.symbol, capital=s.capital, min_qty=s.min_qty, max_qty=s.max_qty, leverage=s.leverage
+            s.symbol, capital=s.capital, min_qty=s.min_qty, max_qty=s.max_qty, leverage=s.leverage,
+            brakes=BrakeLimits.from_decimals(
+                max_daily_loss=s.max_daily_loss, max_drawdown=s.max_drawdown
+            ),
         )
         for s in config.slots
-    )
+    )  # fmt: skip
     risk = RiskLimits.from_decimals(
         max_notional=config.risk.max_notional_per_slot,
         max_open_orders=config.risk.max_open_orders_per_slot,
         kill_mode=config.risk.kill_all,
+        brakes=BrakeLimits.from_decimals(
+            max_daily_loss=config.risk.max_daily_loss, max_drawdown=config.risk.max_drawdown
+        ),
     )
     return CoreConfig(slots=slots, risk=risk)
 

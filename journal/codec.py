@@ -30,7 +30,7 @@ __all__ = [
 #: Bumped when old readers cannot read new records (see journal.events for the rules).
 SCHEMA_MAJOR: Final = 1
 #: Bumped when kinds or trailing fields are added.
-SCHEMA_MINOR: Final = 1
+SCHEMA_MINOR: Final = 2
 
 KINDS: Final[dict[int, type[Event]]] = {kind_of(t): t for t in CATALOGUE}
 if len(KINDS) != len(CATALOGUE):  # pragma: no cover - guards an editing mistake at import

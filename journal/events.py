@@ -72,6 +72,7 @@ __all__ = [
     "PositionReconciled",
     "Promotion",
     "Resume",
+    "RiskHalt",
     "RiskVerdict",
     "Signal",
     "StateSnapshot",
@@ -450,6 +451,17 @@ class CancelIntent(Event, frozen=True, tag=140):
     trigger_seq: int
 
 
+class RiskHalt(Event, frozen=True, tag=141):
+    """A risk brake fired (``asnd.core.brakes``): the slot (``slot`` >= 0) or every slot (-1)
+    is flattened towards HALTED. ``rule`` is the config key ("max_daily_loss",
+    "max_drawdown"); ``utc_day`` the UTC day (days since 1970-01-01) of the event time."""
+
+    slot: int
+    rule: str
+    reason: str
+    utc_day: int
+
+
 #: Every journaled kind. Append new kinds here (and nowhere else) when adding one.
 CATALOGUE: Final[tuple[type[Event], ...]] = (
     InstrumentInfo,
@@ -490,6 +502,7 @@ CATALOGUE: Final[tuple[type[Event], ...]] = (
     OperatorCommand,
     StateSnapshot,
     CancelIntent,
+    RiskHalt,
 )
 
 

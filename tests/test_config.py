@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from asnd.config import Config, ConfigError, load_config, parse_config
+from asnd.core.brakes import BrakeLimits
+from asnd.core.instrument import E8
 from asnd.core.strategy import parse_strategy
 from asnd.daemon import main as asnd_main
+from asnd.runtime import core_config
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "etc" / "asnd.toml"
@@ -206,6 +209,23 @@ def test_every_setting_appears_in_the_default_file_and_is_documented() -> None:
             ("allowed_uids = []", 'allowed_uids = ["root"]'),
             "control.allowed_uids: expected an array of integers >= 0, got an array",
         ),
+        (
+            ("max_daily_loss = 300", "max_daily_loss = -5"),
+            "risk.max_daily_loss: expected a positive number no greater than 1000000000, got -5",
+        ),
+        (
+            ("max_drawdown = 500", "max_drawdown = 0"),
+            "risk.max_drawdown: expected a positive number no greater than 1000000000, got 0",
+        ),
+        (
+            ("max_drawdown_per_slot = 100", 'max_drawdown_per_slot = "1.000000001"'),
+            "risk.max_drawdown_per_slot: at most 8 decimals (1e-8 USDT), got 1.000000001",
+        ),
+        (
+            ("leverage = 2", 'leverage = 2\nmax_daily_loss = "lots"'),
+            "slot[0].max_daily_loss: expected a positive number no greater than 1000000000, "
+            'got "lots"',
+        ),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(
@@ -290,6 +310,34 @@ def test_sim_endpoints_default_and_loopback_overrides(tmp_path: Path) -> None:
     assert venue.bybit.rest_url == "https://api.bybit.com"
     assert venue.bybit.ws_public_url == "ws://127.0.0.1:8765/v5/public/linear"
     assert venue.bybit.ws_private_url == "wss://stream.bybit.com/v5/private"
+
+
+def test_risk_brakes_default_per_slot_and_become_exact_ledger_units(tmp_path: Path) -> None:
+    path = make_config(
+        tmp_path,
+        ('symbol = "ETHUSDT"', 'symbol = "ETHUSDT"\nmax_drawdown = "12.34567891"'),
+        ("max_daily_loss_per_slot = 60", 'max_daily_loss_per_slot = "0.5"'),
+    )
+    config = load_config(path)
+    assert (config.risk.max_daily_loss, config.risk.max_drawdown) == (Decimal(300), Decimal(500))
+    btc, eth = config.slots[0], config.slots[1]
+    assert (btc.max_daily_loss, btc.max_drawdown) == (Decimal("0.5"), Decimal(100))
+    assert (eth.max_daily_loss, eth.max_drawdown) == (Decimal("0.5"), Decimal("12.34567891"))
+    core = core_config(config)
+    assert core.risk.brakes == BrakeLimits(300 * E8, 500 * E8)
+    assert core.slots[0].brakes == BrakeLimits(50_000_000, 100 * E8)
+    assert core.slots[1].brakes == BrakeLimits(50_000_000, 1_234_567_891)
+
+
+def test_risk_brakes_are_off_when_absent(tmp_path: Path) -> None:
+    strategy = tmp_path / "s.json"
+    strategy.write_text("{}")
+    text = '[venue]\nkind = "sim"\n[[slot]]\nsymbol = "BTCUSDT"\nstrategy = "s.json"\n'
+    text += 'min_qty = 0.001\nmax_qty = 0.01\n[journal]\ndirectory = "j"\n'
+    text += '[challengers]\ndirectory = "c"\n[control]\nsocket = "c.sock"\n'
+    core = core_config(parse_config(text, tmp_path / "asnd.toml"))
+    assert not core.risk.brakes.any
+    assert not core.slots[0].brakes.any
 
 
 def test_defaults_fill_omitted_optional_keys(tmp_path: Path) -> None:

@@ -20,6 +20,9 @@ journaled after the state's.
 
 Periodically (every ``snapshot_every`` events) the state is journaled as a ``StateSnapshot``
 so that a restart replays only what came after it.
+
+Every event is logged as it is journaled (``asnd.event_log``: halts, kills, fills...), here in
+the shell, so the fold itself never logs.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import trio
 
 from asnd.core.pitlane import PitLane
 from asnd.core.portfolio import DaemonState
+from asnd.event_log import log_event
 from journal.events import CancelIntent, Event, OrderIntent, RiskVerdict
 from journal.service import JournalService
 
@@ -119,6 +123,7 @@ class CoreActor:
         """Journal and apply one input and every decision that follows (see module doc)."""
         journal = self.journal
         stamped = await journal.append(event)
+        log_event(stamped)
         if self._observe is not None:
             self._observe(stamped)
         await self._route(stamped)  # an intent can be an input too (shutdown's cancels)
@@ -130,6 +135,7 @@ class CoreActor:
                 decision = await journal.append_durable(decision)
             else:
                 decision = await journal.append(decision)
+            log_event(decision)
             made.append(decision)
             queue.extend(self._apply(decision))
             await self._route(decision)

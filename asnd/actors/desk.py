@@ -9,8 +9,12 @@ as its effect, so the journal shows who asked for what right before it happened:
   point by construction (no event is half-applied). The document is validated first; an
   invalid one is refused, and the refusal is journaled too.
 - ``kill SLOT|all`` journals ``Kill``; ``resume SLOT|all`` journals ``Resume`` unless the core
-  says it would change nothing (a dead slot, an active one), which is refused with the reason.
-- ``status`` is journaled too (a no-op for the fold) and reads the state.
+  says it would change nothing or be reversed (a dead slot, an active one, a daily-loss brake
+  on the same UTC day, a liquidation that failed ``max_liquidation_attempts`` times:
+  ``asnd.core.halts``), which is refused with the reason. Their answers (and ``swap``'s) carry
+  a one-line ``message`` for a person ("slot 3 (ETHUSDT) killed: operator ...").
+- ``status`` is journaled too (a no-op for the fold) and reads the state; for the daemon and
+  each slot it gives why it does not trade, since when and what clears it.
 - ``challengers`` lists the pit lane's challengers (``asnd.core.pitlane``): each one's slot,
   champion, status (shadowing, promoted, rejected with the reason), windows compared, mean
   PnL difference per window, the promotion test's p-value, and each side's time-to-target
@@ -20,6 +24,7 @@ as its effect, so the journal shows who asked for what right before it happened:
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +39,8 @@ from asnd.control.protocol import (
     StatusRequest,
     SwapRequest,
 )
-from asnd.control.status import BookStatus, SlotStatus, StatusReport
+from asnd.control.status import BookStatus, DaemonStatus, SlotStatus, StatusReport
+from asnd.core.halts import daemon_halt, slot_halt
 from asnd.core.pitlane import swap_events
 from asnd.core.portfolio import DaemonState
 from asnd.core.strategy.validate import StrategyError, parse_strategy
@@ -65,6 +71,14 @@ class Health:
 def _money(e8: int) -> str:
     text = units_to_str(e8, 8).rstrip("0")
     return text[:-1] if text.endswith(".") else text
+
+
+def utc_text(ts_ns: int | None) -> str | None:
+    """An event time as ISO 8601 UTC to the millisecond ("2026-12-02T07:06:10.123Z")."""
+    if ts_ns is None:
+        return None
+    moment = dt.datetime.fromtimestamp(ts_ns // 1_000_000 / 1000, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class Desk:
@@ -107,6 +121,9 @@ class Desk:
                 position=view.position or "0",
                 pnl=_money(equity - capital),
                 last_signal=view.last_signal,
+                reason=view.halt_reason,
+                since=utc_text(view.halt_since_ns),
+                clears=view.halt_clears,
             )
             slots.append(row)
         books: list[BookStatus] = []
@@ -122,13 +139,18 @@ class Desk:
             )
         journal = self.core.journal
         last = journal.next_seq - 1
-        phase = "halted" if state.watchtower.halted else health.phase
+        halt = daemon_halt(state)
+        daemon: DaemonStatus = {
+            "venue": self.config.venue.kind,
+            "state": "halted" if halt is not None else health.phase,
+            "uptime_s": round((now - health.started_ns) / 1e9, 1),
+        }
+        if halt is not None:
+            daemon["reason"] = halt.reason
+            daemon["since"] = utc_text(halt.since_ns)
+            daemon["clears"] = halt.clears
         return StatusReport(
-            daemon={
-                "venue": self.config.venue.kind,
-                "state": phase,
-                "uptime_s": round((now - health.started_ns) / 1e9, 1),
-            },
+            daemon=daemon,
             slots=slots,
             feed={
                 "state": health.feed_state,
@@ -173,25 +195,66 @@ class Desk:
         await self._act(command, *swap)
         if slot.strategy_error:
             raise ControlError("invalid_strategy", slot.strategy_error)
-        return {"slot": request.slot, "old": old, "new": doc.id, "mode": mode}
+        message = f"{self._name(request.slot)} swapped: {old or '(none)'} -> {doc.id} ({mode})"
+        if slot.status.value == "reducing":
+            message += f"; {self._phase(request.slot)}"
+        return {"slot": request.slot, "old": old, "new": doc.id, "mode": mode, "message": message}
+
+    def _name(self, index: int) -> str:
+        return f"slot {index} ({self.state.slots[index].symbol})"
+
+    def _phase(self, index: int) -> str:
+        """A slot's state after a kill, in words."""
+        slot = self.state.slots[index]
+        if slot.status.value != "reducing":
+            return slot.status.value
+        doing = "flattening" if slot.flatten else "cancelling its orders"
+        return f"{doing}, then {slot.goal.value}"
 
     async def kill(self, command: OperatorCommand, request: KillRequest) -> object:
         slot = -1 if request.slot is None else request.slot
         if slot >= 0:
             self._check_slot(slot)
         await self._act(command, Kill(0, self._clock_ns(), slot, "operator: asnctl kill"))
-        return {"killed": "all" if slot < 0 else slot}
+        if slot >= 0:
+            message = f"{self._name(slot)} killed: operator; {self._phase(slot)}"
+        else:
+            phases = "; ".join(f"{i} {self._phase(i)}" for i in range(len(self.state.slots)))
+            message = f"all slots killed: operator; trading halted (slots: {phases})"
+        return {"killed": "all" if slot < 0 else slot, "message": message}
 
     async def resume(self, command: OperatorCommand, request: ResumeRequest) -> object:
         slot = -1 if request.slot is None else request.slot
         if slot >= 0:
             self._check_slot(slot)
-        why_not = self.state.can_resume(slot)
+        now = self._clock_ns()
+        why_not = self.state.can_resume(slot, now)
         if why_not:
             await self._act(command)
             raise ControlError("not_resumable", why_not)
-        await self._act(command, Resume(0, self._clock_ns(), slot, "operator: asnctl resume"))
-        return {"resumed": "all" if slot < 0 else slot}
+        await self._act(command, Resume(0, now, slot, "operator: asnctl resume"))
+        state = self.state
+        stopped = [
+            (s, h)
+            for s in state.slots
+            if s.status.value != "active" and (h := slot_halt(state, s)) is not None
+        ]
+        kept = [
+            {"slot": s.index, "symbol": s.symbol, "state": s.status.value, "reason": h.reason}
+            for s, h in stopped
+        ]
+        if slot >= 0:
+            message = f"{self._name(slot)} resumed: {self._phase(slot)}"
+            halt = daemon_halt(state)
+            if halt is not None:
+                message += f"; trading stays halted for all: {halt.reason} ({halt.clears})"
+        else:
+            message = "trading resumed"
+            if stopped:
+                message += "; still stopped: " + "; ".join(
+                    f"{self._name(s.index)} {s.status.value}: {h.reason}" for s, h in stopped
+                )
+        return {"resumed": "all" if slot < 0 else slot, "message": message, "kept": kept}
 
     async def challengers(self, command: OperatorCommand, request: ChallengersRequest) -> object:
         await self.core.submit(command)  # journaled like every command; no need to wait

@@ -229,8 +229,7 @@ class Executor:
 
     async def _halt(self, slot: int, link_id: str, exc: NeedsHumanError) -> None:
         now = self._clock_ns()
-        reason = f"venue needs an operator: {exc}"
-        _log.error("trading halted", reason=reason)
+        reason = f"venue needs an operator: {exc}"  # logged as trading.halted once journaled
         code = exc.code if exc.code is not None else LOCAL_REJECT
         await self._input(
             OrderRejected(0, now, slot, link_id, code, str(exc)), TradingHalted(0, now, reason)

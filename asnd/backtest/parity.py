@@ -28,6 +28,7 @@ from journal.events import (
     Liquidation,
     ModelDead,
     OrderIntent,
+    RiskHalt,
     RiskVerdict,
     Signal,
     TradingHalted,
@@ -37,9 +38,9 @@ __all__ = ["Difference", "ParityReport", "verify_decisions"]
 
 #: Kinds ``DaemonState.apply`` returns.
 DECISIONS: Final = (Signal, OrderIntent, CancelIntent, RiskVerdict, ModelDead, Liquidation,
-                    TradingHalted)  # fmt: skip
+                    TradingHalted, RiskHalt)  # fmt: skip
 #: Decisions that are never inputs (intents and halts can be: shutdown cancels, kill all).
-ONLY_DECIDED: Final = (Signal, RiskVerdict, ModelDead, Liquidation)
+ONLY_DECIDED: Final = (Signal, RiskVerdict, ModelDead, Liquidation, RiskHalt)
 
 
 @dataclass(frozen=True, slots=True)

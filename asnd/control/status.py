@@ -23,6 +23,10 @@ class DaemonStatus(TypedDict):
     venue: str  # "sim" | "bybit-testnet" | "bybit"
     state: str  # "starting" | "reconciling" | "trading" | "halted" | "stopping"
     uptime_s: NotRequired[float]
+    # While halted: why, since when (ISO 8601 UTC) and what lifts it ("asnctl resume all").
+    reason: NotRequired[str]
+    since: NotRequired[str | None]
+    clears: NotRequired[str]
 
 
 class SlotStatus(TypedDict):
@@ -34,6 +38,11 @@ class SlotStatus(TypedDict):
     position: str  # signed, base currency
     pnl: str  # equity minus starting capital
     last_signal: float | None
+    # Why the slot does not trade ("" if nothing stops it), since when (ISO 8601 UTC, None
+    # for a condition such as a stale book) and what clears it ("asnctl resume 3").
+    reason: NotRequired[str]
+    since: NotRequired[str | None]
+    clears: NotRequired[str]
 
 
 class FeedStatus(TypedDict):

@@ -46,7 +46,18 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from asnd.core.book import L2Book
+from asnd.core.brakes import (
+    DAILY_LOSS,
+    DRAWDOWN,
+    HaltNote,
+    daemon_brake,
+    money_text,
+    roll_days,
+    slot_brake,
+    utc_day,
+)
 from asnd.core.features import FeatureConfig, FeatureEngine
+from asnd.core.halts import resume_refusal
 from asnd.core.instrument import Instrument
 from asnd.core.ledger import FeeSchedule
 from asnd.core.link_id import PREFIX
@@ -74,6 +85,7 @@ from journal.events import (
     OrderUnresolved,
     PositionReconciled,
     Resume,
+    RiskHalt,
     RiskVerdict,
     Signal,
     StateSnapshot,
@@ -112,7 +124,12 @@ class DaemonState:
         self.instruments: dict[str, Instrument] = {}
         #: Last valid (best bid, best ask) per symbol: the marks while a book is stale.
         self.touch: dict[str, tuple[int, int]] = {}
-        self.watchtower = Watchtower(config.risk, config.link_prefix)
+        capital = sum(c.capital_e8 for c in config.slots)
+        self.watchtower = Watchtower(config.risk, config.link_prefix, capital)
+        # Whether any risk brake (any daily one) is configured: the hot path skips them if not.
+        brakes = [c.brakes for c in config.slots] + [config.risk.brakes]
+        self._brakes = any(b.any for b in brakes)
+        self._daily = any(b.max_daily_loss_e8 is not None for b in brakes)
         self.last_seq = 0
         self.anomalies: list[str] = []
         self.anomaly_count = 0
@@ -133,18 +150,20 @@ class DaemonState:
         """The slot's equity at the conservative mark (None before it can be marked)."""
         return slot.equity_e8(self.touch.get(slot.symbol))
 
-    def can_resume(self, slot: int) -> str:
-        """Why ``Resume(slot)`` would change nothing ("" if it would): for the control socket."""
-        if slot == -1:
-            return ""
-        if not 0 <= slot < len(self.slots):
-            return f"no slot {slot}"
-        s = self.slots[slot]
-        if s.status is SlotStatus.DEAD or s.goal is SlotStatus.DEAD:
-            return f"slot {slot} is dead (sudden death is final)"
-        if s.status is SlotStatus.ACTIVE:
-            return f"slot {slot} is already active"
-        return ""
+    def can_resume(self, slot: int, ts_local_ns: int | None = None) -> str:
+        """Why ``Resume(slot)`` at event time ``ts_local_ns`` would change nothing or be
+        reversed ("" if it can take effect): ``asnd.core.halts.resume_refusal``."""
+        return resume_refusal(self, slot, ts_local_ns)
+
+    def total_equity_e8(self) -> int | None:
+        """The sum of the slots' equities (None while any cannot be marked)."""
+        total = 0
+        for slot in self.slots:
+            equity = self.equity_e8(slot)
+            if equity is None:
+                return None
+            total += equity
+        return total
 
     def orders_to_reconcile(self) -> list[tuple[int, str, str]]:
         """(slot, symbol, link_id) of every order the venue may know more about than the
@@ -200,24 +219,45 @@ class DaemonState:
         engine = self.engines.get(event.symbol)
         if engine is None:
             return []
+        slots = self.by_symbol[event.symbol]
+        if self._daily:
+            roll_days(self, slots, event.ts_local_ns)
         row = engine.on_event(event)
         book = engine.book
         bid, ask = book.best_bid, book.best_ask
         if row is not None and bid is not None and ask is not None:  # a row: two-sided book
             self.touch[event.symbol] = (bid[0], ask[0])
-        halted = self.watchtower.halted
-        prefix = self.config.link_prefix
+        # First every marked slot's death and brakes, then the models: a slot that dies on
+        # this event does not get to speak, one that brakes (or all, for the daemon's brake)
+        # does not trade on it.
         out: list[Event] = []
-        for slot in self.by_symbol[event.symbol]:
+        stopped: dict[int, bool] = {}  # slot -> dying (True) or braked (False)
+        marked = False
+        for slot in slots:
             if slot.ledger is not None and slot.ledger.position_lots != 0:
+                marked = True
                 death = self._death_check(slot, event)
                 if death:
                     out.extend(death)
-                    continue
+                    stopped[slot.index] = True
+                elif self._brakes:
+                    brake = slot_brake(self, slot, event)
+                    if brake:
+                        out.extend(brake)
+                        stopped[slot.index] = False
+        if marked and self._brakes:
+            out.extend(daemon_brake(self, event))
+        halted = self.watchtower.halted or (bool(out) and any(isinstance(e, RiskHalt) for e in out))
+        prefix = self.config.link_prefix
+        for slot in slots:
+            dying = stopped.get(slot.index) if stopped else None
+            if dying:
+                continue
             if slot.status is SlotStatus.REDUCING:
                 out.extend(self._continue_reducing(slot, event))
             if row is not None:
-                out.extend(slot.on_row(event, row, book, may_trade=not halted, prefix=prefix))
+                may_trade = not halted and dying is None
+                out.extend(slot.on_row(event, row, book, may_trade=may_trade, prefix=prefix))
         return out
 
     def _on_trade(self, event: Event) -> list[Event]:
@@ -312,6 +352,8 @@ class DaemonState:
         assert isinstance(event, ModelDead)
         slot = self._slot(event.slot, "model dead")
         if slot is not None and slot.status is not SlotStatus.DEAD:
+            reason = f"sudden death: equity {money_text(event.equity_e8)} USDT <= 0"
+            slot.halt = _note(reason, event, "sudden_death")
             slot.start_reducing(SlotStatus.DEAD, flatten=True)
         return []
 
@@ -326,9 +368,26 @@ class DaemonState:
 
     def _on_halted(self, event: Event) -> list[Event]:
         assert isinstance(event, TradingHalted)
-        self.watchtower.halted = True
-        self.watchtower.halt_reason = event.reason
+        self.watchtower.halt(_note(event.reason, event, "halt"))
         return []
+
+    def _on_risk_halt(self, event: Event) -> list[Event]:
+        assert isinstance(event, RiskHalt)
+        note = HaltNote(event.reason, event.ts_local_ns, event.rule, event.utc_day)
+        if event.slot == -1:
+            self.watchtower.halt(note)
+            targets = self.slots
+        else:
+            slot = self._slot(event.slot, "risk halt")
+            targets = [] if slot is None else [slot]
+        out: list[Event] = []
+        for slot in targets:
+            if slot.status is SlotStatus.DEAD or slot.goal is SlotStatus.DEAD:
+                continue
+            slot.halt = note
+            out.extend(self.watchtower.flatten(slot, event, event.rule, close=True))
+            slot.start_reducing(SlotStatus.HALTED, flatten=True)
+        return out
 
     # -------------------------------------------------------------------------- operators
 
@@ -338,35 +397,51 @@ class DaemonState:
         out: list[Event] = []
         if event.slot == -1:
             targets = self.slots
-            self.watchtower.halted = True
-            self.watchtower.halt_reason = f"kill all: {event.reason}"
-            out.append(TradingHalted(0, event.ts_local_ns, f"kill all: {event.reason}"))
+            note = _note(f"kill all: {event.reason}", event, "kill_all")
+            self.watchtower.halt(note)
+            out.append(TradingHalted(0, event.ts_local_ns, note.reason))
         else:
             slot = self._slot(event.slot, "kill")
             targets = [] if slot is None else [slot]
+            note = _note(f"kill: {event.reason}", event, "kill")
         for slot in targets:
-            if slot.status is SlotStatus.DEAD or slot.goal is SlotStatus.DEAD:
+            if slot.status is SlotStatus.DEAD:
                 continue
-            out.extend(self.watchtower.flatten(slot, event, f"kill: {event.reason}", close=close))
+            if slot.goal is SlotStatus.DEAD:  # dying: a kill only tries the liquidation again
+                slot.liquidation_attempts = 0
+                out.extend(self.watchtower.flatten(slot, event, "kill: liquidate", close=True))
+                continue
+            slot.halt = note
+            out.extend(self.watchtower.flatten(slot, event, note.reason, close=close))
             slot.start_reducing(SlotStatus.HALTED, flatten=close)
         return out
 
     def _on_resume(self, event: Event) -> list[Event]:
+        """A resume the watchtower's rules refuse (``asnd.core.halts``) changes nothing; the
+        control desk asked the same question before journaling it. "All" resumes every slot
+        that can be, leaving a dead slot or one whose own daily brake holds as it is."""
         assert isinstance(event, Resume)
+        ts = event.ts_local_ns
+        refusal = self.can_resume(event.slot, ts)
+        if refusal:
+            self._note(f"resume {'all' if event.slot == -1 else event.slot} refused: {refusal}")
+            return []
         if event.slot == -1:
-            self.watchtower.halted = False
-            self.watchtower.halt_reason = ""
-            targets = self.slots
+            tower = self.watchtower
+            if tower.note.rule in _BRAKES:
+                tower.brake.rebase(ts, self.total_equity_e8())
+            tower.lift()
+            targets = [s for s in self.slots if not self.can_resume(s.index, ts)]
         else:
-            slot = self._slot(event.slot, "resume")
-            targets = [] if slot is None else [slot]
+            targets = [self.slots[event.slot]]
         for slot in targets:
             if slot.status is SlotStatus.HALTED:
                 slot.status = slot.goal = SlotStatus.ACTIVE
-            elif slot.status is SlotStatus.REDUCING and slot.goal is SlotStatus.HALTED:
+            else:  # reducing towards halted: it trades again once flat
                 slot.goal = SlotStatus.ACTIVE
-            elif event.slot != -1:
-                self._note(f"resume of slot {slot.index} changed nothing: {slot.status.value}")
+            if slot.halt.rule in _BRAKES:
+                slot.brake.rebase(ts, self.equity_e8(slot))
+            slot.halt = HaltNote()
         return []
 
     def _on_strategy(self, event: Event) -> list[Event]:
@@ -514,6 +589,8 @@ class DaemonState:
         if not slot.remember_exec(event.exec_id):
             self._note(f"slot {slot.index}: duplicate fill {event.exec_id} ignored")
             return []
+        if self._daily:
+            roll_days(self, [slot], event.ts_local_ns)
         try:
             slot.ledger.apply_fill(
                 event.side, event.price_ticks, event.qty_lots,
@@ -531,8 +608,10 @@ class DaemonState:
         else:
             order.leaves_lots = event.leaves_lots
         slot.settle()
-        out.extend(self._death_check(slot, event))
-        return out
+        death = self._death_check(slot, event)
+        if death or not self._brakes:
+            return [*out, *death]
+        return [*out, *slot_brake(self, slot, event), *daemon_brake(self, event)]
 
     def _stray_fill(self, slot: Slot, event: Fill) -> list[Event]:
         """A booked fill for an order the slot does not hold: late, or an anomaly."""
@@ -570,6 +649,13 @@ class DaemonState:
         return state
 
 
+def _note(reason: str, event: Event, rule: str) -> HaltNote:
+    return HaltNote(reason, event.ts_local_ns, rule, utc_day(event.ts_local_ns))
+
+
+#: The halt rules whose numbers a resume re-bases (``asnd.core.brakes``).
+_BRAKES: Final = (DAILY_LOSS, DRAWDOWN)
+
 _Handler = Callable[[DaemonState, Event], list[Event]]
 
 _HANDLERS: Final[dict[type[Event], _Handler]] = {
@@ -585,6 +671,7 @@ _HANDLERS: Final[dict[type[Event], _Handler]] = {
     ModelDead: DaemonState._on_model_dead,
     Liquidation: DaemonState._on_liquidation,
     TradingHalted: DaemonState._on_halted,
+    RiskHalt: DaemonState._on_risk_halt,
     Kill: DaemonState._on_kill,
     Resume: DaemonState._on_resume,
     StrategyLoaded: DaemonState._on_strategy,

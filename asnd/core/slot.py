@@ -39,6 +39,7 @@ from typing import Literal
 import msgspec
 
 from asnd.core.book import L2Book
+from asnd.core.brakes import NO_BRAKES, BrakeLimits, BrakeState, HaltNote
 from asnd.core.features import FeatureRow
 from asnd.core.instrument import E8, Instrument
 from asnd.core.ledger import FeeSchedule, Ledger, LedgerState, conservative_mark
@@ -90,6 +91,7 @@ class SlotConfig:
     capital_e8: int = 200 * E8
     leverage: Fraction | int = 1
     order_style: Literal["join", "cross"] = "join"
+    brakes: BrakeLimits = NO_BRAKES  # the slot's max_daily_loss / max_drawdown
 
     def __post_init__(self) -> None:
         if self.capital_e8 <= 0:
@@ -115,6 +117,7 @@ class SlotConfig:
         max_qty: Decimal,
         leverage: Decimal = Decimal(1),
         order_style: Literal["join", "cross"] = "join",
+        brakes: BrakeLimits = NO_BRAKES,
     ) -> SlotConfig:
         """From the daemon config's decimals (capital in quote currency, quantities in base
         currency); ValueError if the capital has more than 8 decimals."""
@@ -128,6 +131,7 @@ class SlotConfig:
             int(capital_e8),
             Fraction(leverage),
             order_style,
+            brakes,
         )
 
 
@@ -188,6 +192,8 @@ class SlotState(msgspec.Struct, array_like=True, gc=False):
     strategy_error: str
     last_signal: LastSignal | None
     exec_ids: list[str]
+    halt: HaltNote
+    brake: BrakeState
     finished: list[FinishedOrder] = []
 
 
@@ -198,11 +204,13 @@ class Slot:
         "_exec_set",
         "_fees",
         "_sizing",
+        "brake",
         "config",
         "exec_ids",
         "finished",
         "flatten",
         "goal",
+        "halt",
         "index",
         "instrument",
         "intents",
@@ -238,6 +246,9 @@ class Slot:
         self.exec_ids: deque[str] = deque()
         self._exec_set: set[str] = set()
         self._sizing: SlotSizing | None = None
+        #: Why the slot stopped (kill, death, brake); cleared when it trades again.
+        self.halt = HaltNote()
+        self.brake = BrakeState(config.capital_e8)
 
     @property
     def symbol(self) -> str:
@@ -444,6 +455,8 @@ class Slot:
             self.strategy_error,
             _last_signal(self.last_signal),
             list(self.exec_ids),
+            msgspec.structs.replace(self.halt),
+            msgspec.structs.replace(self.brake),
             [msgspec.structs.replace(f) for f in self.finished.values()],
         )
 
@@ -466,6 +479,8 @@ class Slot:
         self._exec_set = set(state.exec_ids)
         self.finished = {f.link_id: f for f in state.finished}
         self.strategy_error = state.strategy_error
+        self.halt = msgspec.structs.replace(state.halt)
+        self.brake = msgspec.structs.replace(state.brake)
         self.strategy = None
         self.strategy_document = ""
         if state.strategy_document:

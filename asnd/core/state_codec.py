@@ -3,7 +3,8 @@
 A snapshot holds everything the fold needs to continue exactly: per symbol the instrument,
 the L2 book (levels, ``update_id``, staleness) and the feature windows, the last valid touch;
 per slot its ``SlotState`` (status, ledger numbers, working orders, counters, the strategy
-document, recent exec ids); the global halt; the last applied seq; recent anomalies. Strategy
+document, recent exec ids, its halt note and brake numbers); the global halt with its note and
+the daemon-wide brake numbers; the last applied seq; recent anomalies. Strategy
 documents are re-validated and re-compiled on load, never trusted as code.
 
 Bump ``SNAPSHOT_SCHEMA`` whenever the layout changes: an old snapshot is then refused
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 
 from asnd.core.book import L2Book
+from asnd.core.brakes import BrakeState, HaltNote
 from asnd.core.features.incremental import FeatureWindows
 from asnd.core.instrument import Instrument
 from asnd.core.slot import SlotState
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "encode_state", "load_state"]
 
-SNAPSHOT_SCHEMA: Final = "asn-core/1"
+SNAPSHOT_SCHEMA: Final = "asn-core/2"
 
 
 class SnapshotError(ValueError):
@@ -62,10 +64,19 @@ class _Snapshot(msgspec.Struct, array_like=True, gc=False):
     slots: list[SlotState]
     anomalies: list[str]
     anomaly_count: int
+    halt: HaltNote
+    brake: BrakeState
+
+
+class _Head(msgspec.Struct, array_like=True, gc=False):
+    """The schema alone (trailing fields ignored): a clear error for another layout."""
+
+    schema: str
 
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(_Snapshot)
+_head_decoder: Final = msgspec.msgpack.Decoder(_Head)
 
 
 def encode_state(state: DaemonState) -> bytes:
@@ -94,6 +105,8 @@ def encode_state(state: DaemonState) -> bytes:
             [s.export() for s in state.slots],
             list(state.anomalies),
             state.anomaly_count,
+            msgspec.structs.replace(state.watchtower.note),
+            msgspec.structs.replace(state.watchtower.brake),
         )
     )
 
@@ -101,11 +114,15 @@ def encode_state(state: DaemonState) -> bytes:
 def load_state(state: DaemonState, payload: bytes) -> None:
     """Load snapshot bytes into a fresh ``state`` built with the same configuration."""
     try:
+        schema = _head_decoder.decode(payload).schema
+    except msgspec.DecodeError as exc:
+        raise SnapshotError(f"state snapshot is not readable: {exc}") from None
+    if schema != SNAPSHOT_SCHEMA:
+        raise SnapshotError(f"snapshot schema {schema!r}, expected {SNAPSHOT_SCHEMA!r}")
+    try:
         data = _decoder.decode(payload)
     except msgspec.DecodeError as exc:
         raise SnapshotError(f"state snapshot is not readable: {exc}") from None
-    if data.schema != SNAPSHOT_SCHEMA:
-        raise SnapshotError(f"snapshot schema {data.schema!r}, expected {SNAPSHOT_SCHEMA!r}")
     ours = [s.symbol for s in state.slots]
     if data.symbols != ours:
         raise SnapshotError(f"snapshot slots trade {data.symbols}, the config's {ours}")
@@ -141,3 +158,5 @@ def _load(state: DaemonState, data: _Snapshot) -> None:
             raise ValueError(error)
     state.anomalies = list(data.anomalies)
     state.anomaly_count = data.anomaly_count
+    state.watchtower.note = msgspec.structs.replace(data.halt)
+    state.watchtower.brake = msgspec.structs.replace(data.brake)

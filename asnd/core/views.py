@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from asnd.core.halts import slot_halt
 from asnd.core.instrument import E8
 from asnd.core.portfolio import DaemonState
 from asnd.core.slot import Slot
@@ -38,6 +39,10 @@ class SlotView:
     last_signal: float | None
     last_signal_seq: int | None
     strategy_error: str
+    # Why it does not trade ("" if nothing stops it), since when (event time), what clears it.
+    halt_reason: str
+    halt_since_ns: int | None
+    halt_clears: str
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +65,7 @@ def _view(state: DaemonState, slot: Slot) -> SlotView:
     mid = None
     if ledger is not None and touch is not None:
         mid = ledger.mid_equity_e8(*touch)
+    halt = slot_halt(state, slot)
     return SlotView(
         slot=slot.index,
         symbol=slot.symbol,
@@ -80,6 +86,9 @@ def _view(state: DaemonState, slot: Slot) -> SlotView:
         last_signal=signal.signal if signal else None,
         last_signal_seq=signal.trigger_seq if signal else None,
         strategy_error=slot.strategy_error,
+        halt_reason=halt.reason if halt else "",
+        halt_since_ns=halt.since_ns if halt else None,
+        halt_clears=halt.clears if halt else "",
     )
 
 

@@ -21,7 +21,10 @@ late fill), the next book event issues another, up to ``max_liquidation_attempts
 which trading halts for an operator.
 
 Kill (``Kill``, slot or -1 = all) reduces towards HALTED the same way (flatten or only cancel
-per ``kill_mode``); ``Resume`` re-activates a halted slot, never a dead one.
+per ``kill_mode``); ``Resume`` re-activates a halted slot, never a dead one. A risk brake
+(``asnd.core.brakes``: ``max_daily_loss``, ``max_drawdown``; ``brakes`` here are the daemon-wide
+ones, each slot's are in its config) always flattens. Why and since when the daemon stopped is
+``note`` (a ``HaltNote``); ``asnd.core.halts`` says what lifts it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from fractions import Fraction
 from typing import Literal
 
 from asnd.core.book import L2Book
+from asnd.core.brakes import NO_BRAKES, BrakeLimits, BrakeState, HaltNote
 from asnd.core.instrument import E8
 from asnd.core.link_id import make_link_id
 from asnd.core.slot import Slot, SlotStatus, cancel_intent, side_of
@@ -60,6 +64,7 @@ class RiskLimits:
     max_open_orders: int = 4
     kill_mode: Literal["flatten", "cancel"] = "flatten"
     max_liquidation_attempts: int = 3
+    brakes: BrakeLimits = NO_BRAKES  # daemon-wide: on the sum of the slots' equities
 
     def __post_init__(self) -> None:
         if self.max_notional_e8 <= 0 or self.max_open_orders < 1:
@@ -76,21 +81,36 @@ class RiskLimits:
         max_notional: Decimal,
         max_open_orders: int,
         kill_mode: Literal["flatten", "cancel"] = "flatten",
+        brakes: BrakeLimits = NO_BRAKES,
     ) -> RiskLimits:
         """From the daemon config (``max_notional`` in quote currency); rounded down to e8."""
-        return cls(int(max_notional * E8), max_open_orders, kill_mode)
+        return cls(int(max_notional * E8), max_open_orders, kill_mode, brakes=brakes)
 
 
 class Watchtower:
-    """The risk rules and the global halt flag."""
+    """The risk rules and the global halt flag (with its ``note``) and daemon-wide brake."""
 
-    __slots__ = ("halt_reason", "halted", "limits", "prefix")
+    __slots__ = ("brake", "halt_reason", "halted", "limits", "note", "prefix")
 
-    def __init__(self, limits: RiskLimits, prefix: str) -> None:
+    def __init__(self, limits: RiskLimits, prefix: str, capital_e8: int = 0) -> None:
         self.limits = limits
         self.prefix = prefix
         self.halted = False
         self.halt_reason = ""
+        self.note = HaltNote()
+        self.brake = BrakeState(capital_e8)
+
+    def halt(self, note: HaltNote) -> None:
+        """Halt all trading; a repeated halt with the same reason keeps the first time."""
+        if not (self.halted and self.halt_reason == note.reason):
+            self.note = note
+        self.halted = True
+        self.halt_reason = note.reason
+
+    def lift(self) -> None:
+        self.halted = False
+        self.halt_reason = ""
+        self.note = HaltNote()
 
     # -------------------------------------------------------------------------------- review
 

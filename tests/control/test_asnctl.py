@@ -259,3 +259,36 @@ async def test_a_closed_output_pipe_is_not_a_traceback(
         os.close(write_end)
     assert result.returncode == 0
     assert result.stderr == b""
+
+
+def test_render_status_says_why_since_when_and_what_clears_it() -> None:
+    halt = "slot 4: 3 liquidations left -236 lots open; an operator must close them"
+    stuck = "slot 4 (DOGEUSDT) still holds -236 lots after 3 liquidations: close the position"
+    status = {
+        "daemon": {
+            "venue": "sim", "state": "halted", "reason": halt,
+            "since": "2026-12-02T07:06:10.123Z", "clears": f"{stuck}, then asnctl resume all",
+        },
+        "slots": [
+            {"slot": 0, "symbol": "BTCUSDT", "state": "active", "reason": f"trading halted: {halt}",
+             "since": "2026-12-02T07:06:10.123Z", "clears": "asnctl resume all"},
+            {"slot": 3, "symbol": "ETHUSDT", "state": "halted", "reason": "kill: operator",
+             "since": "2026-12-02T07:05:00.000Z", "clears": "asnctl resume 3"},
+            {"slot": 5, "symbol": "BNBUSDT", "state": "active", "reason": "book stale: gap",
+             "since": None, "clears": "next book snapshot"},
+            {"slot": 1, "symbol": "ETHUSDT", "state": "active", "reason": ""},
+        ],
+    }  # fmt: skip
+    lines = render_status(status).splitlines()
+    assert lines[:3] == [
+        "asnd: halted on sim",
+        f"halted since 2026-12-02 07:06:10.123 UTC: {halt}",
+        f"  clears: {stuck}, then asnctl resume all",
+    ]
+    # The daemon's halt is not repeated for each slot it stops; the slots' own reasons are.
+    assert lines[-4:] == [
+        "slot 3 (ETHUSDT) halted since 2026-12-02 07:05:00.000 UTC: kill: operator",
+        "  clears: asnctl resume 3",
+        "slot 5 (BNBUSDT) active: book stale: gap",
+        "  clears: next book snapshot",
+    ]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from asnd.core.drive import Loop, recover, replay
 from asnd.core.features import compute_features
 from asnd.core.instrument import E8
-from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
+from asnd.core.portfolio import SNAPSHOT_SCHEMA, CoreConfig, DaemonState, SnapshotError
 from asnd.core.slot import SlotConfig, SlotStatus
 from asnd.core.strategy import compile_strategy, parse_strategy
 from asnd.core.watchtower import RiskLimits
@@ -143,7 +143,7 @@ def test_snapshot_event_carries_the_last_seq_and_round_trips() -> None:
     event = state.snapshot_event(ts_local_ns=5)
     assert isinstance(event, StateSnapshot)
     assert event.as_of_seq == journal[-1].seq
-    assert event.schema == "asn-core/1"
+    assert event.schema == SNAPSHOT_SCHEMA == "asn-core/2"
     assert event.payload == final
     assert state.apply(event) == [], "a snapshot in the journal changes nothing"
 

@@ -231,8 +231,12 @@ async def test_swap_live_loses_no_order_and_no_fill(tmp_path: Path) -> None:
         await until(daemon, lambda: bool(busy()))
         index = busy()[0]
         slot = state.slots[index]
+        old = slot.strategy.document.id if slot.strategy else ""
         done = await asnctl(path, "swap", str(index), str(new))
         assert done.returncode == 0, done.stderr
+        assert done.stdout.decode() == (
+            f"slot {index} ({slot.symbol}) swapped: {old} -> swapped-in (inherit)\n"
+        )
         assert slot.strategy is not None
         assert slot.strategy.document.id == "swapped-in"
         swapped_at = daemon.core.journal.next_seq
