@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -87,9 +87,14 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _new_partial(final: Path) -> tuple[Path, int]:
-    """A fresh partial directory for ``final`` and the fd holding its lock."""
+    """A fresh partial directory for ``final`` (mode from the umask, as ``mkdir`` gives the
+    destination) and the fd holding its lock."""
     for _attempt in range(8):
-        path = Path(tempfile.mkdtemp(prefix=f".{final.name}{PARTIAL_MARK}", dir=final.parent))
+        path = final.with_name(f".{final.name}{PARTIAL_MARK}{secrets.token_hex(4)}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
         try:
             fd = _lock(path, wait=True)
         except FileNotFoundError:
