@@ -93,6 +93,8 @@ def units(
     ``signed``; always within int64. Anything else is a ``MalformedFrameError`` naming
     ``field``. The one conversion of venue numbers: every field goes through here.
     """
+    if not isinstance(text, str):  # a JSON number or null where Bybit writes strings
+        raise MalformedFrameError(f"{field}: {type(text).__name__} where a decimal string belongs")
     shown = text if len(text) <= 24 else f"{text[:24]}... ({len(text)} chars)"
     if len(text) > _MAX_DECIMAL_CHARS or _DECIMAL.fullmatch(text) is None:
         raise MalformedFrameError(f"{field}: {shown!r} is not a plain decimal number")
