@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -26,8 +27,11 @@ from journal.errors import JournalError
 
 __all__ = ["PARTIAL_MARK", "remove_stale_partials", "staged_directory"]
 
-#: In the name of every partial directory, and only there: ``.<name>.partial-<random>``.
+#: In the name of every partial directory: ``.<name>.partial-<8 hex digits>``.
 PARTIAL_MARK: Final = ".partial-"
+#: Exactly the names this module gives (``-replaced``: an old output being removed), so no
+#: one else's directory is ever taken for a leftover.
+_PARTIAL_NAME: Final = re.compile(r"\..+\.partial-[0-9a-f]{8}(?:-replaced)?")
 
 
 def _lock(path: Path, *, wait: bool) -> int | None:
@@ -48,7 +52,7 @@ def remove_stale_partials(parent: Path) -> list[Path]:
     """Remove the partial directories in ``parent`` that no live builder holds; return them."""
     removed: list[Path] = []
     for entry in parent.iterdir():
-        if not entry.name.startswith(".") or PARTIAL_MARK not in entry.name:
+        if _PARTIAL_NAME.fullmatch(entry.name) is None:
             continue
         try:
             if not entry.is_dir() or entry.is_symlink():

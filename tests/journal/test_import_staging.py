@@ -59,14 +59,16 @@ def test_a_killed_import_leaves_a_whole_journal_or_none(
 
 
 def test_a_partial_still_being_built_is_left_alone(tmp_path: Path) -> None:
-    stale = tmp_path / ".old.partial-dead"
+    stale = tmp_path / ".old.partial-0123abcd"
     (stale / "sub").mkdir(parents=True)
+    not_ours = tmp_path / ".download.partial-x"
+    not_ours.mkdir()
     with staged_directory(tmp_path / "new") as building:
         (building / "data").write_text("x")
         assert remove_stale_partials(tmp_path) == []  # ours is locked: in use
         assert not stale.exists(), "entering removed the dead builder's partial"
     assert (tmp_path / "new" / "data").read_text() == "x"
-    assert hidden_entries(tmp_path) == []
+    assert hidden_entries(tmp_path) == [not_ours.name], "only names staging gives are taken"
 
 
 def test_a_failed_build_publishes_nothing(tmp_path: Path) -> None:
