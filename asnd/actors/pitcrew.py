@@ -158,7 +158,10 @@ def _read_regular(path: Path, limit: int) -> bytes:
     mode = os.lstat(path).st_mode
     via = ""
     if stat.S_ISLNK(mode):
-        mode, via = os.stat(path).st_mode, "a symlink to "
+        try:
+            mode, via = os.stat(path).st_mode, "a symlink to "
+        except FileNotFoundError:
+            raise _NotJudged("not a regular file: a symlink to nothing") from None
     kind = _kind(mode)
     if kind is not None:
         raise _NotJudged(f"not a regular file: {via}{kind}")

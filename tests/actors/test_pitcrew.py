@@ -158,6 +158,7 @@ async def test_only_regular_files_are_judged_and_later_files_still_are(tmp_path:
     regular.parent.mkdir()
     regular.write_text(variant("linked"))
     os.symlink(regular, tmp_path / challenger_name(2, "f_link_to_file"))
+    os.symlink(tmp_path / "absent", tmp_path / challenger_name(2, "f_link_to_nothing"))
     (tmp_path / challenger_name(3, "g_later")).write_text(variant("later"))
     collector = Collector()
     try:
@@ -175,6 +176,7 @@ async def test_only_regular_files_are_judged_and_later_files_still_are(tmp_path:
         challenger_name(2, "e_link_to_device"): (
             "not a regular file: a symlink to a character device"
         ),
+        challenger_name(2, "f_link_to_nothing"): "not a regular file: a symlink to nothing",
     }
     linked = by_name[challenger_name(2, "f_link_to_file")]
     assert isinstance(linked, ChallengerLoaded)
