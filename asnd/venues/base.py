@@ -22,7 +22,9 @@ Exception tree (policy is encoded in the type, like freqtrade's)::
 
     VenueError
     ├── RetryableVenueError        timeouts, 5xx, rate limits (10006), 10002: retried in one place
-    │   └── OrderOutcomeUnknown    the request may have reached the venue: resolve by link_id
+    │   ├── OrderOutcomeUnknown    the request may have reached the venue: resolve by link_id
+    │   └── BannedError            the venue refuses us for minutes (Bybit HTTP 403, IP ban):
+    │                              trading halts with the reason, requests wait retry_after_s
     ├── OrderRejectedError         the venue said no (e.g. insufficient balance): do not retry
     └── NeedsHumanError            bad key, signature, permissions, IP (10003/10004/10005/10010):
                                    trading halts and says why
@@ -46,6 +48,7 @@ from journal.events import (
 )
 
 __all__ = [
+    "BannedError",
     "NeedsHumanError",
     "OrderOutcomeUnknown",
     "OrderRejectedError",
@@ -76,6 +79,13 @@ class RetryableVenueError(VenueError):
 
 class OrderOutcomeUnknown(RetryableVenueError):
     """The order may or may not exist at the venue; look it up by ``link_id``."""
+
+
+class BannedError(RetryableVenueError):
+    """The venue refuses every request from us for a while (Bybit: HTTP 403 after too many
+    requests from one IP, lifted after about ten minutes). Not retried in the request loop:
+    the client halts trading with this reason and sends nothing until ``retry_after_s``
+    (minutes, with jitter) has passed; callers that must go on (lookups, cancels) wait it."""
 
 
 class OrderRejectedError(VenueError):

@@ -8,7 +8,9 @@ exponential backoff with jitter from the injected RNG. The attempt counter reset
 connection has stayed up for ``healthy_after_s``.
 
 ``NeedsHumanError`` (e.g. an auth refusal) is not a network problem: it propagates and stops
-the feed, so trading halts and says why.
+the feed, so trading halts and says why. A ``RetryableVenueError`` from ``on_open`` (the
+private feed's REST catch-up failed: 5xx, a ban) is: the stream does not go live without its
+catch-up, it reconnects and catches up later.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from asnd.venues.base import RetryableVenueError
 from asnd.venues.bybit.backoff import Backoff
 from journal.events import Event, FeedConnected, FeedLost
 
@@ -148,7 +151,13 @@ async def run_connection_loop(
                     started = True
                     task_status.started()
                 reason = await _read_until_dead(ws, timing, on_frame)
-        except* (OSError, HandshakeError, ConnectionClosed, trio.TooSlowError) as group:
+        except* (
+            OSError,
+            HandshakeError,
+            ConnectionClosed,
+            trio.TooSlowError,
+            RetryableVenueError,  # a REST catch-up in on_open failed for now: go live later
+        ) as group:
             reason = "; ".join(f"{type(e).__name__}: {e}" for e in group.exceptions)
         log.warning("bybit %s feed lost: %s", stream, reason)
         await emit.send(FeedLost(0, wall_ns(), venue, stream, reason))

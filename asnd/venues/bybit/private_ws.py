@@ -3,9 +3,10 @@
 Auth is ``{"op": "auth", "args": [api_key, expires_ms, HMAC("GET/realtime" + expires)]}`` with
 ``expires`` taken from the venue's clock (the REST client's measured offset). A refused auth
 is ``NeedsHumanError``: the feed stops and trading halts. Executions become ``Fill`` events
-(deduplicated by ``execId``). After every reconnect, what the stream may have missed is
-fetched over REST and journaled before live updates: the executions since the last frame
-received (as ``Fill``s, never twice), each position (``PositionReconciled``), and every order
+(deduplicated by ``execId`` in ``ExecIds``, shared with the venue's lookups). After every
+reconnect, what the stream may have missed is fetched over REST and journaled before live
+updates: every page of the executions since the last frame received (as ``Fill``s, oldest
+first, never twice), each position (``PositionReconciled``), and every order
 the stream last showed open (``OrderReconciled``: still open, filled or cancelled meanwhile).
 """
 
@@ -36,13 +37,36 @@ from asnd.venues.bybit.parse import (
 from asnd.venues.bybit.rest import BybitRest
 from journal.events import Event, Fill, OrderAccepted, OrderCancelled, OrderRejected
 
-__all__ = ["PrivateFeed"]
+__all__ = ["ExecIds", "PrivateFeed"]
 
 log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
 TOPICS = ("order", "execution", "position")
 _SEEN_EXECS = 10_000  # how many execIds to remember for deduplication
 _CLOCK_MARGIN_MS = 1_000  # our estimate of the venue clock may be off by this much
+
+
+class ExecIds:
+    """The execIds already journaled, the last ``size`` of them: one memory shared by the
+    stream, its catch-up and the venue's order lookups, so a fill is journaled once."""
+
+    def __init__(self, size: int = _SEEN_EXECS) -> None:
+        self.size = size
+        self._seen: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def __contains__(self, exec_id: object) -> bool:
+        return exec_id in self._seen
+
+    def add(self, exec_id: str) -> bool:
+        """True if ``exec_id`` is new (and remember it)."""
+        if exec_id in self._seen:
+            return False
+        self._seen.add(exec_id)
+        self._order.append(exec_id)
+        if len(self._order) > self.size:
+            self._seen.discard(self._order.popleft())
+        return True
 
 
 class PrivateFeed:
@@ -60,6 +84,7 @@ class PrivateFeed:
         venue: str = "bybit",
         auth_valid_ms: int = 10_000,
         wall_ns: Callable[[], int] = time.time_ns,
+        seen: ExecIds | None = None,
     ) -> None:
         self.url = url
         self._credentials = credentials
@@ -72,27 +97,19 @@ class PrivateFeed:
         self.wall_ns = wall_ns
         self.malformed = 0
         self.caught_up_fills = 0
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        self.seen = seen if seen is not None else ExecIds()
         self._alive_ms = 0  # venue time of the last frame received: nothing missed before it
         self._open: set[str] = set()  # link ids of the orders the stream last showed open
         self._was_lost = False
         self._emit: trio.MemorySendChannel[Event] | None = None
 
-    def _remember(self, exec_id: str) -> bool:
-        """True if ``exec_id`` is new (and remember it)."""
-        if exec_id in self._seen:
-            return False
-        self._seen.add(exec_id)
-        self._seen_order.append(exec_id)
-        if len(self._seen_order) > _SEEN_EXECS:
-            self._seen.discard(self._seen_order.popleft())
-        return True
-
-    async def _emit_fill(self, fill: Fill) -> None:
+    async def _emit_fill(self, fill: Fill) -> bool:
+        """Journal ``fill`` unless its execId was journaled already; True if it was new."""
         assert self._emit is not None
-        if self._remember(fill.exec_id):
+        if self.seen.add(fill.exec_id):
             await self._emit.send(fill)
+            return True
+        return False
 
     async def _on_open(self, ws: WebSocketConnection, attempt: int) -> None:
         expires = self.rest.now_ms() + self.auth_valid_ms
@@ -112,15 +129,14 @@ class PrivateFeed:
         self._alive_ms = self.rest.now_ms()
 
     async def _catch_up(self, since_ms: int) -> None:
-        """Journal the executions since ``since_ms`` that the stream did not deliver."""
+        """Journal the executions since ``since_ms`` that the stream did not deliver: every
+        page of them (an outage can hold far more than one page), oldest first, each once."""
         for symbol in self.scales:
             for row in await self.rest.executions(symbol, since_ms):
                 if row.exec_type != "Trade":
                     continue
-                fill = fill_from_row(row, self.scales, self.wall_ns())
-                if fill.exec_id not in self._seen:
+                if await self._emit_fill(fill_from_row(row, self.scales, self.wall_ns())):
                     self.caught_up_fills += 1
-                await self._emit_fill(fill)
 
     async def _reconcile(self) -> None:
         """Journal the venue's view of our orders and positions after a gap in the stream."""

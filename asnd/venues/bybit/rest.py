@@ -3,11 +3,16 @@
 - Clock: the server-time offset is measured once at start (``sync_time``, midpoint of the
   round trip) and refreshed by ``run_time_sync`` in the background, or at once after a 10002.
   Signing never makes a time request.
-- One attempt = one HTTP exchange mapped onto the exception tree of ``asnd.venues.base``:
-  timeouts, transport errors and 5xx are retryable; on a *create* they are
-  ``OrderOutcomeUnknown`` unless the request provably never left (connect failures), because
-  the venue may have accepted it. ``retCode`` values map through ``codes.error_for``; 10006
-  waits until ``X-Bapi-Limit-Reset-Timestamp``.
+- One attempt = one HTTP exchange mapped onto the exception tree of ``asnd.venues.base`` by
+  the one policy table, ``codes``: timeouts, transport errors, 5xx and undocumented codes are
+  retryable; on a *create* they are ``OrderOutcomeUnknown`` unless the request provably never
+  left (connect failures), because the venue may have accepted it. 10006 waits until
+  ``X-Bapi-Limit-Reset-Timestamp``.
+- An IP ban (HTTP 403) closes a gate: every request fails at once with ``BannedError``,
+  without touching the network, until a long jittered backoff (``ban_backoff``, minutes) has
+  passed; ``on_ban`` is told once per ban, so the venue can halt trading and say why.
+- Lists page: every list call sends ``limit`` (Bybit's maximum for that path, ``PAGE_LIMITS``)
+  and follows ``nextPageCursor`` to the end (``_pages``), so nothing is lost past page one.
 - Retries happen only in ``retry.call_with_retries``. Creates are never retried here.
 - Error text names the request and the venue's answer; it never contains headers, keys or
   signatures.
@@ -27,22 +32,36 @@ import msgspec
 import trio
 
 from asnd.venues.base import (
+    BannedError,
     NeedsHumanError,
     OrderOutcomeUnknown,
     RetryableVenueError,
 )
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
 from asnd.venues.bybit.wire import ExecutionRow, InstrumentRow, OrderRow, PositionRow, RestEnvelope
 
-__all__ = ["BybitRest", "OrderAck"]
+__all__ = ["PAGE_LIMITS", "BybitRest", "OrderAck"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _ENVELOPE = msgspec.json.Decoder(RestEnvelope)
 _ENCODE = msgspec.json.Encoder()
+
+#: The largest ``limit`` Bybit allows per list path (its docs; the local venue enforces them).
+PAGE_LIMITS: dict[str, int] = {
+    "/v5/order/realtime": 50,
+    "/v5/order/history": 50,
+    "/v5/execution/list": 100,
+    "/v5/position/list": 200,
+}
+#: A list longer than this many pages is a venue bug (or a cursor loop), not data.
+MAX_PAGES = 1000
+#: Bybit lifts an IP ban after about ten minutes: the first retry waits 10-20 minutes.
+BAN_BACKOFF = Backoff(base_s=1200.0, cap_s=3600.0)
 
 
 class _ListResult(msgspec.Struct):
@@ -78,6 +97,7 @@ class BybitRest:
         rng: random.Random | None = None,
         wall_ms: Callable[[], int] = _wall_ms,
         trace: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
+        ban_backoff: Backoff = BAN_BACKOFF,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
@@ -94,6 +114,12 @@ class BybitRest:
         self._client: httpx.AsyncClient | None = None
         #: httpcore trace hook for order creates (latency instrumentation; None in production)
         self.trace = trace
+        self.ban_backoff = ban_backoff
+        self.bans = 0  # consecutive 403s; 0 once a request gets through again
+        self._ban_until = 0.0  # trio clock: nothing is sent before this
+        self._ban_reason = ""
+        #: Awaited with the reason when a ban starts (the venue halts trading there).
+        self.on_ban: Callable[[str], Awaitable[None]] | None = None
 
     async def __aenter__(self) -> BybitRest:
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s)
@@ -103,6 +129,11 @@ class BybitRest:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    @property
+    def banned_until(self) -> float:
+        """The trio time before which nothing is sent (an IP ban); 0 when never banned."""
+        return self._ban_until
 
     # --------------------------------------------------------------------------- the clock
 
@@ -136,7 +167,8 @@ class BybitRest:
                     "server time refresh failed, keeping offset %d ms: %s", self.offset_ms, exc
                 )
 
-    async def _resync_on_10002(self, exc: RetryableVenueError) -> None:
+    async def resync_on_10002(self, exc: RetryableVenueError) -> None:
+        """The retry helper's ``before_retry``: a 10002 means our clock estimate is off."""
         if exc.code == codes.TIMESTAMP_OUT_OF_WINDOW:
             await self.sync_time()
 
@@ -180,6 +212,14 @@ class BybitRest:
             headers = {"Content-Type": "application/json"}
             if signed:
                 headers |= self._signed_headers(content.decode())
+        wait = self._ban_until - trio.current_time()
+        if wait > 0:
+            # Sending anything while banned only prolongs the ban.
+            raise BannedError(
+                f"bybit {what}: not sent, {self._ban_reason}; next try in {wait:.0f}s",
+                code=403,
+                retry_after_s=wait,
+            )
         unknown = OrderOutcomeUnknown if ambiguous else RetryableVenueError
         try:
             extensions = {"trace": self.trace} if ambiguous and self.trace is not None else None
@@ -194,25 +234,37 @@ class BybitRest:
             raise unknown(f"bybit {what}: timed out after sending ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise unknown(f"bybit {what}: connection failed ({type(exc).__name__})") from None
-        return self._result(response, what=what, unknown=unknown)
+        try:
+            result = self._result(response, what=what, create=ambiguous)
+        except BannedError as exc:
+            raise await self._banned(exc) from None
+        self.bans = 0
+        return result
 
-    def _result(
-        self, response: httpx.Response, *, what: str, unknown: type[RetryableVenueError]
-    ) -> msgspec.Raw:
+    async def _banned(self, exc: BannedError) -> BannedError:
+        """Close the gate for a long jittered backoff; tell ``on_ban`` when a ban starts."""
+        self.bans += 1
+        wait = self.ban_backoff.delay(self.bans, self._rng)
+        self._ban_until = trio.current_time() + wait
+        self._ban_reason = f"IP banned ({exc})"
+        reason = (
+            f"IP banned ({exc}): nothing is sent for {wait / 60:.1f} min (ban {self.bans}, "
+            "backing off); trading halted: `asnctl resume` once requests succeed again"
+        )
+        log.error("%s", reason)
+        if self.bans == 1 and self.on_ban is not None:
+            await self.on_ban(reason)
+        return BannedError(reason, code=exc.code, retry_after_s=wait)
+
+    def _result(self, response: httpx.Response, *, what: str, create: bool) -> msgspec.Raw:
         status = response.status_code
-        if status >= 500:
-            raise unknown(f"bybit {what}: HTTP {status}", code=status)
-        if status in (401, 403) and not response.content.startswith(b"{"):
-            # Bybit answers 403 for an IP over its rate limit, 401 for a bad key header.
-            if status == 403:
-                raise RetryableVenueError(
-                    f"bybit {what}: HTTP 403 (IP rate limit)", retry_after_s=1.0
-                )
-            raise NeedsHumanError(f"bybit {what}: HTTP 401 unauthorised", code=status)
         try:
             env = _ENVELOPE.decode(response.content)
         except msgspec.DecodeError:
-            raise unknown(f"bybit {what}: HTTP {status} with a body that is not v5 JSON") from None
+            # Bybit's gateway answers without a v5 body: 403 for a banned IP, 5xx, ...
+            raise codes.http_error_for(status, what=what, create=create) from None
+        if status >= 500:
+            raise codes.http_error_for(status, what=what, create=create)
         if env.retCode == codes.OK:
             return env.result
         retry_after: float | None = None
@@ -220,7 +272,9 @@ class BybitRest:
             reset = response.headers.get("X-Bapi-Limit-Reset-Timestamp")
             if reset is not None and reset.isdecimal():
                 retry_after = max(0.0, (int(reset) - self.now_ms()) / 1000)
-        raise codes.error_for(env.retCode, env.retMsg, what=what, retry_after_s=retry_after)
+        raise codes.error_for(
+            env.retCode, env.retMsg, what=what, create=create, retry_after_s=retry_after
+        )
 
     async def _call(
         self, method: str, path: str, params: Mapping[str, Any], *, signed: bool, what: str
@@ -233,14 +287,31 @@ class BybitRest:
             what=what,
             policy=self.policy,
             rng=self._rng,
-            before_retry=self._resync_on_10002,
+            before_retry=self.resync_on_10002,
         )
 
-    async def _list(
+    async def _pages(
         self, path: str, params: Mapping[str, Any], row: type[T], *, what: str
     ) -> list[T]:
-        raw = await self._call("GET", path, params, signed=True, what=what)
-        return msgspec.json.decode(msgspec.json.decode(raw, type=_ListResult).list, type=list[row])  # type: ignore[valid-type]
+        """Every row of a list endpoint: ``limit`` at its maximum, ``cursor`` until the
+        venue's ``nextPageCursor`` is empty. Rows come in the venue's order, page by page."""
+        rows: list[T] = []
+        cursor = ""
+        seen: set[str] = set()
+        for _page in range(MAX_PAGES):
+            query = {**params, "limit": PAGE_LIMITS[path]}
+            if cursor:
+                query["cursor"] = cursor
+            raw = await self._call("GET", path, query, signed=True, what=what)
+            page = msgspec.json.decode(raw, type=_ListResult)
+            rows.extend(msgspec.json.decode(page.list, type=list[row]))  # type: ignore[valid-type]
+            cursor = page.nextPageCursor or ""
+            if not cursor:
+                return rows
+            if cursor in seen:
+                raise RetryableVenueError(f"bybit {what}: the venue repeated cursor {cursor!r}")
+            seen.add(cursor)
+        raise RetryableVenueError(f"bybit {what}: more than {MAX_PAGES} pages")
 
     # ------------------------------------------------------------------------------ orders
 
@@ -266,23 +337,50 @@ class BybitRest:
 
     async def open_orders(self, symbol: str) -> list[OrderRow]:
         params = {"category": self.category, "symbol": symbol}
-        return await self._list("/v5/order/realtime", params, OrderRow, what="open orders")
+        return await self._pages("/v5/order/realtime", params, OrderRow, what="open orders")
+
+    async def order_history(self, symbol: str, link_id: str = "") -> list[OrderRow]:
+        """Closed orders (``/v5/order/history``), newest first; one order with ``link_id``."""
+        params = {"category": self.category, "symbol": symbol}
+        if link_id:
+            params["orderLinkId"] = link_id
+        return await self._pages("/v5/order/history", params, OrderRow, what="order history")
 
     async def order_by_link_id(self, symbol: str, link_id: str) -> OrderRow | None:
-        """The venue's record of one of our orders, open or recently closed; None if unknown."""
+        """The venue's record of one of our orders; None if neither list knows it.
+
+        ``/v5/order/realtime`` has open orders and only *recently* closed ones (after a
+        venue restart, a unified account's closed orders are only in history), so an order
+        it does not show is looked for in ``/v5/order/history`` before it counts as unknown.
+        """
         params = {"category": self.category, "symbol": symbol, "orderLinkId": link_id}
-        rows = await self._list("/v5/order/realtime", params, OrderRow, what="order lookup")
-        return next((r for r in rows if r.order_link_id == link_id), None)
+        rows = await self._pages("/v5/order/realtime", params, OrderRow, what="order lookup")
+        found = next((r for r in rows if r.order_link_id == link_id), None)
+        if found is None:
+            history = await self.order_history(symbol, link_id)
+            found = next((r for r in history if r.order_link_id == link_id), None)
+        return found
 
     # ---------------------------------------------------------------------- account, rules
 
     async def positions(self, symbol: str) -> list[PositionRow]:
         params = {"category": self.category, "symbol": symbol}
-        return await self._list("/v5/position/list", params, PositionRow, what="positions")
+        return await self._pages("/v5/position/list", params, PositionRow, what="positions")
 
-    async def executions(self, symbol: str, start_ms: int) -> list[ExecutionRow]:
-        params = {"category": self.category, "symbol": symbol, "startTime": start_ms}
-        return await self._list("/v5/execution/list", params, ExecutionRow, what="executions")
+    async def executions(
+        self, symbol: str, start_ms: int | None = None, *, link_id: str = ""
+    ) -> list[ExecutionRow]:
+        """Executions since ``start_ms`` (Bybit: at most 7 days from it) or of one order,
+        oldest first (the venue lists newest first: the order fills must be applied in)."""
+        params: dict[str, Any] = {"category": self.category, "symbol": symbol}
+        if start_ms is not None:
+            params["startTime"] = start_ms
+        if link_id:
+            params["orderLinkId"] = link_id
+        rows = await self._pages("/v5/execution/list", params, ExecutionRow, what="executions")
+        rows.reverse()
+        rows.sort(key=lambda r: int(r.exec_time))  # stable: same-ms rows keep the venue's order
+        return rows
 
     async def wallet_balance(self, account_type: str = "UNIFIED") -> dict[str, Any]:
         raw = await self._call(

@@ -6,6 +6,9 @@ Policy is in the exception type (see ``asnd.venues.base``):
   client resynchronises its clock there after 10002);
 - ``OrderOutcomeUnknown`` is *not* retried here: resending a create blindly is how orders get
   duplicated. The caller resolves it by ``orderLinkId`` first (``BybitVenue.place``);
+- ``BannedError`` is not retried here either: the wait is minutes, the REST client refuses to
+  send anything until it is over, and the caller decides what waits (the executor's lookups
+  and cancels sleep ``retry_after_s``);
 - anything else (rejected, needs-a-human) propagates at once.
 """
 
@@ -19,7 +22,7 @@ from typing import TypeVar
 
 import trio
 
-from asnd.venues.base import OrderOutcomeUnknown, RetryableVenueError
+from asnd.venues.base import BannedError, OrderOutcomeUnknown, RetryableVenueError
 from asnd.venues.bybit.backoff import Backoff
 
 __all__ = ["RetryPolicy", "call_with_retries"]
@@ -49,7 +52,7 @@ async def call_with_retries(
     while True:
         try:
             return await request()
-        except OrderOutcomeUnknown:
+        except (OrderOutcomeUnknown, BannedError):
             raise
         except RetryableVenueError as exc:
             if attempt >= policy.attempts:

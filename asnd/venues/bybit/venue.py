@@ -4,14 +4,30 @@
 private feed (with credentials), the background clock refresh and the resolver of unresolved
 orders, then reports ``started``. ``place`` is idempotent on ``intent.link_id``:
 
-- a create whose answer is lost (timeout, dropped connection, 5xx) journals
-  ``OrderUnresolved`` and is looked up by ``orderLinkId``; found -> accepted, not found -> the
-  *same* ``orderLinkId`` is sent again, which the venue refuses as a duplicate (110072) if the
-  first one arrived late, so a second order can never be created;
+- a market intent with a protection price (``price_ticks`` > 0, the slot's worst acceptable
+  price) is sent as a *Limit IOC at that price*: exact on every Bybit category, and a fill
+  beyond it is impossible (the venue's matching stops there; the rest is cancelled). Only a
+  market intent without protection (``price_ticks`` 0, e.g. a liquidation) is a Bybit
+  ``Market`` order, which Bybit itself protects with its own price band;
+- a create whose answer is lost (timeout, dropped connection, 5xx, a code ``codes`` calls
+  unknown) journals ``OrderUnresolved`` and is looked up by ``orderLinkId``; found ->
+  accepted, not found -> the *same* ``orderLinkId`` is sent again, which the venue refuses
+  as a duplicate (110072) if the first one arrived late, so a second order can never be
+  created;
 - if the outcome is still unknown after the retries, ``place`` raises ``OrderOutcomeUnknown``
   and the resolver keeps looking the order up, journaling ``OrderReconciled`` when the venue
   has it, or ``not_found`` once the recv window has passed (the venue refuses any request
   older than that, so a create not there by then never will be).
+
+``lookup`` asks ``/v5/order/realtime`` and then ``/v5/order/history`` (after a venue restart
+closed orders are only in history), and says ``not_found`` only when both miss it after the
+recv window since the create (or since the first lookup, for an order of an earlier run);
+until then a miss is a ``RetryableVenueError``. An order found with fills gets them
+journaled from ``/v5/execution/list`` (once per execId, with the private stream's memory),
+so a filled IOC whose answer was lost is booked, never re-sent.
+
+An IP ban (HTTP 403) halts trading: ``TradingHalted`` with the ban's reason is journaled
+when it starts, and the REST client sends nothing for minutes (``rest.BAN_BACKOFF``).
 """
 
 from __future__ import annotations
@@ -31,17 +47,19 @@ from asnd.venues.base import (
     RetryableVenueError,
 )
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.parse import (
     SymbolScales,
+    fill_from_row,
     instrument_from_row,
     position_from_row,
     reconciled_from_row,
 )
-from asnd.venues.bybit.private_ws import PrivateFeed
+from asnd.venues.bybit.private_ws import ExecIds, PrivateFeed
 from asnd.venues.bybit.public_ws import PublicFeed
-from asnd.venues.bybit.rest import BybitRest
+from asnd.venues.bybit.rest import BAN_BACKOFF, BybitRest
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
 from asnd.venues.bybit.wire import OrderRow
 from journal.events import (
@@ -55,6 +73,7 @@ from journal.events import (
     OrderRejected,
     OrderUnresolved,
     PositionReconciled,
+    TradingHalted,
 )
 
 __all__ = ["BybitConfig", "BybitVenue"]
@@ -79,6 +98,8 @@ class BybitConfig:
     resolve_interval_s: float = 1.0
     timing: FeedTiming = field(default_factory=FeedTiming)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: How long nothing is sent after an IP ban (HTTP 403): minutes, jittered.
+    ban_backoff: Backoff = BAN_BACKOFF
 
 
 class BybitVenue:
@@ -104,13 +125,22 @@ class BybitVenue:
             timeout_s=config.rest_timeout_s,
             policy=config.policy,
             rng=random.Random(seed + 1),
+            ban_backoff=config.ban_backoff,
         )
+        self.rest.on_ban = self._on_ban
         self.scales: dict[str, SymbolScales] = {}
         #: link_id -> (slot, symbol, venue time after which "not found" is final)
         self.unresolved: dict[str, tuple[int, str, int]] = {}
+        #: link_id -> venue time after which "not found" is final, for orders of an earlier
+        #: run that a lookup did not find (their create may be that recent)
+        self._missing: dict[str, int] = {}
+        #: the execIds journaled, shared with the private stream
+        self.execs = ExecIds()
         self.public: PublicFeed | None = None
         self.private: PrivateFeed | None = None
         self._emit: trio.MemorySendChannel[Event] | None = None
+        #: events found before ``run`` gave a channel (start-up lookups), sent when it does
+        self._backlog: list[Event] = []
 
     # -------------------------------------------------------------------------- service
 
@@ -121,6 +151,9 @@ class BybitVenue:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         self._emit = emit
+        for event in self._backlog:
+            await emit.send(event)
+        self._backlog.clear()
         cfg = self.config
         async with self.rest:
             await self.rest.sync_time()
@@ -137,7 +170,7 @@ class BybitVenue:
                     self.private = PrivateFeed(
                         cfg.private_ws_url, self._credentials, self.rest, self.scales,
                         timing=cfg.timing, rng=random.Random(self._rng.random()),
-                        venue=self.name, wall_ns=self.wall_ns,
+                        venue=self.name, wall_ns=self.wall_ns, seen=self.execs,
                     )  # fmt: skip
                     await nursery.start(self.private.run, emit)
                     nursery.start_soon(self._resolver)
@@ -147,19 +180,16 @@ class BybitVenue:
         """Look up every unresolved order until the venue says what became of it."""
         while True:
             await trio.sleep(self.config.resolve_interval_s)
-            for link_id, (_slot, symbol, final_after_ms) in list(self.unresolved.items()):
+            for link_id, (_slot, symbol, _final) in list(self.unresolved.items()):
                 try:
                     found = await self.lookup(symbol, link_id)
                 except RetryableVenueError as exc:
-                    log.warning("lookup of unresolved %s failed, will retry: %s", link_id, exc)
+                    log.warning("lookup of unresolved %s: %s", link_id, exc)
                     continue
-                if found.status != "not_found":
-                    await self._journal(found)
-                elif self.rest.now_ms() > final_after_ms:
-                    # The venue refuses any request older than its recv window, so a create
-                    # that is not there by now never will be.
-                    self.unresolved.pop(link_id, None)
-                    await self._journal(found)
+                await self._journal(found)
+
+    async def _on_ban(self, reason: str) -> None:
+        await self._journal(TradingHalted(0, self.wall_ns(), reason))
 
     # ------------------------------------------------------------------- request/answer
 
@@ -175,17 +205,20 @@ class BybitVenue:
         return infos
 
     def _order_body(self, intent: OrderIntent) -> dict[str, object]:
+        """The create body. A protected market intent is a Limit IOC at its protection price
+        (see the module docstring): Bybit cannot fill it beyond that price."""
         sc = self.scales[intent.symbol]
         market = intent.order_type == "market"
+        unprotected = market and intent.price_ticks <= 0
         body: dict[str, object] = {
             "symbol": intent.symbol,
             "side": "Buy" if intent.side == BUY else "Sell",
-            "orderType": "Market" if market else "Limit",
+            "orderType": "Market" if unprotected else "Limit",
             "qty": sc.lot.text(intent.qty_lots),
             "orderLinkId": intent.link_id,
             "timeInForce": "IOC" if market else intent.tif,
         }
-        if not market:
+        if not unprotected:
             body["price"] = sc.tick.text(intent.price_ticks)
         if intent.reduce_only:
             body["reduceOnly"] = True
@@ -211,7 +244,7 @@ class BybitVenue:
                     OrderUnresolved(0, self.wall_ns(), intent.slot, link_id, str(exc))
                 )
             except OrderRejectedError as exc:
-                if exc.code != codes.DUPLICATE_LINK_ID:
+                if exc.code is None or codes.policy_of(exc.code) is not codes.Policy.DUPLICATE:
                     raise
             found = await self.rest.order_by_link_id(intent.symbol, link_id)
             if found is None:
@@ -221,12 +254,17 @@ class BybitVenue:
                     f"create {link_id}: outcome unknown, not at venue; resending"
                 )
             self.unresolved.pop(link_id, None)
+            await self._journal_fills(found)
             await self._journal(self._reconciled(link_id, found))
             return OrderAccepted(0, self.wall_ns(), intent.slot, link_id, found.order_id)
 
         try:
             return await call_with_retries(
-                attempt, what=f"place {link_id}", policy=self.config.policy, rng=self._rng
+                attempt,
+                what=f"place {link_id}",
+                policy=self.config.policy,
+                rng=self._rng,
+                before_retry=self.rest.resync_on_10002,  # a create refused for our clock
             )
         except OrderRejectedError as exc:
             self.unresolved.pop(link_id, None)
@@ -241,6 +279,20 @@ class BybitVenue:
     async def _journal(self, event: Event) -> None:
         if self._emit is not None:
             await self._emit.send(event)
+        else:
+            self._backlog.append(event)
+
+    async def _journal_fills(self, row: OrderRow) -> None:
+        """Journal the fills of a found order that are not journaled yet (its answer, or its
+        stream frames, may have been lost), oldest first, from ``/v5/execution/list``."""
+        if self.scales[row.symbol].lot.count(row.cum_exec_qty or "0") == 0:
+            return
+        for execution in await self.rest.executions(row.symbol, link_id=row.order_link_id):
+            if execution.exec_type != "Trade":
+                continue
+            fill = fill_from_row(execution, self.scales, self.wall_ns())
+            if self.execs.add(fill.exec_id):
+                await self._journal(fill)
 
     def _reconciled(self, link_id: str, row: OrderRow | None) -> OrderReconciled:
         return reconciled_from_row(link_id, row, self.scales, self.wall_ns())
@@ -250,15 +302,35 @@ class BybitVenue:
         try:
             ack = await self.rest.cancel_order(symbol, link_id)
         except OrderRejectedError as exc:
-            if exc.code != codes.ORDER_NOT_FOUND:
+            if exc.code is None or codes.policy_of(exc.code) is not codes.Policy.GONE:
                 raise
             return await self.lookup(symbol, link_id)  # already gone: say what became of it
         return OrderCancelled(0, self.wall_ns(), slot, link_id, ack.orderId, "CancelByUser")
 
     async def lookup(self, symbol: str, link_id: str) -> OrderReconciled:
+        """What became of ``link_id``: realtime, then history; fills journaled. A miss in
+        both is ``not_found`` only after the recv window (``RetryableVenueError`` before)."""
         row = await self.rest.order_by_link_id(symbol, link_id)
-        if row is not None:
-            self.unresolved.pop(link_id, None)
+        if row is None:
+            pending = self.unresolved.get(link_id)
+            final_after = (
+                pending[2]
+                if pending is not None
+                else self._missing.setdefault(
+                    link_id, self.rest.now_ms() + self.config.recv_window_ms + 1000
+                )
+            )
+            wait_ms = final_after - self.rest.now_ms()
+            if wait_ms > 0:
+                raise RetryableVenueError(
+                    f"lookup {link_id}: in neither open orders nor history yet; a create can "
+                    f"still arrive for {wait_ms} ms (recv window)",
+                    retry_after_s=wait_ms / 1000,
+                )
+        else:
+            await self._journal_fills(row)
+        self.unresolved.pop(link_id, None)
+        self._missing.pop(link_id, None)
         return self._reconciled(link_id, row)
 
     async def reconcile(

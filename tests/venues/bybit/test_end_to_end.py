@@ -3,9 +3,11 @@ the fill over the private stream, see the position (local Bybit-compatible venue
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from asnd.core.link_id import make_link_id
+from asnd.venues.base import RetryableVenueError
 from journal.events import (
     BUY,
     SELL,
@@ -99,7 +101,10 @@ async def test_subscribe_book_order_fill_position() -> None:
 
 
 async def test_amend_cancel_and_cancel_again() -> None:
-    async with local_bybit() as venue, running_client(venue) as (client, events):
+    async with (
+        local_bybit() as venue,
+        running_client(venue, recv_window_ms=1000) as (client, events),
+    ):
         placed = await client.place(intent(5, 1, BUY, price_ticks=99_990, qty_lots=40))
         assert isinstance(placed, OrderAccepted)
         with trio.fail_after(WAIT_S):
@@ -118,7 +123,14 @@ async def test_amend_cancel_and_cancel_again() -> None:
         again = await client.cancel("BTCUSDT", "asn-5-1")  # already gone: not an error
         assert isinstance(again, OrderReconciled)
         assert (again.status, again.filled_lots, again.leaves_lots) == ("cancelled", 0, 0)
-        missing = await client.lookup("BTCUSDT", "asn-5-999")
+        # Never created: a miss in realtime and history is final only after the recv window.
+        with pytest.raises(RetryableVenueError) as early:
+            await client.lookup("BTCUSDT", "asn-5-999")
+        assert early.value.retry_after_s is not None
+        assert 0 < early.value.retry_after_s <= 2.0
+        with trio.fail_after(WAIT_S):
+            await trio.sleep(early.value.retry_after_s)  # the venue's deadline, not a guess
+            missing = await client.lookup("BTCUSDT", "asn-5-999")
         assert missing.status == "not_found"
         await synced(client, events, venue, "BTCUSDT")
         assert (99_992, 50) not in client_levels(client, "BTCUSDT")[0]

@@ -7,7 +7,7 @@ the client recovered by itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Faults"]
 
@@ -32,6 +32,17 @@ class Faults:
     timeout_after_accept: int = 0
     #: How far the rate limit resets in the future, in ms, for ``rate_limited``.
     rate_limit_reset_ms: int = 200
+    #: The next signed requests on ``code_path`` are answered with these retCodes, one each.
+    ret_codes: list[int] = field(default_factory=list)
+    code_path: str = "/v5/order/create"
+    #: The request is executed before the code is answered (the venue acted; the client
+    #: cannot tell), instead of answered without executing it.
+    code_after_execute: bool = False
+    #: The next REST requests get these HTTP statuses with a non-JSON body (403: IP ban).
+    http_statuses: list[int] = field(default_factory=list)
+    #: ``/v5/order/realtime`` shows no closed order at all, even by ``orderLinkId``: Bybit
+    #: after a restart, when a unified account's closed orders are only in history.
+    realtime_hides_closed: bool = False
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of counter ``name``; True if the fault fires now."""
@@ -40,3 +51,9 @@ class Faults:
             setattr(self, name, left - 1)
             return True
         return False
+
+    def take_code(self, path: str) -> int | None:
+        """The retCode to answer a request on ``path`` with now, if one is queued."""
+        if path == self.code_path and self.ret_codes:
+            return self.ret_codes.pop(0)
+        return None

@@ -3,13 +3,16 @@
 Signed requests are checked as Bybit checks them: ``X-BAPI-API-KEY`` must be known (10003),
 ``server_time - recv_window <= X-BAPI-TIMESTAMP < server_time + 1000`` (10002) and
 ``X-BAPI-SIGN`` must be the HMAC of timestamp + key + recv window + the exact query string or
-body received (10004). Answers use Bybit's envelope, codes and rate-limit headers.
+body received (10004). Answers use Bybit's envelope, codes and rate-limit headers. The paged
+list endpoints (open orders, order history, executions, positions) are in ``lists``; the
+faults (HTTP statuses, injected retCodes, lost answers) are consumed here.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,8 +22,11 @@ import msgspec
 import trio
 
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.local import key_info, market_data
 from asnd.venues.bybit.local.exchange import Exchange, ExchangeError
 from asnd.venues.bybit.local.faults import Faults
+from asnd.venues.bybit.local.lists import LIST_PATHS, answer_list
+from asnd.venues.bybit.local.market_data import instrument_row
 from asnd.venues.bybit.parse import units
 from asnd.venues.bybit.signing import sign_rest, timestamp_in_window
 from journal.events import BUY, SELL
@@ -31,6 +37,19 @@ log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
 _MAX_BODY = 1 << 20
 Answer = tuple[int, list[tuple[str, str]], bytes]
+#: One endpoint: (exchange, params, the caller's API key, server time in ms) -> ``result``.
+Handler = Callable[[Exchange, dict[str, Any], str, int], Any]
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("GET", "/v5/market/time"): market_data.server_time,
+    ("GET", "/v5/market/instruments-info"): market_data.instruments_info,
+    ("GET", "/v5/market/orderbook"): market_data.orderbook,
+    ("GET", "/v5/market/recent-trade"): market_data.recent_trades,
+    ("GET", "/v5/market/tickers"): market_data.tickers,
+    ("GET", "/v5/asset/coin/query-info"): key_info.coin_info,
+    ("GET", "/v5/user/query-api"): key_info.api_key_info,
+    ("GET", "/v5/account/info"): key_info.account_info,
+    ("GET", "/v5/account/wallet-balance"): key_info.wallet_balance,
+}
 
 
 def _envelope(code: int, message: str, result: Any, now_ms: int) -> bytes:
@@ -53,6 +72,7 @@ class RestHandler:
         self._api_keys = {k: v.encode() for k, v in api_keys.items()}
         self.server_ms = server_ms
         self.requests = 0
+        self.by_path: Counter[str] = Counter()  # requests received, per path
 
     # --------------------------------------------------------------------------- HTTP I/O
 
@@ -148,10 +168,14 @@ class RestHandler:
         stream: trio.SocketStream,
     ) -> Answer | None:
         self.requests += 1
+        self.by_path[target.partition("?")[0]] += 1
         if self.faults.delay_s:
             await trio.sleep(self.faults.delay_s)
         if self.faults.take("http_5xx"):
             return 502, [], b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        if self.faults.http_statuses:
+            status = self.faults.http_statuses.pop(0)
+            return status, [], f"<html><body><h1>{status}</h1></body></html>".encode()
         path, _, query = target.partition("?")
         public = path.startswith("/v5/market/")
         if method == "GET":
@@ -175,29 +199,24 @@ class RestHandler:
                     "invalid request, please check your server timestamp or recv_window param",
                     {},
                 )
+        code = None if public else self.faults.take_code(path)
+        if code is not None and not self.faults.code_after_execute:
+            return self._json(code, _injected(code), {}, limit=True)
         try:
-            result = self._route(method, path, params)
+            result = self._route(method, path, params, headers.get("x-bapi-api-key", ""))
         except ExchangeError as exc:
             return self._json(exc.code, str(exc), {}, limit=not public)
         except (KeyError, ValueError) as exc:
             return self._json(codes.PARAMS_ERROR, f"params error: {exc}", {}, limit=not public)
+        if code is not None:  # executed, and yet the answer says otherwise
+            return self._json(code, _injected(code), {}, limit=True)
         if path == "/v5/order/create" and self.faults.take("timeout_after_accept"):
             await _wait_for_close(stream)
             return None
         return self._json(codes.OK, "OK", result, limit=not public)
 
-    def _route(self, method: str, path: str, p: dict[str, Any]) -> Any:
+    def _route(self, method: str, path: str, p: dict[str, Any], api_key: str) -> Any:
         ex = self.exchange
-        now = self.server_ms()
-        if (method, path) == ("GET", "/v5/market/time"):
-            return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
-        if (method, path) == ("GET", "/v5/market/instruments-info"):
-            symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
-            return {
-                "category": "linear",
-                "list": [instrument_row(ex, s) for s in symbols if s in ex.markets],
-                "nextPageCursor": "",
-            }
         if (method, path) == ("POST", "/v5/order/create"):
             m = ex.market(p["symbol"])
             order_type = p["orderType"]
@@ -213,74 +232,28 @@ class RestHandler:
             )
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if (method, path) == ("POST", "/v5/order/cancel"):
-            order = ex.cancel(p["symbol"], p["orderLinkId"])
+            ids = {"link_id": p.get("orderLinkId", ""), "order_id": p.get("orderId", "")}
+            order = ex.cancel(p["symbol"], **ids)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if (method, path) == ("POST", "/v5/order/amend"):
             m = ex.market(p["symbol"])
             qty = units("qty", p["qty"], m.lot) if "qty" in p else None
             price = units("price", p["price"], m.tick) if "price" in p else None
-            order = ex.amend(p["symbol"], p["orderLinkId"], qty_lots=qty, price_ticks=price)
+            ids = {"link_id": p.get("orderLinkId", ""), "order_id": p.get("orderId", "")}
+            order = ex.amend(p["symbol"], **ids, qty_lots=qty, price_ticks=price)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
-        if (method, path) == ("GET", "/v5/order/realtime"):
-            link = p.get("orderLinkId")
-            rows = [
-                ex.order_row(o)
-                for o in ex.orders.values()
-                if (not p.get("symbol") or o.symbol == p["symbol"])
-                and (o.link_id == link if link else o.leaves_lots > 0)
-            ]
-            return {"category": "linear", "list": rows, "nextPageCursor": ""}
-        if (method, path) == ("GET", "/v5/position/list"):
-            symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
-            return {
-                "category": "linear",
-                "list": [ex.position_row(s) for s in symbols],
-                "nextPageCursor": "",
-            }
-        if (method, path) == ("GET", "/v5/execution/list"):
-            start = int(p.get("startTime", 0))
-            symbol = p.get("symbol")
-            rows = [
-                r
-                for r in ex.executions
-                if int(r["execTime"]) >= start and (not symbol or r["symbol"] == symbol)
-            ]
-            return {"category": "linear", "list": rows, "nextPageCursor": ""}
-        if (method, path) == ("GET", "/v5/account/wallet-balance"):
-            return {
-                "list": [
-                    {
-                        "accountType": p.get("accountType", "UNIFIED"),
-                        "totalEquity": "10000",
-                        "coin": [{"coin": "USDT", "walletBalance": "10000", "equity": "10000"}],
-                    }
-                ]
-            }
-        raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
+        if method == "GET" and path in LIST_PATHS:
+            return answer_list(ex, self.faults, path, p)
+        # The rest are plain functions of the exchange's state (market data, key/account info).
+        handler = HANDLERS.get((method, path))
+        if handler is None:
+            raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
+        return handler(ex, p, api_key, self.server_ms())
 
 
-def instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
-    """The ``/v5/market/instruments-info`` row of ``symbol`` (linear perpetual)."""
-    info = ex.market(symbol).info
-    return {
-        "symbol": symbol,
-        "contractType": "LinearPerpetual",
-        "status": "Trading",
-        "baseCoin": symbol.removesuffix("USDT"),
-        "quoteCoin": "USDT",
-        "priceFilter": {
-            "minPrice": info.tick_size,
-            "maxPrice": "1000000",
-            "tickSize": info.tick_size,
-        },
-        "lotSizeFilter": {
-            "maxOrderQty": "1000000",
-            "minOrderQty": info.min_qty,
-            "qtyStep": info.lot_size,
-            "minNotionalValue": info.min_notional,
-        },
-        "settleCoin": "USDT",
-    }
+def _injected(code: int) -> str:
+    """The message of an injected retCode: Bybit's meaning from the policy table."""
+    return codes.POLICY.get(code, (codes.Policy.UNKNOWN, "injected by the local venue"))[1]
 
 
 async def _wait_for_close(stream: trio.SocketStream) -> None:
