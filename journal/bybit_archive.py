@@ -26,6 +26,7 @@ from typing import IO, Final
 
 import msgspec
 
+from journal.codec import JournalInt
 from journal.decimals import OffGridError, Scale, decimals_of
 from journal.errors import ArchiveError
 from journal.events import BUY, SELL, BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
@@ -39,22 +40,22 @@ class BookData(msgspec.Struct):
     s: str
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
-    u: int
-    seq: int = 0
+    u: JournalInt
+    seq: JournalInt = 0
 
 
 class _BookMessage(msgspec.Struct):
     topic: str
     type: str
-    ts: int
+    ts: JournalInt
     data: BookData
-    cts: int = 0
+    cts: JournalInt = 0
 
 
 class TradeRow(msgspec.Struct):
     """One row of a Bybit v5 ``publicTrade`` message (shared with the live feed's parser)."""
 
-    T: int
+    T: JournalInt
     s: str
     S: str
     v: str

@@ -13,9 +13,8 @@ Errors are one line on stderr and exit status 2; ``verify`` exits 1 when it foun
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from journal.errors import CorruptJournal, JournalError
 from journal.events import Event, kind_name
 from journal.reader import JournalReader, follow
 from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames
+from journal.staging import staged_directory
 from journal.writer import JournalWriter
 
 __all__ = ["main"]
@@ -233,6 +233,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_archive(writer: JournalWriter, path: Path, args: argparse.Namespace) -> int:
+    """Append one archive's events; returns how many."""
+    count = 0
+    size = archive_size(path)
+    with tqdm(
+        total=size, unit="B", unit_scale=True, desc=path.name, disable=None, leave=False
+    ) as bar:
+
+        def advance(n: int, bar: tqdm[None] = bar) -> None:  # type: ignore[assignment]
+            bar.update(n)
+
+        for event in read_archive(
+            path, tick_size=args.tick_size, lot_size=args.lot_size, progress=advance
+        ):
+            writer.append(event)
+            count += 1
+    return count
+
+
 def _cmd_import_bybit(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -243,34 +262,16 @@ def _cmd_import_bybit(args: argparse.Namespace) -> int:
     parent = out.resolve().parent
     if not parent.is_dir():
         raise JournalError(f"cannot create {out}: {parent} does not exist")
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=parent))
-    except OSError as exc:
-        raise JournalError(f"cannot write into {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise JournalError(f"cannot write into {parent}: permission denied")
     total = 0
-    try:
-        with JournalWriter.open(staging / "journal", fsync=False) as writer:
-            for path in args.files:
-                size = archive_size(path)
-                with tqdm(
-                    total=size, unit="B", unit_scale=True, desc=path.name, disable=None, leave=False
-                ) as bar:
-
-                    def advance(n: int, bar: tqdm[None] = bar) -> None:  # type: ignore[assignment]
-                        bar.update(n)
-
-                    for event in read_archive(
-                        path, tick_size=args.tick_size, lot_size=args.lot_size, progress=advance
-                    ):
-                        writer.append(event)
-                        total += 1
-            writer.fsync = True
-            writer.commit()
-        if out.exists():
-            out.rmdir()
-        (staging / "journal").rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    # Built beside OUT and renamed into place: a killed import leaves no partial journal, only
+    # a hidden partial directory that the next import (or backtest) in that parent removes.
+    with staged_directory(out) as staging, JournalWriter.open(staging, fsync=False) as writer:
+        for path in args.files:
+            total += _import_archive(writer, path, args)
+        writer.fsync = True
+        writer.commit()
     print(f"imported {total} events into {out}")
     return 0
 

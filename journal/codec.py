@@ -8,17 +8,20 @@ that readers can tell "written by a newer minor version" from corruption.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Final, Union
+from typing import Annotated, Final, Union
 
 import msgspec
 
 from journal.events import CATALOGUE, Event, kind_name, kind_of
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "KINDS",
     "KINDS_BY_NAME",
     "SCHEMA_MAJOR",
     "SCHEMA_MINOR",
+    "JournalInt",
     "UnknownKind",
     "decode",
     "decode_unchecked",
@@ -31,6 +34,13 @@ __all__ = [
 SCHEMA_MAJOR: Final = 1
 #: Bumped when kinds or trailing fields are added.
 SCHEMA_MINOR: Final = 2
+
+#: The integers an event field can hold (msgpack's signed 64 bits, as the events use them).
+#: A venue value outside is malformed input, refused where it is parsed: never a write error.
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+#: An ``int`` field of a venue message that msgspec refuses outside that range.
+JournalInt = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
 
 KINDS: Final[dict[int, type[Event]]] = {kind_of(t): t for t in CATALOGUE}
 if len(KINDS) != len(CATALOGUE):  # pragma: no cover - guards an editing mistake at import

@@ -9,10 +9,12 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import structlog
+import structlog.testing
 import trio
 import trio.testing
 
-from asnd.notify import Notifier, run_watchdog
+from asnd.notify import DELIVERY_DEADLINE_S, Notifier, run_watchdog
 
 
 @pytest.fixture
@@ -116,3 +118,76 @@ async def test_watchdog_returns_when_not_requested(systemd: tuple[socket.socket,
     with Notifier({"NOTIFY_SOCKET": path}) as notifier:
         async with trio.open_nursery() as nursery:
             assert await nursery.start(run_watchdog, notifier) is None
+
+
+@pytest.fixture
+def deaf_systemd(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    """systemd's socket, but nobody reads it: a small receive buffer that soon fills."""
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+        receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        receiver.bind(str(path))
+        receiver.setblocking(False)
+        yield receiver, str(path)
+
+
+def fill_up(notifier: Notifier) -> int:
+    """Ping until systemd's queue is full (a ping is dropped); how many got in."""
+    for sent in range(10_000):
+        if not notifier.watchdog():
+            return sent
+    raise AssertionError("the notify queue never filled")
+
+
+async def test_lifecycle_messages_wait_for_a_full_queue_and_arrive_in_order(
+    deaf_systemd: tuple[socket.socket, str], autojump_clock: trio.testing.MockClock
+) -> None:
+    """Issue 14: with the queue full, ``sendto`` failed with EAGAIN and STOPPING=1 was lost."""
+    receiver, path = deaf_systemd
+    with Notifier({"NOTIFY_SOCKET": path}) as notifier:
+        pings = fill_up(notifier)
+        assert notifier.ready("trading on sim")  # queued, not lost
+        assert notifier.status("trading: journal seq 7")
+        assert notifier.watchdog() is False  # a ping may be dropped
+        assert notifier.stopping("stopping")
+        assert notifier.pending == 3
+        await trio.sleep(30)  # nobody reads for 30 s: the delivery keeps trying
+        assert notifier.pending == 3
+        received: list[str] = []
+        with trio.fail_after(10):
+            while notifier.pending or len(received) < pings + 3:
+                received += drain(receiver)
+                await trio.sleep(0.01)
+    assert received == ["WATCHDOG=1"] * pings + [
+        "READY=1\nSTATUS=trading on sim",
+        "STATUS=trading: journal seq 7",
+        "STOPPING=1\nSTATUS=stopping",
+    ]
+
+
+async def test_a_queue_that_never_drains_is_given_up_with_an_error(
+    deaf_systemd: tuple[socket.socket, str], autojump_clock: trio.testing.MockClock
+) -> None:
+    _, path = deaf_systemd
+    with (
+        structlog.testing.capture_logs() as logs,
+        Notifier({"NOTIFY_SOCKET": path}) as notifier,
+    ):
+        fill_up(notifier)
+        assert notifier.ready()
+        await trio.sleep(DELIVERY_DEADLINE_S + 1)
+        assert notifier.pending == 0
+    [lost] = [e for e in logs if e["event"] == "notify.undelivered"]
+    assert lost["messages"] == ["READY=1"]
+
+
+def test_outside_trio_a_full_queue_is_retried_briefly_then_reported(
+    deaf_systemd: tuple[socket.socket, str],
+) -> None:
+    receiver, path = deaf_systemd
+    with structlog.testing.capture_logs() as logs, Notifier({"NOTIFY_SOCKET": path}) as notifier:
+        pings = fill_up(notifier)
+        assert notifier.stopping()  # retried for SYNC_DELIVERY_S, then given up and logged
+        assert notifier.pending == 0
+    assert [e["messages"] for e in logs if e["event"] == "notify.undelivered"] == [["STOPPING=1"]]
+    assert drain(receiver) == ["WATCHDOG=1"] * pings

@@ -6,8 +6,14 @@ changed ``strategy_challenger_<slot>_<id>.json`` becomes one input for the core:
 - ``ChallengerLoaded`` (slot from the file name, the whole document text, its SHA-256), or
 - ``ChallengerRejected`` with the reason: larger than ``[challengers] max_file_bytes``
   (checked with ``stat`` and by reading at most one byte more than the limit, so a huge file
-  is never read whole), unreadable, not UTF-8, invalid JSON, unknown features or any other
+  is never read whole), not a regular file (a FIFO, socket, device or directory, or a
+  symlink to one), unreadable, not UTF-8, invalid JSON, unknown features or any other
   ``parse_strategy`` error, a name without a slot number.
+
+Only regular files are opened: a FIFO would block ``open()`` for good and a device could be
+endless. The kind is checked with ``lstat`` (and ``stat`` through a symlink) before opening,
+the open is non-blocking, and ``fstat`` on the open file checks again, in case the name was
+replaced in between.
 
 The fold (``asnd.core.pitlane``) checks again what needs the daemon's state: the slot
 exists, the id is not the champion's nor another challenger's (duplicate ids).
@@ -25,7 +31,9 @@ Nothing here raises for a bad file: every problem is a journaled rejection.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -93,13 +101,9 @@ class PitCrew:
         if match is None:
             return ChallengerRejected(0, now, source, "not a strategy_challenger_<slot>_<id>.json")
         try:
-            size = path.stat().st_size
-            if size > self.max_file_bytes:
-                limit = self.max_file_bytes
-                why = f"file is {size} bytes; the limit is {limit} ([challengers] max_file_bytes)"
-                return self._reject(path, now, why)
-            with path.open("rb") as f:
-                raw = f.read(self.max_file_bytes + 1)
+            raw = _read_regular(path, self.max_file_bytes)
+        except _NotJudged as exc:
+            return self._reject(path, now, str(exc))
         except FileNotFoundError:
             self._seen.pop(path, None)
             return None  # deleted (or renamed away) before we looked: nothing to judge
@@ -122,6 +126,67 @@ class PitCrew:
         self._seen.pop(path, None)  # judge it again when it changes
         _log.warning("challenger rejected", path=str(path), reason=reason)
         return ChallengerRejected(0, now, str(path), reason)
+
+
+class _NotJudged(Exception):
+    """A file the pit crew refuses before reading it; the message is the journaled reason."""
+
+
+#: What ``stat`` calls each kind of file that is not a regular one, for rejection reasons.
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _kind(mode: int) -> str | None:
+    """None for a regular file, else what it is."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of ``path``, which must be (or link to) a regular file.
+
+    Raises ``_NotJudged`` for anything else or a file over ``limit``, and ``OSError`` as the
+    file system does (``FileNotFoundError`` when it vanished).
+    """
+    mode = os.lstat(path).st_mode
+    via = ""
+    if stat.S_ISLNK(mode):
+        try:
+            mode, via = os.stat(path).st_mode, "a symlink to "
+        except FileNotFoundError:
+            raise _NotJudged("not a regular file: a symlink to nothing") from None
+    kind = _kind(mode)
+    if kind is not None:
+        raise _NotJudged(f"not a regular file: {via}{kind}")
+    # O_NONBLOCK: should the name become a FIFO after the check, open() still returns.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)
+        if kind is not None:
+            raise _NotJudged(f"not a regular file: {kind} (replaced while being opened)")
+        if info.st_size > limit:
+            raise _NotJudged(
+                f"file is {info.st_size} bytes; the limit is {limit} ([challengers] max_file_bytes)"
+            )
+        chunks: list[bytes] = []
+        wanted = limit + 1
+        while wanted > 0:
+            chunk = os.read(fd, wanted)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _listing(directory: Path) -> list[Path]:

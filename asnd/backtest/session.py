@@ -5,11 +5,16 @@ Streaming: market events are read one at a time, and the backtest's own journal 
 the ``Recorder`` and dropped after every event, so memory stays flat however long the input.
 Deterministic: strategies are installed before the first market event with time 0; every
 time written comes from the recorded events.
+
+Whole or absent: the outputs are written into a hidden partial directory beside ``out`` and
+renamed into place at the end (``journal.staging``), replacing a previous run's outputs, so
+a run killed half-way never leaves ``fills.csv`` without its ``report.json``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from asnd.core.portfolio import CoreConfig
 from asnd.core.slot import strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from journal.events import Fill, StrategyLoaded
+from journal.staging import staged_directory
 from journal.writer import JournalWriter
 
 __all__ = ["BacktestPlan", "run_backtest", "summary_table"]
@@ -76,21 +82,51 @@ def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLo
     return loads
 
 
+#: What a backtest writes into ``out``. A directory holding anything else is not replaced.
+_OUTPUT = re.compile(
+    r"fills\.csv|equity\.csv|report\.json|equity_slot[0-9]+\.png|price_fills\.png|journal"
+)
+
+
+def _replaceable(out: Path) -> None:
+    """Refuse an ``out`` that holds more than a previous run's outputs: it would be lost."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise BacktestInputError(f"--out {out} exists and is not a directory")
+    foreign = sorted(p.name for p in out.iterdir() if not _OUTPUT.fullmatch(p.name))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise BacktestInputError(
+            f"--out {out} holds files a backtest does not write ({shown}); "
+            "it would be replaced: choose an empty or new directory"
+        )
+
+
 def run_backtest(
     plan: BacktestPlan, *, warn: Warn | None = None, progress: bool = True
 ) -> dict[str, Any]:
-    """Run ``plan``; writes ``fills.csv``, ``equity.csv``, ``report.json`` and the plots into
-    ``plan.out`` and returns the report. ``BacktestInputError`` for bad input."""
+    """Run ``plan``; ``plan.out`` then holds ``fills.csv``, ``equity.csv``, ``report.json``
+    and the plots (a previous run's outputs there are replaced, whole) and returns the
+    report. ``BacktestInputError`` for bad input, an ``out`` holding other files included."""
     say: Warn = warn or _stderr
     symbols = symbols_in(plan.journals)
     loads = _loads(plan, symbols, say)
-    plan.out.mkdir(parents=True, exist_ok=True)
+    _replaceable(plan.out)
+    plan.out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    with staged_directory(plan.out, replace=True) as building:
+        return _run_into(plan, building, loads, say, progress=progress)
+
+
+def _run_into(
+    plan: BacktestPlan, out: Path, loads: list[StrategyLoaded], say: Warn, *, progress: bool
+) -> dict[str, Any]:
     latency_ns = round(plan.latency_ms * 1_000_000)
     backtest = Backtest(plan.config, latency=ConstantLatency(latency_ns), queue=plan.queue)
-    recorder = Recorder(backtest.state, plan.out, {e.slot: e.strategy_id for e in loads})
+    recorder = Recorder(backtest.state, out, {e.slot: e.strategy_id for e in loads})
     loop = backtest.loop
     events = 0
-    writer = _journal_writer(plan.out / "journal") if plan.write_journal else None
+    writer = _journal_writer(out / "journal") if plan.write_journal else None
     drain = _drainer(loop.journal, recorder.on_fill, writer)
     try:
         for load in loads:
@@ -134,14 +170,12 @@ def run_backtest(
         "span_s": round((recorder.end_ns - (recorder.start_ns or recorder.end_ns)) / 1e9, 3),
         "slots": slots,
     }
-    (plan.out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    plot_outputs(plan.out, [m["slot"] for m in slots if m["strategy"]], recorder.samples)
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    plot_outputs(out, [m["slot"] for m in slots if m["strategy"]], recorder.samples)
     return report
 
 
 def _journal_writer(directory: Path) -> JournalWriter:
-    if directory.exists() and any(directory.iterdir()):
-        raise BacktestInputError(f"{directory} is not empty: the backtest journal needs a new one")
     # No fsync (a backtest can be rerun) and a fixed header time (same run, same bytes).
     return JournalWriter.open(directory, fsync=False, clock_ns=lambda: 0)
 

@@ -38,9 +38,13 @@ Commands (each is journaled as an ``OperatorCommand`` before the daemon acts on 
 Error codes
     ``bad_json`` (not UTF-8 / not JSON), ``bad_request`` (not an object, bad ``id``/``cmd``,
     unknown fields), ``unknown_command`` (the message lists the known ones), ``bad_args``,
-    ``no_such_slot``, ``too_large``, ``forbidden``, ``busy`` (too many connections),
-    ``idle`` (silent too long), ``internal`` (a daemon bug; logged), and refusals the daemon
-    raises as ``ControlError`` (e.g. ``invalid_strategy``, ``dead``, ``halted``).
+    ``no_such_slot``, ``too_large``, ``forbidden``, ``busy`` (every connection is inside a
+    command), ``evicted`` (all 16 places were taken and this connection had waited longest for
+    input: it made room for a newcomer), ``idle`` (silent 300 s), ``slow`` (a request line not
+    complete 10 s after its first byte; closed), ``internal`` (a daemon bug; logged), and
+    refusals the daemon raises as ``ControlError`` (e.g. ``invalid_strategy``, ``dead``,
+    ``halted``). Numbers too large to represent and nesting deeper than the parser allows are
+    ``bad_json``: every request line gets an answer.
 
 Status result (what ``asnctl status`` renders; typed as ``asnd.control.status.StatusReport``;
 the daemon may add fields)::

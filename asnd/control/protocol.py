@@ -132,11 +132,19 @@ def _known() -> str:
 def parse_request(line: bytes, *, slot_count: int) -> ParsedRequest:
     """Parse one request line. Raises ``ControlError`` (with the request id when known)."""
     try:
-        data = json.loads(line.decode("utf-8"))
+        text = line.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError(None, "bad_json", "request is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise RequestError(None, "bad_json", f"request is not valid JSON: {exc.msg}") from None
+    try:
+        data = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        # Also numbers out of range ("1" x 5000, 1e999): msgspec's ValidationError.
+        raise RequestError(None, "bad_json", f"request is not valid JSON: {exc}") from None
+    except RecursionError:
+        # msgspec bounds nesting by the interpreter's recursion limit and raises this cleanly.
+        raise RequestError(
+            None, "bad_json", "request is not valid JSON: nested too deeply"
+        ) from None
     if not isinstance(data, dict):
         raise RequestError(None, "bad_request", "request must be a JSON object")
     request_id = data.get("id")
@@ -152,7 +160,7 @@ def parse_request(line: bytes, *, slot_count: int) -> ParsedRequest:
         raise RequestError(
             request_id,
             "unknown_command",
-            f"unknown command {json.dumps(command)}; known commands: {_known()}",
+            f"unknown command {_shown(command)}; known commands: {_known()}",
         )
     args = data.get("args", {})
     if not isinstance(args, dict):
@@ -215,12 +223,29 @@ def _slot(command: str, value: object, slot_count: int, *, allow_all: bool) -> i
 
 def _slot_number(command: str, value: object, slot_count: int, *, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ControlError("bad_args", f'{command}: "slot" must be {what}, got {json.dumps(value)}')
+        raise ControlError("bad_args", f'{command}: "slot" must be {what}, got {_shown(value)}')
     if not 0 <= value < slot_count:
         raise ControlError(
             "no_such_slot", f"{command}: no slot {value}; slots are 0 to {slot_count - 1}"
         )
     return value
+
+
+#: How much of a client's bad value an error message repeats.
+_SHOWN_CHARS: Final = 40
+
+
+def _shown(value: object) -> str:
+    """A client's value for an error message: scalars as JSON, cut short; containers by kind.
+
+    Never re-encodes a container: one nested near the parser's depth limit would overflow.
+    """
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    text = json.dumps(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} chars)"
 
 
 def _default(value: object) -> object:

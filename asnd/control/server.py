@@ -3,8 +3,13 @@
 Start it with ``await nursery.start(serve_control, path, handler, ...)``: it returns once the
 socket is listening (or raises ``ControlSocketError`` if it cannot be), then serves until
 cancelled and removes its socket on the way out. A bad client (malformed, oversized, foreign,
-silent) gets an error and, where framing is lost, a closed connection; the server itself keeps
-running. Only a failure of the listening socket ends it.
+silent, slow) gets an error and, where framing is lost, a closed connection; the server itself
+keeps running. Only a failure of the listening socket ends it.
+
+No set of clients can lock the operator out: a line must arrive whole within
+``line_timeout_s`` of its first byte, and when all ``max_connections`` are taken a new client
+takes the place of the one that has waited longest for input (answered ``evicted``); only when
+every connection is inside a command is a new one answered ``busy``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -43,6 +49,10 @@ _log = structlog.get_logger("asnd.control")
 
 #: ``struct ucred`` from ``SO_PEERCRED``: pid, uid, gid.
 _UCRED = struct.Struct("3i")
+
+#: Pending connects the kernel queues while we accept: a burst of clients (monitoring, a
+#: script in a loop) must wait, not fail with EAGAIN. The kernel caps it at net.core.somaxconn.
+_BACKLOG = 4096
 
 
 class ControlHandler(Protocol):
@@ -85,6 +95,7 @@ async def serve_control(
     owner_uid: int | None = None,
     max_connections: int = 16,
     idle_timeout_s: float = 300.0,
+    line_timeout_s: float = 10.0,
     clock_ns: Callable[[], int] = time.time_ns,
     task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
@@ -93,8 +104,10 @@ async def serve_control(
     ``owner_uid`` (default: our own uid) and ``allowed_uids`` may connect; anyone else is
     answered ``forbidden``, logged and disconnected. ``slot_count`` bounds slot arguments.
     ``clock_ns`` stamps ``OperatorCommand.ts_local_ns``. At most ``max_connections`` clients
-    are served at once (more are answered ``busy``); a client silent for ``idle_timeout_s`` is
-    disconnected, so stuck clients cannot pin file descriptors.
+    are served at once; a newcomer evicts the one longest waiting for input, or is answered
+    ``busy`` when all are inside a command. A client silent for ``idle_timeout_s`` is
+    disconnected (``idle``), so stuck clients cannot pin file descriptors, and so is one
+    whose request line is not complete ``line_timeout_s`` after it began (``slow``).
     """
     uid = os.getuid() if owner_uid is None else owner_uid
     allowed = frozenset({uid, *allowed_uids})
@@ -113,7 +126,7 @@ async def serve_control(
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ControlSocketError(f"cannot create the control socket {path}: {reason}") from None
-        listener_socket.listen(max_connections)
+        listener_socket.listen(_BACKLOG)
         listener = trio.SocketListener(listener_socket)
         server = _Server(
             handler,
@@ -122,6 +135,7 @@ async def serve_control(
             allowed=allowed,
             max_connections=max_connections,
             idle_timeout_s=idle_timeout_s,
+            line_timeout_s=line_timeout_s,
             clock_ns=clock_ns,
         )
         _log.info("control.listening", path=str(path))
@@ -174,6 +188,43 @@ async def _linger(stream: trio.SocketStream) -> None:
             drained += len(chunk)
 
 
+@dataclass(eq=False)
+class _Client:
+    """One admitted connection, as the server sees it when choosing whom to evict."""
+
+    last_active: float
+    #: Set while the connection waits for input: cancelling it evicts the client.
+    waiting: trio.CancelScope | None = None
+    evicted: bool = False
+
+
+@dataclass
+class _Clients:
+    """The admitted connections, bounded by ``limit``, always with room for a newcomer."""
+
+    limit: int
+    admitted: set[_Client] = field(default_factory=set)
+
+    def admit(self) -> _Client | None:
+        """A place for a new client, evicting the longest-waiting one if all are taken;
+        None when every admitted client is inside a command."""
+        if len(self.admitted) >= self.limit:
+            waiting = [c for c in self.admitted if c.waiting is not None]
+            if not waiting:
+                return None
+            victim = min(waiting, key=lambda c: c.last_active)
+            victim.evicted = True
+            self.admitted.discard(victim)
+            if victim.waiting is not None:
+                victim.waiting.cancel()
+        client = _Client(last_active=trio.current_time())
+        self.admitted.add(client)
+        return client
+
+    def leave(self, client: _Client) -> None:
+        self.admitted.discard(client)
+
+
 class _Server:
     def __init__(
         self,
@@ -184,19 +235,19 @@ class _Server:
         allowed: frozenset[int],
         max_connections: int,
         idle_timeout_s: float,
+        line_timeout_s: float,
         clock_ns: Callable[[], int],
     ) -> None:
         self._handler = handler
         self._slot_count = slot_count
         self._owner_uid = owner_uid
         self._allowed = allowed
-        self._max_connections = max_connections
+        self._clients = _Clients(max_connections)
         self._idle_timeout_s = idle_timeout_s
+        self._line_timeout_s = line_timeout_s
         self._clock_ns = clock_ns
-        self._open = 0
 
     async def connection(self, stream: trio.SocketStream) -> None:
-        self._open += 1
         try:
             async with stream:
                 await self._serve(stream)
@@ -205,8 +256,6 @@ class _Server:
         except Exception:
             # One connection's failure must not take the control socket down for everyone.
             _log.exception("control.connection_failed")
-        finally:
-            self._open -= 1
 
     async def _serve(self, stream: trio.SocketStream) -> None:
         pid, uid, _ = peer_credentials(stream.socket)
@@ -222,11 +271,22 @@ class _Server:
             )
             await _linger(stream)
             return
-        if self._open > self._max_connections:
-            await stream.send_all(encode_error(None, "busy", "too many control connections"))
+        client = self._clients.admit()
+        if client is None:
+            _log.warning("control.busy", peer_uid=uid, peer_pid=pid)
+            await stream.send_all(
+                encode_error(None, "busy", "every control connection is inside a command")
+            )
             await _linger(stream)
             return
+        try:
+            await self._lines(stream, client, uid, pid)
+        finally:
+            self._clients.leave(client)
+
+    async def _lines(self, stream: trio.SocketStream, client: _Client, uid: int, pid: int) -> None:
         buffer = bytearray()
+        line_started = 0.0
         while True:
             newline = buffer.find(b"\n")
             if newline < 0:
@@ -234,16 +294,39 @@ class _Server:
                     await self._too_large(stream, uid, pid)
                     await _linger(stream)
                     return
-                with trio.move_on_after(self._idle_timeout_s) as idle:
-                    chunk = await stream.receive_some(MAX_MESSAGE_BYTES)
-                if idle.cancelled_caught:
-                    await stream.send_all(encode_error(None, "idle", "connection idle too long"))
+                if buffer:
+                    deadline = line_started + self._line_timeout_s
+                else:
+                    deadline = trio.current_time() + self._idle_timeout_s
+                with trio.CancelScope(deadline=deadline) as waiting:
+                    client.waiting = waiting
+                    try:
+                        chunk = await stream.receive_some(MAX_MESSAGE_BYTES)
+                    finally:
+                        client.waiting = None
+                # Checked even when the read won the race: the place is already given away.
+                if client.evicted:
+                    _log.info("control.evicted", peer_uid=uid, peer_pid=pid)
+                    await stream.send_all(
+                        encode_error(
+                            None,
+                            "evicted",
+                            "closed to make room for another client; reconnect when needed",
+                        )
+                    )
+                    await _linger(stream)
+                    return
+                if waiting.cancelled_caught:
+                    await self._timed_out(stream, bool(buffer), uid, pid)
                     return
                 if not chunk:
                     # A last request without a newline is still served; then the client is gone.
                     if buffer.strip():
                         await self._request(stream, bytes(buffer), uid)
                     return
+                client.last_active = trio.current_time()
+                if not buffer:
+                    line_started = client.last_active
                 buffer += chunk
                 continue
             if newline + 1 > MAX_MESSAGE_BYTES:
@@ -252,8 +335,25 @@ class _Server:
                 return
             line = bytes(buffer[:newline])
             del buffer[: newline + 1]
+            # The next line's clock starts with its first byte, already here or not.
+            line_started = trio.current_time()
             if line.strip():
                 await self._request(stream, line, uid)
+                client.last_active = trio.current_time()
+                line_started = client.last_active
+
+    async def _timed_out(
+        self, stream: trio.SocketStream, mid_line: bool, uid: int, pid: int
+    ) -> None:
+        if mid_line:
+            _log.info("control.slow", peer_uid=uid, peer_pid=pid, limit_s=self._line_timeout_s)
+            message = (
+                f"request line not complete within {self._line_timeout_s:g} s; closing connection"
+            )
+            await stream.send_all(encode_error(None, "slow", message))
+            await _linger(stream)
+            return
+        await stream.send_all(encode_error(None, "idle", "connection idle too long"))
 
     async def _too_large(self, stream: trio.SocketStream, uid: int, pid: int) -> None:
         _log.warning("control.too_large", peer_uid=uid, peer_pid=pid, limit=MAX_MESSAGE_BYTES)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 from pathlib import Path
 
 import trio
@@ -118,4 +120,87 @@ async def test_watching_a_partial_copy_rejects_then_loads_it(tmp_path: Path) -> 
         os.replace(tmp, tmp_path / challenger_name(0, "renamed"))
         third = await collector.next_about(challenger_name(0, "renamed"))
         assert isinstance(third, ChallengerLoaded)
+        nursery.cancel_scope.cancel()
+
+
+async def scan_unless_blocked(pit: PitCrew, paths: list[Path], fifos: list[Path]) -> None:
+    """``pit.scan(paths)``, failing (not hanging) if it blocks opening one of ``fifos``.
+
+    A thread blocked in ``open()`` cannot be cancelled, so on timeout the test opens each
+    FIFO's writing end, which lets the stuck reader go, then fails.
+    """
+    finished = trio.Event()
+
+    async def scan() -> None:
+        await pit.scan(paths)
+        finished.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(scan)
+        with trio.move_on_after(20) as waiting:
+            await finished.wait()
+        if waiting.cancelled_caught:
+            for fifo in fifos:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            raise AssertionError("the pit crew blocked opening a FIFO")
+
+
+async def test_only_regular_files_are_judged_and_later_files_still_are(tmp_path: Path) -> None:
+    """Issue 14: a FIFO named like a challenger blocked the pit crew's ``open()`` for good."""
+    fifo = tmp_path / challenger_name(2, "a_fifo")
+    os.mkfifo(fifo)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(tmp_path / challenger_name(2, "b_socket")))
+    (tmp_path / challenger_name(2, "c_directory")).mkdir()
+    os.symlink(fifo, tmp_path / challenger_name(2, "d_link_to_fifo"))
+    os.symlink("/dev/zero", tmp_path / challenger_name(2, "e_link_to_device"))
+    regular = tmp_path / "kept" / "source.json"
+    regular.parent.mkdir()
+    regular.write_text(variant("linked"))
+    os.symlink(regular, tmp_path / challenger_name(2, "f_link_to_file"))
+    os.symlink(tmp_path / "absent", tmp_path / challenger_name(2, "f_link_to_nothing"))
+    (tmp_path / challenger_name(3, "g_later")).write_text(variant("later"))
+    collector = Collector()
+    try:
+        paths = sorted(files_in(tmp_path))
+        await scan_unless_blocked(crew(tmp_path, collector), paths, [fifo])
+    finally:
+        sock.close()
+    by_name = {Path(e.source).name: e for e in collector.events}  # type: ignore[attr-defined]
+    reasons = {name: e.reason for name, e in by_name.items() if isinstance(e, ChallengerRejected)}
+    assert reasons == {
+        challenger_name(2, "a_fifo"): "not a regular file: a FIFO",
+        challenger_name(2, "b_socket"): "not a regular file: a socket",
+        challenger_name(2, "c_directory"): "not a regular file: a directory",
+        challenger_name(2, "d_link_to_fifo"): "not a regular file: a symlink to a FIFO",
+        challenger_name(2, "e_link_to_device"): (
+            "not a regular file: a symlink to a character device"
+        ),
+        challenger_name(2, "f_link_to_nothing"): "not a regular file: a symlink to nothing",
+    }
+    linked = by_name[challenger_name(2, "f_link_to_file")]
+    assert isinstance(linked, ChallengerLoaded)
+    assert (linked.slot, linked.strategy_id) == (2, "linked")
+    later = by_name[challenger_name(3, "g_later")]
+    assert isinstance(later, ChallengerLoaded)
+    assert later.strategy_id == "later"
+
+
+async def test_a_fifo_dropped_into_the_watched_directory_is_rejected(tmp_path: Path) -> None:
+    collector = Collector()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(crew(tmp_path, collector).run)
+        fifo = tmp_path / challenger_name(2, "x")
+        os.mkfifo(fifo)
+        try:
+            rejected = await collector.next_about(fifo.name)
+        finally:
+            # Should a reader be stuck in open() (the bug), let it go so the test can end.
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        assert isinstance(rejected, ChallengerRejected)
+        assert rejected.reason == "not a regular file: a FIFO"
+        (tmp_path / challenger_name(0, "after")).write_text(variant("after"))
+        loaded = await collector.next_about(challenger_name(0, "after"))
+        assert isinstance(loaded, ChallengerLoaded)
         nursery.cancel_scope.cancel()

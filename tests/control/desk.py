@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import trio
+
 from asnd.control import (
     ChallengersRequest,
     ControlError,
@@ -118,3 +120,14 @@ class BrokenDesk(Desk):
 
     async def challengers(self, command: OperatorCommand, request: ChallengersRequest) -> object:
         return {"p_value": float("nan")}
+
+
+@dataclass
+class GatedDesk(Desk):
+    """A desk whose ``kill`` waits until the test opens the gate: a command still running."""
+
+    gate: trio.Event = field(default_factory=trio.Event)
+
+    async def kill(self, command: OperatorCommand, request: KillRequest) -> object:
+        await self.gate.wait()
+        return await super().kill(command, request)

@@ -105,3 +105,23 @@ def test_non_json_results_are_refused() -> None:
         encode_result(1, float("inf"))
     with pytest.raises(TypeError, match="object is not JSON serialisable"):
         encode_result(1, object())
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"id": ' + b"1" * 5000 + b', "cmd": "status"}',
+        b"[" * 20000,
+        b'{"a": ' * 5000 + b"1" + b"}" * 5000,
+        b'{"cmd": "kill", "args": {"slot": -1e999}}',
+        b'{"cmd": "kill", "args": {"slot": NaN}}',
+    ],
+    ids=["5000-digit id", "20000 brackets", "5000 nested objects", "-1e999", "NaN"],
+)
+def test_absurd_json_is_bad_json_not_a_crash(line: bytes) -> None:
+    """Issue 14: ValueError/RecursionError escaped the parser; the connection died unanswered."""
+    parsed = outcome(line)
+    assert isinstance(parsed, RequestError)
+    assert parsed.code == "bad_json"
+    assert parsed.message.startswith("request is not valid JSON")
+    assert len(encode_error(parsed.request_id, parsed.code, parsed.message)) < 400

@@ -25,7 +25,7 @@ from asnd.control import ControlSocketError, serve_control
 from asnd.control.protocol import MAX_MESSAGE_BYTES
 
 from .client import LineClient
-from .desk import BrokenDesk, Desk
+from .desk import BrokenDesk, Desk, GatedDesk
 
 
 async def start(nursery: trio.Nursery, path: Path, desk: Desk, **options: object) -> Path:
@@ -153,6 +153,15 @@ async def test_pipelined_requests_are_answered_in_order(
          "bad_args", '"file" must be a non-empty string'),
         (b'{"id": 3, "cmd": "swap", "args": {"slot": "all", "file": "a", "document": "{}"}}',
          "bad_args", '"slot" must be a slot number, got "all"'),
+        # The issue-14 campaign: each of these once closed the connection with no answer.
+        (b'{"id": ' + b"9" * 5000 + b', "cmd": "status"}', "bad_json", "out of range"),
+        (b"[" * 20000, "bad_json", "nested too deeply"),
+        (b'{"a":' * 10000, "bad_json", "nested too deeply"),
+        (b'{"id": 4, "cmd": "kill", "args": {"slot": 1e999}}', "bad_json", "out of range"),
+        (b'{"id": 3, "cmd": "kill", "args": {"slot": ' + b"[" * 500 + b"]" * 500 + b"}}",
+         "bad_args", 'must be a slot number or "all", got an array'),
+        (b'{"id": 3, "cmd": "kill", "args": {"slot": ' + b"7" * 4000 + b"}}", "no_such_slot",
+         "kill: no slot 7777"),
     ],
 )  # fmt: skip
 async def test_bad_requests_get_errors_and_the_connection_stays_usable(
@@ -292,17 +301,109 @@ async def test_handler_bugs_become_internal_errors_and_the_server_keeps_running(
     assert (await client.request("kill", {"slot": 0}))["ok"] is True
 
 
-async def test_too_many_connections_get_busy(
+async def test_busy_only_when_every_connection_is_inside_a_command(
     connect: Connect, nursery: trio.Nursery, sock_path: Path
 ) -> None:
-    await start(nursery, sock_path, Desk(), max_connections=1)
+    desk = GatedDesk()
+    await start(nursery, sock_path, desk, max_connections=1)
     first = await connect(sock_path)
-    assert (await first.request("status"))["ok"] is True
+    await first.send(b'{"id": 1, "cmd": "kill", "args": {"slot": 0}}\n')
+    await trio.testing.wait_all_tasks_blocked()  # the server is now inside kill, at the gate
     second = await connect(sock_path)
     reply = await second.line()
     assert reply is not None
     assert reply["error"]["code"] == "busy"
-    await first.aclose()
+    desk.gate.set()
+    answer = await first.line()
+    assert answer is not None
+    assert answer["result"]["killed"] == [0]
+
+
+async def test_a_newcomer_evicts_the_client_waiting_longest(
+    connect: Connect, nursery: trio.Nursery, sock_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    await start(nursery, sock_path, Desk(), max_connections=2)
+    oldest = await connect(sock_path)
+    assert (await oldest.request("status"))["ok"] is True
+    await trio.sleep(1)  # virtual time: orders the two clients' last activity
+    newer = await connect(sock_path)
+    assert (await newer.request("status"))["ok"] is True
+    newcomer = await connect(sock_path)
+    assert (await newcomer.request("status"))["ok"] is True
+    evicted = await oldest.line()
+    assert evicted is not None
+    assert evicted["error"]["code"] == "evicted"
+    assert await oldest.line() is None
+    assert (await newer.request("status"))["ok"] is True
+
+
+async def test_sixteen_half_line_clients_cannot_lock_the_operator_out(
+    connect: Connect, nursery: trio.Nursery, sock_path: Path
+) -> None:
+    """Issue 14: 16 clients sending half a line held every place for 300 s (``busy``)."""
+    await start(nursery, sock_path, Desk())
+    stuck = [await connect(sock_path) for _ in range(16)]
+    for client in stuck:
+        await client.send(b'{"id": 1, "cmd": "sta')
+    operator = await connect(sock_path)
+    # Real time, no clock jumps: the operator is served at once, not after a timeout.
+    assert (await operator.request("status"))["ok"] is True
+    replies = []
+    for client in stuck:
+        with trio.move_on_after(0.2):
+            replies.append(await client.line())
+    assert [r["error"]["code"] for r in replies if r] == ["evicted"]
+
+
+async def test_a_line_not_completed_in_time_is_closed_as_slow(
+    connect: Connect, nursery: trio.Nursery, sock_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    await start(nursery, sock_path, Desk(), line_timeout_s=10.0, idle_timeout_s=300.0)
+    client = await connect(sock_path)
+    assert (await client.request("status"))["ok"] is True
+    await trio.sleep(100)  # idle between requests is allowed
+    started = trio.current_time()
+    await client.send(b'{"id": 2, "cmd": "st')
+    with trio.fail_after(60):
+        raw = await client.stream.receive_some()
+    error = json.loads(raw)["error"]
+    assert error["code"] == "slow"
+    assert "not complete within 10 s" in error["message"]
+    assert 10.0 <= trio.current_time() - started < 20.0
+
+
+async def test_a_burst_of_200_connects_is_queued_not_refused(
+    nursery: trio.Nursery, sock_path: Path
+) -> None:
+    """Issue 14: with ``listen(16)``, 55-162 of 200 simultaneous connects got EAGAIN."""
+    await start(nursery, sock_path, Desk())
+    raw_sockets = []
+    try:
+        # No checkpoint in this loop: the server cannot accept, so the backlog alone holds them.
+        for _ in range(200):
+            raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            raw_sockets.append(raw)
+            raw.setblocking(False)
+            raw.connect(str(sock_path))
+            raw.send(b'{"id": 1, "cmd": "status"}\n')
+        answers: list[str] = []
+
+        async def answer(raw: socket.socket) -> None:
+            client = LineClient(trio.SocketStream(trio.socket.from_stdlib_socket(raw)))
+            with trio.fail_after(60):
+                reply = await client.line()
+            assert reply is not None
+            answers.append("ok" if reply["ok"] else reply["error"]["code"])
+
+        async with trio.open_nursery() as readers:
+            for raw in raw_sockets:
+                readers.start_soon(answer, raw)
+        assert len(answers) == 200
+        assert set(answers) <= {"ok", "evicted", "busy"}
+        assert "ok" in answers
+    finally:
+        for raw in raw_sockets:
+            raw.close()
 
 
 async def test_idle_clients_are_disconnected(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,16 +101,42 @@ def wait_for(
 class DaemonProcess:
     """``asnd run`` as a subprocess, as systemd runs it (NOTIFY_SOCKET, SIGTERM, SIGKILL)."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, *, deaf_systemd: bool = False) -> None:
+        """``deaf_systemd``: a notify socket with a small buffer, unread until ``listen()``."""
         self.config_path = config_path
         self.config = load_config(config_path)
         self._dir = Path(tempfile.mkdtemp(prefix="asn-n-", dir="/tmp"))
         self.notify_path = self._dir / "notify.sock"
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if deaf_systemd:
+            self.notify.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
         self.notify.bind(str(self.notify_path))
         self.log_path = self._dir / "asnd.log"
         self.proc: subprocess.Popen[str] | None = None
         self.messages: list[str] = []
+        # Read as systemd does, always: a test busy elsewhere must not fill the daemon's
+        # notify queue (issue 14: watchdog pings filled it and STOPPING=1 was dropped).
+        self._received: queue.Queue[str] = queue.Queue()
+        self._reading = threading.Event()
+        self._reader = threading.Thread(target=self._read_notify, name="notify", daemon=True)
+        if not deaf_systemd:
+            self.listen()
+
+    def listen(self) -> None:
+        """Read the notify socket from now on, in a thread, as systemd would."""
+        if not self._reading.is_set():
+            self._reading.set()
+            self._reader.start()
+
+    def _read_notify(self) -> None:
+        self.notify.settimeout(0.1)  # wakes to notice close()
+        while self._reading.is_set():
+            try:
+                self._received.put(self.notify.recv(4096).decode())
+            except TimeoutError:
+                continue
+            except OSError:
+                return
 
     def start(self, *, watchdog_usec: int | None = None) -> None:
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path), "PYTHONPATH": str(REPO)}
@@ -127,10 +155,9 @@ class DaemonProcess:
         """Wait for an sd_notify datagram containing ``wanted`` (e.g. "READY=1")."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.notify.settimeout(max(deadline - time.monotonic(), 0.01))
             try:
-                message = self.notify.recv(4096).decode()
-            except TimeoutError:
+                message = self._received.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
                 break
             self.messages.append(message)
             if wanted in message.split("\n"):
@@ -174,5 +201,8 @@ class DaemonProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
+        if self._reading.is_set():
+            self._reading.clear()
+            self._reader.join(timeout=5)
         self.notify.close()
         shutil.rmtree(self._dir, ignore_errors=True)

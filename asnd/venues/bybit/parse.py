@@ -1,17 +1,22 @@
 """Bybit v5 WebSocket frames and REST rows -> journal events, exactly.
 
-Prices and sizes go through the instrument's ``Scale`` (exact, off-grid raises). Values that
-are legitimately off-grid at the venue (average entry prices, fees) are rounded half-even to
-the nearest tick / 1e-8 and say so here, in one place.
+Every number the venue sends as a decimal string goes through one helper, ``units``: a plain
+decimal (no exponent, no "Infinity"/"NaN", at most 40 characters) counted exactly in steps of
+the instrument's ``Scale`` (off-grid raises), non-negative unless the field can be (fees,
+rebates), and within what the journal can hold (int64). Values that are legitimately off-grid
+at the venue (average entry prices, fees) are rounded half-even to the nearest tick / 1e-8 and
+say so at their call, the only difference.
 
-A frame that cannot be understood raises ``MalformedFrameError`` with what was wrong and a short
-excerpt; the feeds log it and skip the frame, they never die of it.
+A frame that cannot be understood raises ``MalformedFrameError`` (naming the field for a bad
+number) with a short excerpt; the feeds log it and skip the frame, they never die of it. No
+other exception leaves ``parse_public``/``parse_private``, nor the row converters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Final
 
 import msgspec
 
@@ -25,7 +30,8 @@ from asnd.venues.bybit.wire import (
     PositionRow,
     TradeRow,
 )
-from journal.decimals import OffGridError, Scale
+from journal.codec import INT64_MAX, INT64_MIN
+from journal.decimals import OffGridError, Scale, decimals_of, to_units
 from journal.events import (
     BUY,
     SELL,
@@ -54,6 +60,7 @@ __all__ = [
     "position_from_row",
     "reconciled_from_row",
     "side_of",
+    "units",
 ]
 
 _DECODE_ENVELOPE = msgspec.json.Decoder(Envelope)
@@ -62,11 +69,51 @@ _DECODE_TRADES = msgspec.json.Decoder(list[TradeRow])
 _DECODE_EXECS = msgspec.json.Decoder(list[ExecutionRow])
 _DECODE_ORDERS = msgspec.json.Decoder(list[OrderRow])
 _DECODE_POSITIONS = msgspec.json.Decoder(list[PositionRow])
-_E8 = Decimal(10**8)
+#: Fees are journaled in 1e-8 of the quote currency; timestamps in whole milliseconds.
+_FEE_STEP: Final = Scale("0.00000001")
+_MS: Final = Scale("1")
 
 
 class MalformedFrameError(ValueError):
     """A venue frame that does not parse; the message says why and shows an excerpt."""
+
+
+#: A plain decimal as Bybit writes numbers; anything else ("1e999", "Infinity") is refused.
+_DECIMAL: Final = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+#: Longer than any value the journal can hold plus a generous fraction: refused unread.
+_MAX_DECIMAL_CHARS: Final = 40
+
+
+def units(
+    field: str, text: str, step: Scale, *, rounded: bool = False, signed: bool = False
+) -> int:
+    """The venue's decimal ``text`` for ``field`` as a whole number of ``step``s.
+
+    Exact unless ``rounded`` (then half-even to the nearest step); negative only if
+    ``signed``; always within int64. Anything else is a ``MalformedFrameError`` naming
+    ``field``. The one conversion of venue numbers: every field goes through here.
+    """
+    if not isinstance(text, str):  # a JSON number or null where Bybit writes strings
+        raise MalformedFrameError(f"{field}: {type(text).__name__} where a decimal string belongs")
+    shown = text if len(text) <= 24 else f"{text[:24]}... ({len(text)} chars)"
+    if len(text) > _MAX_DECIMAL_CHARS or _DECIMAL.fullmatch(text) is None:
+        raise MalformedFrameError(f"{field}: {shown!r} is not a plain decimal number")
+    decimals = max(step.decimals, decimals_of(text))
+    per_step = to_units(step.step, decimals)
+    if per_step <= 0:
+        raise MalformedFrameError(f"{field}: the step {step.step!r} is not positive")
+    whole, rest = divmod(to_units(text, decimals), per_step)
+    if rest:
+        if not rounded:
+            raise MalformedFrameError(f"{field}: {shown!r} is not a multiple of {step.step!r}")
+        # Floor division leaves 0 < rest < per_step, for negative values too.
+        if 2 * rest > per_step or (2 * rest == per_step and whole % 2):
+            whole += 1
+    if whole < 0 and not signed:
+        raise MalformedFrameError(f"{field}: {shown!r} is negative")
+    if not INT64_MIN <= whole <= INT64_MAX:
+        raise MalformedFrameError(f"{field}: {shown!r} is beyond what the journal can hold")
+    return whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +147,14 @@ def side_of(text: str) -> int:
         return BUY
     if text == "Sell":
         return SELL
-    raise ValueError(f"unknown side {text!r}")
+    raise MalformedFrameError(f"unknown side {text!r}")
 
 
 def _scales(scales: dict[str, SymbolScales], symbol: str) -> SymbolScales:
     try:
         return scales[symbol]
     except KeyError:
-        raise ValueError(f"no instrument info for symbol {symbol!r}") from None
+        raise MalformedFrameError(f"no instrument info for symbol {symbol!r}") from None
 
 
 def _envelope(frame: bytes | str) -> Envelope:
@@ -144,9 +191,11 @@ def parse_public(
     raise MalformedFrameError(f"unexpected topic {env.topic!r}: {_excerpt(frame)}")
 
 
-def _levels(rows: list[tuple[str, str]], sc: SymbolScales) -> tuple[list[int], list[int]]:
-    tick, lot = sc.tick.count, sc.lot.count
-    return [tick(p) for p, _ in rows], [lot(q) for _, q in rows]
+def _levels(
+    side: str, rows: list[tuple[str, str]], sc: SymbolScales
+) -> tuple[list[int], list[int]]:
+    ticks = [units(f"{side} price", p, sc.tick) for p, _ in rows]
+    return ticks, [units(f"{side} size", q, sc.lot) for _, q in rows]
 
 
 def _book_event(
@@ -154,14 +203,14 @@ def _book_event(
 ) -> BookSnapshot | BookDelta:
     data = _DECODE_BOOK.decode(env.data)
     sc = _scales(scales, data.s)
-    bid_ticks, bid_lots = _levels(data.b, sc)
-    ask_ticks, ask_lots = _levels(data.a, sc)
+    bid_ticks, bid_lots = _levels("b", data.b, sc)
+    ask_ticks, ask_lots = _levels("a", data.a, sc)
     if env.type == "snapshot":
         cls: type[BookSnapshot] | type[BookDelta] = BookSnapshot
     elif env.type == "delta":
         cls = BookDelta
     else:
-        raise ValueError(f"unknown book message type {env.type!r}")
+        raise MalformedFrameError(f"unknown book message type {env.type!r}")
     return cls(
         0,
         ts_local_ns,
@@ -188,8 +237,8 @@ def _trades(env: Envelope, scales: dict[str, SymbolScales], ts_local_ns: int) ->
                 row.s,
                 row.i,
                 side_of(row.S),
-                sc.tick.count(row.p),
-                sc.lot.count(row.v),
+                units("p", row.p, sc.tick),
+                units("v", row.v, sc.lot),
                 row.T,
                 row.BT,
             )
@@ -198,13 +247,6 @@ def _trades(env: Envelope, scales: dict[str, SymbolScales], ts_local_ns: int) ->
 
 
 # ---------------------------------------------------------------------------------- private
-
-
-def _round_units(text: str, step: Decimal) -> int:
-    try:
-        return int((Decimal(text) / step).to_integral_value(ROUND_HALF_EVEN))
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a decimal number") from None
 
 
 def _slot_of(link_id: str) -> int:
@@ -224,12 +266,13 @@ def fill_from_row(row: ExecutionRow, scales: dict[str, SymbolScales], ts_local_n
         row.exec_id,
         row.symbol,
         side_of(row.side),
-        sc.tick.count(row.exec_price),
-        sc.lot.count(row.exec_qty),
-        _round_units(row.exec_fee, Decimal(1) / _E8),
+        units("execPrice", row.exec_price, sc.tick),
+        units("execQty", row.exec_qty, sc.lot),
+        # Fees are off the 1e-8 grid at times (a rate times a value); negative is a rebate.
+        units("execFee", row.exec_fee, _FEE_STEP, rounded=True, signed=True),
         row.is_maker,
-        int(row.exec_time),
-        sc.lot.count(row.leaves_qty or "0"),
+        units("execTime", row.exec_time, _MS),
+        units("leavesQty", row.leaves_qty or "0", sc.lot),
     )
 
 
@@ -241,7 +284,9 @@ def _order_event(row: OrderRow, scales: dict[str, SymbolScales], ts_local_ns: in
     if status in ("Cancelled", "PartiallyFilledCanceled", "Deactivated"):
         lot = _scales(scales, row.symbol).lot
         # The cancelled remainder is qty - cumExecQty: venues differ on leavesQty after a cancel.
-        leaves = lot.count(row.qty or "0") - lot.count(row.cum_exec_qty or "0")
+        leaves = units("qty", row.qty or "0", lot) - units(
+            "cumExecQty", row.cum_exec_qty or "0", lot
+        )
         reason = row.cancel_type or status
         return OrderCancelled(0, ts_local_ns, slot, row.order_link_id, row.order_id, reason, leaves)
     if status == "Rejected":
@@ -253,14 +298,14 @@ def position_from_row(
     row: PositionRow, scales: dict[str, SymbolScales], ts_local_ns: int
 ) -> PositionReconciled:
     sc = _scales(scales, row.symbol)
-    lots = sc.lot.count(row.size or "0")
+    lots = units("size", row.size or "0", sc.lot)  # the side gives the sign
     if row.side == "Sell":
         lots = -lots
     elif row.side not in ("Buy", "", "None"):
-        raise ValueError(f"unknown position side {row.side!r}")
+        raise MalformedFrameError(f"unknown position side {row.side!r}")
     price = row.avg_price if row.avg_price not in ("", "0") else row.entry_price
-    step = Decimal(sc.tick.step)
-    avg_ticks = _round_units(price or "0", step)  # average prices are off-grid: round
+    # Average prices are off the tick grid: round.
+    avg_ticks = units("avgPrice", price or "0", sc.tick, rounded=True)
     return PositionReconciled(0, ts_local_ns, row.symbol, lots, avg_ticks)
 
 
@@ -298,18 +343,28 @@ def instrument_from_row(
     lot = row.lot_size_filter
     step = lot.qty_step or lot.base_precision
     if not step:
-        raise ValueError(f"instrument {row.symbol} has no qtyStep/basePrecision")
+        raise MalformedFrameError(f"instrument {row.symbol} has no qtyStep/basePrecision")
     min_notional = lot.min_notional_value if lot.min_notional_value != "0" else lot.min_order_amt
     return InstrumentInfo(
         0,
         ts_local_ns,
         venue,
         row.symbol,
-        row.price_filter.tick_size,
-        step,
-        lot.min_order_qty,
-        min_notional or "0",
+        _decimal("tickSize", row.price_filter.tick_size, positive=True),
+        _decimal("qtyStep", step, positive=True),
+        _decimal("minOrderQty", lot.min_order_qty),
+        _decimal("minNotionalValue", min_notional or "0"),
     )
+
+
+def _decimal(field: str, text: str, *, positive: bool = False) -> str:
+    """``text`` unchanged once ``units`` accepts it: the journal keeps instrument grids as the
+    venue wrote them, and they become the ``Scale`` of every later number."""
+    places = decimals_of(text)
+    finest = "1" if places == 0 else f"0.{'0' * (places - 1)}1"
+    if units(field, text, Scale(finest)) == 0 and positive:
+        raise MalformedFrameError(f"{field}: {text!r} must be positive")
+    return text
 
 
 #: Bybit ``orderStatus`` -> ``OrderReconciled.status``.
@@ -334,6 +389,6 @@ def reconciled_from_row(
         return OrderReconciled(0, ts_local_ns, slot, link_id, "", "not_found", 0, 0)
     lot = _scales(scales, row.symbol).lot
     status = ORDER_STATUS.get(row.order_status, "open")
-    filled = lot.count(row.cum_exec_qty or "0")
-    leaves = lot.count(row.leaves_qty or "0") if status == "open" else 0
+    filled = units("cumExecQty", row.cum_exec_qty or "0", lot)
+    leaves = units("leavesQty", row.leaves_qty or "0", lot) if status == "open" else 0
     return OrderReconciled(0, ts_local_ns, slot, link_id, row.order_id, status, filled, leaves)

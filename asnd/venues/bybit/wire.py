@@ -2,6 +2,7 @@
 
 Only the fields ASN reads are declared; msgspec ignores the rest, so new venue fields do not
 break parsing. Decimal strings stay strings here: conversion to ticks/lots is ``parse``'s job.
+Integer fields are ``JournalInt``: msgspec refuses one the journal could not hold.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import msgspec
 
 # One definition of the public message shapes: the archive reader in journal parses them too.
 from journal.bybit_archive import BookData, TradeRow
+from journal.codec import JournalInt
 
 __all__ = [
     "BookData",
@@ -28,15 +30,15 @@ class Envelope(msgspec.Struct):
 
     topic: str = ""
     type: str = ""
-    ts: int = 0
-    cts: int = 0
+    ts: JournalInt = 0
+    cts: JournalInt = 0
     data: msgspec.Raw = msgspec.Raw(b"null")
     op: str = ""
     success: bool | None = None
     ret_msg: str = ""
     retMsg: str = ""  # noqa: N815 -- the venue's field name
-    retCode: int = 0  # noqa: N815
-    creationTime: int = 0  # noqa: N815
+    retCode: JournalInt = 0  # noqa: N815
+    creationTime: JournalInt = 0  # noqa: N815
 
 
 class ExecutionRow(msgspec.Struct, rename="camel"):
@@ -76,7 +78,7 @@ class PositionRow(msgspec.Struct, rename="camel"):
     size: str
     avg_price: str = "0"
     entry_price: str = "0"
-    seq: int = 0
+    seq: JournalInt = 0
 
 
 class PriceFilter(msgspec.Struct, rename="camel"):
@@ -99,7 +101,7 @@ class InstrumentRow(msgspec.Struct, rename="camel"):
 
 
 class RestEnvelope(msgspec.Struct):
-    retCode: int  # noqa: N815 -- the venue's field name
+    retCode: JournalInt  # noqa: N815 -- the venue's field name
     retMsg: str  # noqa: N815
     result: msgspec.Raw = msgspec.Raw(b"null")
-    time: int = 0
+    time: JournalInt = 0

@@ -86,3 +86,37 @@ async def test_rest_signature_covers_the_exact_query_string() -> None:
     assert ok["retCode"] == 0
     assert bad["retCode"] == 10004
     assert stale["retCode"] == 10002
+
+
+@pytest.mark.parametrize(
+    ("qty", "why"),
+    [
+        ("Infinity", "qty: 'Infinity' is not a plain decimal number"),
+        ("1e999", "qty: '1e999' is not a plain decimal number"),
+        ("9" * 1008, "qty: '999999999999999999999999... (1008 chars)' is not a plain decimal"),
+        ("-1", "qty: '-1' is negative"),
+        (1, "qty: int where a decimal string belongs"),
+    ],
+)
+async def test_absurd_order_numbers_are_params_errors(qty: object, why: str) -> None:
+    async with local_bybit() as venue, httpx.AsyncClient(base_url=venue.rest_url) as client:
+        order = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
+                 "qty": qty, "price": "27000.0", "orderLinkId": "asn-0-1"}  # fmt: skip
+        answers = []
+        for body in (json.dumps(order), json.dumps({**order, "qty": "0.001"})):
+            ts = venue.server_ms()
+            headers = {
+                "X-BAPI-API-KEY": KEY,
+                "X-BAPI-TIMESTAMP": str(ts),
+                "X-BAPI-RECV-WINDOW": "5000",
+                "X-BAPI-SIGN": sign_rest(SECRET.encode(), ts, KEY, 5000, body),
+                "Content-Type": "application/json",
+            }
+            with trio.fail_after(WAIT_S):
+                answers.append(
+                    (await client.post("/v5/order/create", content=body, headers=headers)).json()
+                )
+    refused, accepted = answers
+    assert refused["retCode"] == 10001
+    assert why in refused["retMsg"]
+    assert accepted["retCode"] == 0, "the venue still takes a good order"

@@ -27,6 +27,7 @@ from asnd.venues.bybit.local.exchange import Exchange, ExchangeError
 from asnd.venues.bybit.local.faults import Faults
 from asnd.venues.bybit.local.lists import LIST_PATHS, answer_list
 from asnd.venues.bybit.local.market_data import instrument_row
+from asnd.venues.bybit.parse import units
 from asnd.venues.bybit.signing import sign_rest, timestamp_in_window
 from journal.events import BUY, SELL
 
@@ -223,8 +224,8 @@ class RestHandler:
                 symbol=p["symbol"],
                 side=BUY if p["side"] == "Buy" else SELL,
                 order_type=order_type,
-                qty_lots=m.lot.count(p["qty"]),
-                price_ticks=m.tick.count(p["price"]) if order_type == "Limit" else 0,
+                qty_lots=units("qty", p["qty"], m.lot),
+                price_ticks=units("price", p["price"], m.tick) if order_type == "Limit" else 0,
                 tif=p.get("timeInForce", "GTC"),
                 link_id=p.get("orderLinkId", ""),
                 reduce_only=bool(p.get("reduceOnly", False)),
@@ -236,8 +237,8 @@ class RestHandler:
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if (method, path) == ("POST", "/v5/order/amend"):
             m = ex.market(p["symbol"])
-            qty = m.lot.count(p["qty"]) if "qty" in p else None
-            price = m.tick.count(p["price"]) if "price" in p else None
+            qty = units("qty", p["qty"], m.lot) if "qty" in p else None
+            price = units("price", p["price"], m.tick) if "price" in p else None
             ids = {"link_id": p.get("orderLinkId", ""), "order_id": p.get("orderId", "")}
             order = ex.amend(p["symbol"], **ids, qty_lots=qty, price_ticks=price)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
