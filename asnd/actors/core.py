@@ -20,6 +20,9 @@ journaled after the state's.
 
 Periodically (every ``snapshot_every`` events) the state is journaled as a ``StateSnapshot``
 so that a restart replays only what came after it.
+
+``on_folded``, when given, is told after each input what was journaled (the input, its
+decisions) and how long that took (ns): the metrics' hook (``asnd.metrics.shell``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class CoreActor:
         clock_ns: Callable[[], int] = time.time_ns,
         observe: Callable[[Event], None] | None = None,
         pit: PitLane | None = None,
+        on_folded: Callable[[Event, list[Event], int], None] | None = None,
     ) -> None:
         self.state = state
         self.journal = journal
@@ -75,6 +79,7 @@ class CoreActor:
         self._clock_ns = clock_ns
         self._observe = observe
         self.pit = pit
+        self._on_folded = on_folded
         # A venue streams plain events into the inbox (``emit``); the control desk and the
         # executor use ``submit`` when they need to know their inputs were applied.
         self.inbox, self._inbox = trio.open_memory_channel[Event | Submission](INBOX_SIZE)
@@ -118,6 +123,7 @@ class CoreActor:
     async def feed(self, event: Event) -> list[Event]:
         """Journal and apply one input and every decision that follows (see module doc)."""
         journal = self.journal
+        started = time.perf_counter_ns()
         stamped = await journal.append(event)
         if self._observe is not None:
             self._observe(stamped)
@@ -134,6 +140,8 @@ class CoreActor:
             queue.extend(self._apply(decision))
             await self._route(decision)
         self.applied += 1 + len(made)
+        if self._on_folded is not None:
+            self._on_folded(stamped, made, time.perf_counter_ns() - started)
         self._progress.set()
         self._progress = trio.Event()
         self._since_snapshot += 1 + len(made)

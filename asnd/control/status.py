@@ -33,6 +33,7 @@ class SlotStatus(TypedDict):
     equity: str  # quote currency (USDT), marked to the book
     position: str  # signed, base currency
     pnl: str  # equity minus starting capital
+    open_orders: int  # working at the venue or on their way
     last_signal: float | None
 
 
