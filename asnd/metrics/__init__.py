@@ -38,11 +38,11 @@ class DaemonMetrics:
         self.core = CoreMetrics(self.registry)
         self.journal = JournalMetrics(self.registry)
         self.executor = ExecutorMetrics(self.registry)
-        self._watching = False
+        self.status: StatusCollector | None = None
 
     def watch(self, desk: Desk) -> None:
         """Export the status ``desk`` reports (once per daemon run)."""
-        if self._watching:
+        if self.status is not None:
             raise RuntimeError("DaemonMetrics.watch: already watching a desk")
-        self.registry.register(StatusCollector(desk))
-        self._watching = True
+        self.status = StatusCollector(desk)
+        self.registry.register(self.status)
