@@ -4,7 +4,8 @@ halt flag), the core actor's fold count and the pit lane's challengers.
 
 Nothing is cached: every scrape builds the families from the live objects, on the trio thread
 (``asnd.metrics.http``), between two events of the core, so a scrape and an ``asnctl status``
-at the same moment show the same numbers.
+at the same moment show the same numbers. (Except ``durable_seq``, which the journal's
+fsync thread advances on its own: it only grows.)
 """
 
 from __future__ import annotations
