@@ -5,7 +5,8 @@ Why a trio task and not ``prometheus_client.start_http_server`` (a thread): the 
 safely (a scrape from another thread could iterate a dict the core is changing, and could
 see a half-applied event). Served here, a scrape runs between two core steps, like
 ``asnctl status``, and the lock-free histograms (``asnd.metrics.histogram``) stay correct.
-Rendering a few hundred series takes about a millisecond of the loop per scrape.
+Rendering the ~250 lines of six slots takes about 5 ms of the loop per scrape on the loaded
+2-core development machine (``bench/metrics.py``): at a 10 s scrape interval, 0.05%.
 
 One request per connection (``Connection: close``), at most ``MAX_CONNECTIONS`` at once, a
 deadline on each; anything but ``GET``/``HEAD /metrics`` gets a 404 or 405. A failure while
