@@ -148,6 +148,13 @@ class MetricsSettings:
     def enabled(self) -> bool:
         return self.host is not None
 
+    @property
+    def address(self) -> str:
+        """``HOST:PORT`` as written in the config (an IPv6 host in brackets), "" when off."""
+        if self.host is None:
+            return ""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
 
 @dataclass(frozen=True, slots=True)
 class RiskSettings:

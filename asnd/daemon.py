@@ -52,10 +52,8 @@ def _summary(config: Config) -> str:
         )
     lines.append(f"  journal: {config.journal.directory} (fsync {config.journal.fsync})")
     lines.append(f"  control socket: {config.control.socket}")
-    metrics = config.metrics
-    lines.append(
-        f"  metrics: {metrics.host}:{metrics.port}" if metrics.enabled else "  metrics: off"
-    )
+    metrics = config.metrics.address
+    lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
     if config.venue.kind != "sim":
         try:
             load_credentials()

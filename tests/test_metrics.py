@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import socket
@@ -20,6 +22,7 @@ from prometheus_client.registry import Collector
 from asnd.actors.executor import Executor
 from asnd.config import ConfigError, MetricsSettings, load_config
 from asnd.core.portfolio import DaemonState
+from asnd.daemon import main as asnd_main
 from asnd.metrics import DaemonMetrics, MeteredVenue, MetricsListenError, serve_metrics
 from asnd.metrics.histogram import LoopHistograms
 from asnd.metrics.shell import HALT_REASONS, halt_reason
@@ -322,7 +325,7 @@ def _config_with(tmp_path: Path, metrics: str) -> Path:
 
 def test_metrics_are_off_by_default() -> None:
     settings = load_config(REPO / "etc" / "asnd.toml").metrics
-    assert (settings.enabled, settings.host) == (False, None)
+    assert (settings.enabled, settings.host, settings.address) == (False, None, "")
 
 
 @pytest.mark.parametrize(
@@ -333,8 +336,13 @@ def test_metrics_are_off_by_default() -> None:
 def test_listen_takes_a_loopback_host_and_port(
     tmp_path: Path, listen: str, host: str, port: int
 ) -> None:
-    settings = load_config(_config_with(tmp_path, f'listen = "{listen}"')).metrics
+    path = _config_with(tmp_path, f'listen = "{listen}"')
+    settings = load_config(path).metrics
     assert (settings.enabled, settings.host, settings.port) == (True, host, port)
+    assert settings.address == listen
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert asnd_main(["check-config", "--config", str(path)]) == 0
+    assert f"  metrics: http://{listen}/metrics" in out.getvalue().splitlines()
 
 
 @pytest.mark.parametrize(

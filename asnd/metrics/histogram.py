@@ -4,8 +4,8 @@
 own server thread): 2.3 us per call on the development machine, paid per market event.
 Here every update and every scrape runs on the trio loop (``asnd.metrics.http`` serves
 ``/metrics`` from a trio task), so a list of bucket counts and a ``bisect`` are enough: the
-core actor's whole per-input update costs 0.8 us (``bench/metrics.py``). Exposed as ordinary Prometheus
-histograms (``_bucket``/``_sum``/``_count``), cumulative ``le`` buckets as the format wants.
+core actor's whole per-input update costs 0.8 us (``bench/metrics.py``). Exposed as ordinary
+Prometheus histograms (``_bucket``/``_sum``/``_count``), with cumulative ``le`` buckets.
 """
 
 from __future__ import annotations

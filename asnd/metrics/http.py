@@ -39,11 +39,6 @@ class MetricsListenError(Exception):
     """The metrics address cannot be listened on (in use, not local): a start-up error."""
 
 
-def _url(settings: MetricsSettings) -> str:
-    host = f"[{settings.host}]" if settings.host and ":" in settings.host else settings.host
-    return f"http://{host}:{settings.port}/metrics"
-
-
 async def serve_metrics(
     settings: MetricsSettings,
     registry: CollectorRegistry,
@@ -56,9 +51,9 @@ async def serve_metrics(
         listeners = await trio.open_tcp_listeners(settings.port, host=settings.host)
     except OSError as exc:
         raise MetricsListenError(
-            f"metrics.listen {settings.host}:{settings.port}: cannot listen: {exc.strerror or exc}"
+            f"metrics.listen {settings.address}: cannot listen: {exc.strerror or exc}"
         ) from None
-    _log.info("metrics served", url=_url(settings))
+    _log.info("metrics served", url=f"http://{settings.address}/metrics")
     limit = trio.Semaphore(MAX_CONNECTIONS)
     task_status.started()  # bound and listening: a scrape from now on waits in the backlog
     await trio.serve_listeners(partial(_connection, registry, limit), listeners)

@@ -22,7 +22,6 @@ from asnd import __version__
 from asnd.actors.desk import Desk
 from asnd.control.status import BookStatus, DaemonStatus, FeedStatus, SlotStatus
 from asnd.core.instrument import E8
-from asnd.core.views import slot_views
 
 __all__ = ["CHALLENGER_STATES", "DAEMON_STATES", "FEED_STATES", "SLOT_STATES", "StatusCollector"]
 
@@ -104,7 +103,6 @@ class StatusCollector(Collector):
             "asn_slot_state", "The slot's state (1 for the current one)", (*SLOT_LABELS, "state")
         )
         core_slots = self.desk.state.slots
-        views = slot_views(self.desk.state)
         for row in rows:
             index = row["slot"]
             labels = [str(index), row["symbol"]]
@@ -114,8 +112,7 @@ class StatusCollector(Collector):
             orders.add_metric(labels, row["open_orders"])
             ledger = core_slots[index].ledger
             fills.add_metric(labels, ledger.state.fill_count if ledger is not None else 0)
-            fees_e8 = views[index].fees_e8
-            fees.add_metric(labels, (fees_e8 or 0) / E8)
+            fees.add_metric(labels, ledger.fees_e8 / E8 if ledger is not None else 0.0)
             _one_of(state, labels, SLOT_STATES, row["state"])
         return (equity, pnl, position, orders, fills, fees, state)
 
