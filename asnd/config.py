@@ -139,21 +139,21 @@ class ControlSettings:
 
 @dataclass(frozen=True, slots=True)
 class MetricsSettings:
-    """Where ``/metrics`` is served (``asnd.metrics``); ``host`` is None when metrics are off."""
+    """Where ``/metrics`` is served (``asnd.metrics``)."""
 
-    host: str | None
-    port: int
+    listen: tuple[str, int] | None  # (host, port); None: metrics are off
 
     @property
     def enabled(self) -> bool:
-        return self.host is not None
+        return self.listen is not None
 
     @property
     def address(self) -> str:
         """``HOST:PORT`` as written in the config (an IPv6 host in brackets), "" when off."""
-        if self.host is None:
+        if self.listen is None:
             return ""
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        host, port = self.listen
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +379,7 @@ def _metrics(table: Table) -> MetricsSettings:
     listen = table.string("listen", "")
     table.finish()
     if not listen:
-        return MetricsSettings(host=None, port=0)
+        return MetricsSettings(listen=None)
     host, sep, port_text = listen.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     example = 'like "127.0.0.1:9464" or "[::1]:9464"'
@@ -397,7 +397,7 @@ def _metrics(table: Table) -> MetricsSettings:
         raise table.error(
             "listen", f"{host} is not a loopback address; metrics are served on loopback only"
         )
-    return MetricsSettings(host=host, port=port)
+    return MetricsSettings(listen=(host, port))
 
 
 def _risk(table: Table) -> RiskSettings:

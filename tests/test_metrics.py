@@ -277,7 +277,7 @@ class Broken(Collector):
 async def test_the_server_answers_get_head_and_refuses_the_rest() -> None:
     metrics = DaemonMetrics()
     port = _free_port()
-    settings = MetricsSettings("127.0.0.1", port)
+    settings = MetricsSettings(("127.0.0.1", port))
     async with trio.open_nursery() as nursery:
         await nursery.start(serve_metrics, settings, metrics.registry)
         get = await _http(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -307,7 +307,7 @@ async def test_an_address_in_use_is_a_one_line_listen_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(MetricsListenError) as info:
-            await serve_metrics(MetricsSettings("127.0.0.1", port), CollectorRegistry())
+            await serve_metrics(MetricsSettings(("127.0.0.1", port)), CollectorRegistry())
     assert (
         str(info.value) == f"metrics.listen 127.0.0.1:{port}: cannot listen: Address already in use"
     )
@@ -325,7 +325,7 @@ def _config_with(tmp_path: Path, metrics: str) -> Path:
 
 def test_metrics_are_off_by_default() -> None:
     settings = load_config(REPO / "etc" / "asnd.toml").metrics
-    assert (settings.enabled, settings.host, settings.address) == (False, None, "")
+    assert (settings.enabled, settings.listen, settings.address) == (False, None, "")
 
 
 @pytest.mark.parametrize(
@@ -338,7 +338,7 @@ def test_listen_takes_a_loopback_host_and_port(
 ) -> None:
     path = _config_with(tmp_path, f'listen = "{listen}"')
     settings = load_config(path).metrics
-    assert (settings.enabled, settings.host, settings.port) == (True, host, port)
+    assert (settings.enabled, settings.listen) == (True, (host, port))
     assert settings.address == listen
     with contextlib.redirect_stdout(io.StringIO()) as out:
         assert asnd_main(["check-config", "--config", str(path)]) == 0

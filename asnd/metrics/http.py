@@ -46,9 +46,10 @@ async def serve_metrics(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``registry`` until cancelled. Raises ``MetricsListenError`` if it cannot listen."""
-    assert settings.host is not None, "metrics are off"
+    assert settings.listen is not None, "metrics are off"
+    host, port = settings.listen
     try:
-        listeners = await trio.open_tcp_listeners(settings.port, host=settings.host)
+        listeners = await trio.open_tcp_listeners(port, host=host)
     except OSError as exc:
         raise MetricsListenError(
             f"metrics.listen {settings.address}: cannot listen: {exc.strerror or exc}"
