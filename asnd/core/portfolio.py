@@ -19,6 +19,11 @@ backtester and recovery alike. The contract that makes it event-sourced:
 - Nothing here raises on a well-typed event: an event that cannot apply (a fill for an unknown
   slot, a duplicate exec id, a strategy that fails validation) is recorded in ``anomalies``
   with the reason, and changes nothing else.
+- A fill, cancel or amend for an order the slot does not hold open (unknown, or finished:
+  ``Slot.finished``) is a disagreement with the venue: noted, and the slot is killed by a
+  ``Kill`` decision with the reason. Such a fill is still booked (it happened; flattening must
+  close it). Not anomalies: a fill within what a finished order may still owe
+  (``FinishedOrder.owed_lots``: it raced our cancel), a cancel reported twice (Bybit does).
 
 For the executor: a ``RiskVerdict`` with ``approved`` names (``intent_seq``) the journaled
 ``OrderIntent`` to place or ``CancelIntent`` to cancel (``Venue.cancel(symbol, link_id)``);
@@ -157,6 +162,15 @@ class DaemonState:
         if len(self.anomalies) > MAX_ANOMALIES:
             del self.anomalies[0]
 
+    def _anomaly(self, slot: Slot, trigger: Event, text: str) -> list[Event]:
+        """Note ``text`` and kill ``slot`` with it as the reason, unless it is already
+        halting (or dead): one journaled reason per disagreement is enough."""
+        self._note(text)
+        goal = slot.goal if slot.status is SlotStatus.REDUCING else slot.status
+        if goal in (SlotStatus.HALTED, SlotStatus.DEAD) and slot.status is not SlotStatus.HALTED:
+            return []
+        return [Kill(0, trigger.ts_local_ns, slot.index, f"anomaly: {text}")]
+
     def _slot(self, index: int, what: str) -> Slot | None:
         if 0 <= index < len(self.slots):
             return self.slots[index]
@@ -288,7 +302,7 @@ class DaemonState:
         for order in slot.orders.values():
             if order.intent_seq == event.intent_seq:
                 if not event.approved:
-                    slot.remove(order.link_id)
+                    slot.finish(order.link_id, "refused")
                 elif order.state == "review":
                     order.state = "approved"
                 break
@@ -406,10 +420,31 @@ class DaemonState:
 
     def _on_gone(self, event: Event) -> list[Event]:
         assert isinstance(event, OrderRejected | OrderCancelled)
-        slot, link = self._order_event(event, type(event).__name__)
+        if isinstance(event, OrderCancelled):
+            return self._on_cancelled(event)
+        slot, link = self._order_event(event, "OrderRejected")
         if slot is not None:
-            slot.remove(link)
+            slot.finish(link, "rejected")
         return []
+
+    def _on_cancelled(self, event: OrderCancelled) -> list[Event]:
+        slot = self._slot(event.slot, "OrderCancelled")
+        if slot is None:
+            return []
+        order = slot.orders.get(event.link_id)
+        if order is not None:
+            # What the venue filled before the cancel that has not reached us yet; a cancel
+            # that does not state its remainder (0) may have been preceded by any fill.
+            slot.finish(event.link_id, "cancelled", order.leaves_lots - event.remaining_lots)
+            return []
+        done = slot.finished.get(event.link_id)
+        if done is not None and done.how == "cancelled":
+            self._note(f"slot {slot.index}: order {event.link_id} cancelled again (ignored)")
+            return []
+        how = "unknown" if done is None else done.how
+        return self._anomaly(
+            slot, event, f"slot {slot.index}: cancel of order {event.link_id} not held open ({how})"
+        )
 
     def _on_unresolved(self, event: Event) -> list[Event]:
         assert isinstance(event, OrderUnresolved)
@@ -420,13 +455,21 @@ class DaemonState:
 
     def _on_amended(self, event: Event) -> list[Event]:
         assert isinstance(event, OrderAmended)
-        slot, link = self._order_event(event, "order amended")
-        if slot is not None:
-            order = slot.orders[link]
-            filled = order.qty_lots - order.leaves_lots
-            order.price_ticks = event.price_ticks
-            order.qty_lots = event.qty_lots
-            order.leaves_lots = max(event.qty_lots - filled, 0)
+        slot = self._slot(event.slot, "order amended")
+        if slot is None:
+            return []
+        link = event.link_id
+        if link not in slot.orders:
+            done = slot.finished.get(link)
+            how = "unknown" if done is None else done.how
+            return self._anomaly(
+                slot, event, f"slot {slot.index}: amend of order {link} not held open ({how})"
+            )
+        order = slot.orders[link]
+        filled = order.qty_lots - order.leaves_lots
+        order.price_ticks = event.price_ticks
+        order.qty_lots = event.qty_lots
+        order.leaves_lots = max(event.qty_lots - filled, 0)
         return []
 
     def _on_reconciled(self, event: Event) -> list[Event]:
@@ -443,8 +486,9 @@ class DaemonState:
             order.leaves_lots = event.leaves_lots
             order.venue_order_id = event.venue_order_id
             order.cancel_requested = False  # the venue's truth: it rests; ask again if need be
-        elif order is not None:
-            slot.remove(event.link_id)  # filled, cancelled, rejected or never arrived
+        elif order is not None:  # filled, cancelled, rejected or never arrived
+            owed = event.filled_lots - (order.qty_lots - order.leaves_lots)
+            slot.finish(event.link_id, event.status, owed)
         return []
 
     def _on_position(self, event: Event) -> list[Event]:
@@ -479,14 +523,34 @@ class DaemonState:
             self._note(f"slot {slot.index}: fill {event.exec_id} refused: {exc}")
             return []
         order = slot.orders.get(event.link_id)
+        out: list[Event] = []
         if order is None:
-            self._note(f"slot {slot.index}: fill {event.exec_id} for unknown order (booked)")
+            out = self._stray_fill(slot, event)
         elif event.leaves_lots <= 0:
-            slot.remove(event.link_id)
+            slot.finish(event.link_id, "filled")
         else:
             order.leaves_lots = event.leaves_lots
         slot.settle()
-        return self._death_check(slot, event)
+        out.extend(self._death_check(slot, event))
+        return out
+
+    def _stray_fill(self, slot: Slot, event: Fill) -> list[Event]:
+        """A booked fill for an order the slot does not hold: late, or an anomaly."""
+        done = slot.finished.get(event.link_id)
+        if done is not None and event.qty_lots <= done.owed_lots:
+            done.owed_lots -= event.qty_lots
+            self._note(
+                f"slot {slot.index}: late fill {event.exec_id} for {done.how} order "
+                f"{event.link_id} (booked)"
+            )
+            return []
+        how = "unknown" if done is None else done.how
+        return self._anomaly(
+            slot,
+            event,
+            f"slot {slot.index}: fill {event.exec_id} for order {event.link_id} not held open "
+            f"({how}; booked)",
+        )
 
     # --------------------------------------------------------------------------- snapshot
 

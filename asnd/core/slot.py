@@ -55,6 +55,7 @@ from journal.events import BUY, SELL, CancelIntent, Event, OrderIntent, Signal, 
 
 __all__ = [
     "LastSignal",
+    "FinishedOrder",
     "Slot",
     "SlotConfig",
     "SlotState",
@@ -67,6 +68,8 @@ __all__ = [
 
 #: How many recent exec ids a slot remembers to drop a fill the venue sends twice.
 EXEC_ID_MEMORY = 4096
+#: How many finished orders a slot remembers, to tell a late event for one from an anomaly.
+FINISHED_MEMORY = 256
 
 
 class SlotStatus(enum.Enum):
@@ -150,6 +153,20 @@ class WorkingOrder(msgspec.Struct, array_like=True, gc=False):
     liquidation: bool = False
 
 
+class FinishedOrder(msgspec.Struct, array_like=True, gc=False):
+    """An order that ended, remembered so a later event for it is judged, not guessed.
+
+    ``how``: "filled", "cancelled", "rejected", "refused" (by the watchtower: never sent) or
+    the venue's word in an ``OrderReconciled`` ("not_found", ...). ``owed_lots``: what the
+    venue may still report filled -- a fill that raced our cancel, or one the venue counted
+    (a cancel or lookup said so) that has not reached us yet. Nothing more can be legitimate.
+    """
+
+    link_id: str
+    how: str
+    owed_lots: int
+
+
 class LastSignal(msgspec.Struct, array_like=True, gc=False):
     signal: float
     size: float
@@ -171,6 +188,7 @@ class SlotState(msgspec.Struct, array_like=True, gc=False):
     strategy_error: str
     last_signal: LastSignal | None
     exec_ids: list[str]
+    finished: list[FinishedOrder] = []
 
 
 class Slot:
@@ -182,6 +200,7 @@ class Slot:
         "_sizing",
         "config",
         "exec_ids",
+        "finished",
         "flatten",
         "goal",
         "index",
@@ -210,6 +229,7 @@ class Slot:
         self.instrument: Instrument | None = None
         self.ledger: Ledger | None = None
         self.orders: dict[str, WorkingOrder] = {}
+        self.finished: dict[str, FinishedOrder] = {}  # link_id -> how it ended, oldest first
         self.liquidations: list[str] = []  # link ids the watchtower issued as liquidations
         self.strategy: CompiledStrategy | None = None
         self.strategy_document = ""
@@ -381,8 +401,13 @@ class Slot:
             self._exec_set.discard(self.exec_ids.popleft())
         return True
 
-    def remove(self, link_id: str) -> None:
-        self.orders.pop(link_id, None)
+    def finish(self, link_id: str, how: str, owed_lots: int = 0) -> None:
+        """The order ``link_id`` ended (``FinishedOrder``); it no longer works."""
+        if self.orders.pop(link_id, None) is not None:
+            self.finished.pop(link_id, None)
+            self.finished[link_id] = FinishedOrder(link_id, how, max(owed_lots, 0))
+            if len(self.finished) > FINISHED_MEMORY:
+                del self.finished[next(iter(self.finished))]
         self.settle()
 
     def start_reducing(self, goal: SlotStatus, *, flatten: bool) -> None:
@@ -419,6 +444,7 @@ class Slot:
             self.strategy_error,
             _last_signal(self.last_signal),
             list(self.exec_ids),
+            [msgspec.structs.replace(f) for f in self.finished.values()],
         )
 
     def load(self, state: SlotState) -> str:
@@ -438,6 +464,7 @@ class Slot:
         self.last_signal = state.last_signal
         self.exec_ids = deque(state.exec_ids)
         self._exec_set = set(state.exec_ids)
+        self.finished = {f.link_id: f for f in state.finished}
         self.strategy_error = state.strategy_error
         self.strategy = None
         self.strategy_document = ""

@@ -16,6 +16,11 @@ idempotent on ``link_id``; a reduce-only order is cut down to the position, or r
 it cannot reduce it. The answer is not repeated on the stream; the fills that follow are.
 ``cancel`` of an order that is already gone returns an ``OrderReconciled`` saying so.
 
+Our fills' ``exec_id``s are unique across symbols and across venues (each market counts its
+executions from 1, and a restarted daemon builds a new venue): ``SYMBOL-session-n``, where
+the session is the venue's clock when it was built. The journal drops a fill whose exec id
+it has seen as a duplicate, so a repeated one would lose a real fill.
+
 One lock orders the market's writers, so ``update_id``s reach ``emit`` in sequence. It is
 held while sending, so ``place``/``cancel`` wait while the stream is backpressured: the task
 that drains ``emit`` must not be the one that places orders.
@@ -28,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 import trio
 
 from asnd.venues.base import NeedsHumanError, RetryableVenueError
@@ -100,10 +106,13 @@ class SimVenue:
         self._sim_ns = start_ns
         self._max_steps = max_steps
         self._wall_ns = wall_ns
+        self._session = f"{self._now():x}"  # fast runs stay reproducible: start_ns is fixed
         self._emit: trio.MemorySendChannel[Event] | None = None
         self._lock = trio.Lock()  # one writer at a time keeps update_ids in stream order
         self._orders: dict[str, _Tracked] = {}  # link_id -> order
-        self._by_order_id: dict[str, _Tracked] = {}
+        # Each symbol's market numbers its orders from 1, so an order id alone is ambiguous:
+        # BTCUSDT's order "129" is not DOGEUSDT's.
+        self._by_order_id: dict[tuple[str, str], _Tracked] = {}
         self._positions: dict[str, _Position] = {}
 
     @classmethod
@@ -148,8 +157,7 @@ class SimVenue:
                     ts = self._now()
                     for market in self._markets.values():
                         for ev in market.step(ts):
-                            self._track(ev)
-                            await emit.send(ev)
+                            await emit.send(self._track(market.config.symbol, ev))
                 steps += 1
                 if self._pace == "wall":
                     await trio.sleep(step_ns / 1e9)
@@ -201,30 +209,31 @@ class SimVenue:
                 tracked.status = "rejected"
             self._orders[intent.link_id] = tracked
             if isinstance(answer, OrderAccepted):
-                self._by_order_id[answer.venue_order_id] = tracked
+                self._by_order_id[intent.symbol, answer.venue_order_id] = tracked
             for ev in events:
-                self._track(ev)
-                await emit.send(ev)
+                await emit.send(self._track(intent.symbol, ev))
         return answer
 
     async def cancel(self, symbol: str, link_id: str) -> Event:
-        tracked = self._orders.get(link_id)
+        tracked = self._ours(symbol, link_id)
         if tracked is None or tracked.status != "open":
             return self._reconciled(symbol, link_id, tracked)
         emit = self._emit
         if emit is None:
             raise RetryableVenueError("sim venue is not running (start run() first)")
         async with self._lock:
+            if tracked.status != "open":  # it filled while we waited for the market
+                return self._reconciled(symbol, link_id, tracked)
             events = self._market(symbol).cancel(self._now(), int(tracked.order_id))
             answer: Event = events[0]
             for ev in events:
-                self._track(ev)
+                self._track(symbol, ev)
             for ev in events[1:]:
                 await emit.send(ev)
         return answer
 
     async def lookup(self, symbol: str, link_id: str) -> OrderReconciled:
-        return self._reconciled(symbol, link_id, self._orders.get(link_id))
+        return self._reconciled(symbol, link_id, self._ours(symbol, link_id))
 
     async def reconcile(
         self, symbols: Sequence[str]
@@ -251,6 +260,11 @@ class SimVenue:
             raise NeedsHumanError(f"the sim venue has no symbol {symbol!r} (it has {known})")
         return market
 
+    def _ours(self, symbol: str, link_id: str) -> _Tracked | None:
+        """Our order ``link_id`` on ``symbol``; as on Bybit, another symbol's is not found."""
+        tracked = self._orders.get(link_id)
+        return tracked if tracked is not None and tracked.symbol == symbol else None
+
     def _reconciled(self, symbol: str, link_id: str, t: _Tracked | None) -> OrderReconciled:
         if t is None:
             return OrderReconciled(0, self._now(), -1, link_id, "", "not_found", 0, 0)
@@ -258,20 +272,23 @@ class SimVenue:
         return OrderReconciled(0, self._now(), t.slot, link_id, t.order_id, t.status,
                                t.filled_lots, leaves)  # fmt: skip
 
-    def _track(self, ev: Event) -> None:
-        """Keep our orders' state and positions from the events the market produced."""
+    def _track(self, symbol: str, ev: Event) -> Event:
+        """Keep our orders' state and positions from an event ``symbol``'s market produced;
+        the event as it goes out (our fills with their unique exec ids)."""
         if isinstance(ev, Fill):
-            t = self._by_order_id.get(ev.venue_order_id)
+            t = self._by_order_id.get((symbol, ev.venue_order_id))
             if t is None:
-                return
+                return ev
             t.filled_lots += ev.qty_lots
             if ev.leaves_lots == 0:
                 t.status = "filled"
             _add_fill(self._positions.setdefault(ev.symbol, _Position()), ev)
-        elif isinstance(ev, OrderCancelled):
-            t = self._by_order_id.get(ev.venue_order_id)
+            return msgspec.structs.replace(ev, exec_id=f"{symbol}-{self._session}-{ev.exec_id}")
+        if isinstance(ev, OrderCancelled):
+            t = self._by_order_id.get((symbol, ev.venue_order_id))
             if t is not None:
                 t.status = "cancelled"
+        return ev
 
 
 def _add_fill(p: _Position, f: Fill) -> None:

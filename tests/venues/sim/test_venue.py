@@ -192,3 +192,100 @@ async def test_the_default_configs_symbols_trade_on_their_own_grids() -> None:
     assert [s.symbol for s in snapshots] == symbols
     btc = snapshots[0]
     assert 590_000 < btc.bid_ticks[0] < btc.ask_ticks[0] < 610_000
+
+
+async def test_two_symbols_orders_with_the_same_id_stay_apart(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Each market numbers its orders from 1: cancelling BTC's order "1000" must not touch
+    DOGE's order "1000", whose fills and state the venue keeps tracking (issue 14)."""
+    configs = (SimConfig("BTCUSDT", step_ns=10**9), SimConfig("DOGEUSDT", step_ns=10**9))
+    venue = SimVenue(configs, Genome(), seed=4, pace="wall",
+                     wall_ns=lambda: int(trio.current_time() * 1e9))  # fmt: skip
+    send, recv = trio.open_memory_channel[Event](100_000)
+    events: list[Event] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                events.append(recv.receive_nowait())
+            except trio.WouldBlock:
+                return
+
+    with trio.fail_after(600):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(venue.run, send)
+            while sum(isinstance(e, BookSnapshot) for e in events) < 2:
+                await trio.lowlevel.checkpoint()  # step 1 builds both books; step 2 is 1 s away
+                drain()
+            for market in venue._markets.values():  # force the collision the daemon hit by chance
+                market._next_order_id = 1000
+            orders = {}
+            for symbol in ("BTCUSDT", "DOGEUSDT"):
+                best_bid = venue._markets[symbol].engine.best_bid
+                assert best_bid is not None
+                order = OrderIntent(0, 0, 1, symbol, f"{symbol}-rest", BUY, "limit", "GTC",
+                                    best_bid[0], 5, False, 0)  # fmt: skip
+                orders[symbol] = await venue.place(order)
+            btc, doge = orders["BTCUSDT"], orders["DOGEUSDT"]
+            assert isinstance(btc, OrderAccepted)
+            assert isinstance(doge, OrderAccepted)
+            assert btc.venue_order_id == doge.venue_order_id == "1000"
+
+            assert isinstance(await venue.cancel("BTCUSDT", "BTCUSDT-rest"), OrderCancelled)
+            assert (await venue.lookup("BTCUSDT", "BTCUSDT-rest")).status == "cancelled"
+            assert (await venue.lookup("DOGEUSDT", "DOGEUSDT-rest")).status == "open"
+            # Another symbol's order is not found, as on Bybit.
+            assert (await venue.lookup("BTCUSDT", "DOGEUSDT-rest")).status == "not_found"
+            open_orders, _ = await venue.reconcile(["BTCUSDT", "DOGEUSDT"])
+            assert [o.link_id for o in open_orders] == ["DOGEUSDT-rest"]
+
+            while not any(isinstance(e, Fill) and e.link_id == "DOGEUSDT-rest" for e in events):
+                await trio.sleep(1)  # agents trade; DOGE's resting bid is hit in time
+                drain()
+            _, positions = await venue.reconcile(["BTCUSDT", "DOGEUSDT"])
+            nursery.cancel_scope.cancel()
+    drain()
+    doge_fills = [e for e in events if isinstance(e, Fill) and e.link_id == "DOGEUSDT-rest"]
+    assert [p.position_lots for p in positions] == [0, sum(f.qty_lots for f in doge_fills)]
+    cancelled = [e for e in events if isinstance(e, OrderCancelled)]
+    assert all(e.link_id != "DOGEUSDT-rest" for e in cancelled)
+
+
+async def _our_exec_ids(start_ns: int) -> dict[str, list[str]]:
+    """Exec ids of one market IOC of ours on each of two symbols, on a fresh fast venue."""
+    symbols = ["BTCUSDT", "DOGEUSDT"]
+    venue = SimVenue.for_symbols(symbols, seed=8, pace="fast", start_ns=start_ns)
+    send, recv = trio.open_memory_channel[Event](100_000)
+    seen: list[Event] = []
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(venue.run, send)
+            while sum(isinstance(e, BookDelta) for e in seen) < 20:
+                seen.append(await recv.receive())
+            for symbol in symbols:
+                order = OrderIntent(0, 0, 1, symbol, f"{symbol}-take", BUY, "market", "IOC", 0,
+                                    1, False, 0)  # fmt: skip
+                assert isinstance(await venue.place(order), OrderAccepted)
+            nursery.cancel_scope.cancel()
+    while True:
+        try:
+            seen.append(recv.receive_nowait())
+        except trio.WouldBlock:
+            break
+    return {s: [e.exec_id for e in seen if isinstance(e, Fill) and e.symbol == s] for s in symbols}
+
+
+async def test_exec_ids_are_unique_across_symbols_and_restarted_venues() -> None:
+    """Each market counts executions from 1, and a restarted daemon builds a new venue; the
+    journal drops a fill whose exec id it has seen, so ids must never repeat."""
+    first = await _our_exec_ids(1_700_000_000_000_000_000)
+    again = await _our_exec_ids(1_700_000_000_000_000_000)
+    later = await _our_exec_ids(1_700_000_000_500_000_000)
+    assert first == again, "a fast run is reproducible"
+    btc, doge = first["BTCUSDT"], first["DOGEUSDT"]
+    assert btc
+    assert doge
+    assert not set(btc) & set(doge)
+    assert all(e.startswith("BTCUSDT-") for e in btc)
+    assert not set(btc + doge) & set(later["BTCUSDT"] + later["DOGEUSDT"])

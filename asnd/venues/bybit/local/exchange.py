@@ -7,7 +7,10 @@ order records (status, cumulative fills, ``orderLinkId`` uniqueness), executions
 and the translation of engine events into Bybit-shaped messages published through
 ``publish(topic, message)``: ``orderbook.50.{symbol}`` deltas (one per operation, ``u`` + 1,
 from the engine's changed levels), ``publicTrade.{symbol}``, and the private ``order``,
-``execution`` and ``position`` topics. Synchronous and deterministic; the servers do the I/O.
+``execution``, ``position`` and ``wallet`` topics, with the fields Bybit sends (the shapes of
+``shared/data/bybit/messages``). Orders are found by ``orderId`` or ``orderLinkId``; an order
+placed without a link id has an empty one, as on Bybit. Synchronous and deterministic; the
+servers do the I/O.
 
 A test plays the market with ``set_level`` (the crowd's resting size at a price) and
 ``crowd_trade`` (a crowd taker sweeping the book, filling our resting orders in time order).
@@ -15,6 +18,7 @@ A test plays the market with ``set_level`` (the crowd's resting size at a price)
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +33,7 @@ from asnd.core.matching import (
     MatchingEngine,
 )
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.local.ledger import LEVERAGE, LocalPosition, Wallet, money_text
 from journal.decimals import Scale
 from journal.events import (
     BUY,
@@ -46,6 +51,7 @@ ACCOUNT: Final = 1  # the one account the local venue serves
 CROWD: Final = 2  # everybody else
 TAKER_FEE_E6 = 550  # 0.055 %, Bybit's default linear taker fee
 MAKER_FEE_E6 = 200
+RECENT_TRADES: Final = 1000  # what /v5/market/recent-trade can answer at most
 
 Message = dict[str, Any]
 
@@ -74,6 +80,9 @@ class LocalOrder:
     status: str = "New"
     cancel_type: str = ""
     updated_ms: int = 0
+    cum_value: Decimal = Decimal(0)  # sum of price * qty of the fills, in USDT
+    cum_fee: Decimal = Decimal(0)
+    last_price_on_created: str = "0"
 
     @property
     def leaves_lots(self) -> int:
@@ -83,20 +92,34 @@ class LocalOrder:
 
 
 @dataclass(slots=True)
-class _Position:
-    lots: int = 0
-    cost_ticks_lots: int = 0  # sum of price * lots of the open position, for the entry price
-
-
-@dataclass(slots=True)
 class _Market:
     info: InstrumentInfo
     tick: Scale
     lot: Scale
     engine: MatchingEngine
+    position: LocalPosition
     update_id: int = 0
-    position: _Position = field(default_factory=_Position)
+    last_price_ticks: int = 0
+    trades: deque[Message] = field(default_factory=lambda: deque(maxlen=RECENT_TRADES))
     crowd: dict[tuple[int, int], int] = field(default_factory=dict)  # (side, price) -> oid
+
+    def mark(self) -> Decimal:
+        """The mark price: the mid of the book, else its one side, else the last trade
+        (Bybit marks on an index; a local book has only itself)."""
+        bids, asks = self.engine.bids(1), self.engine.asks(1)
+        step = Decimal(self.tick.text(1))
+        if bids and asks:
+            return (step * (bids[0][0] + asks[0][0]) / 2).normalize()
+        if bids or asks:
+            return step * (bids or asks)[0][0]
+        return step * self.last_price_ticks
+
+    def last_price(self) -> str:
+        """The last traded price; before the first trade, the mark (a real market always has
+        a last price, and clients divide by it)."""
+        if self.last_price_ticks:
+            return self.tick.text(self.last_price_ticks)
+        return format(self.mark(), "f")
 
 
 def _side_text(side: int) -> str:
@@ -118,13 +141,15 @@ class Exchange:
                 Scale(i.lot_size),
                 # The crowd is many accounts: no self-trade prevention between its levels.
                 MatchingEngine(i.symbol, stp=STP_NONE, track_changes=True),
+                LocalPosition(Scale(i.tick_size), Scale(i.lot_size)),
             )
             for i in instruments
         }
         self.clock_ms = clock_ms
         self.publish = publish
-        self.orders: dict[str, LocalOrder] = {}  # by orderLinkId
-        self._by_oid: dict[str, LocalOrder] = {}
+        self.wallet = Wallet()
+        self.orders: dict[str, LocalOrder] = {}  # by orderLinkId, of the orders that have one
+        self.by_order_id: dict[str, LocalOrder] = {}  # every order, in the order placed
         self.executions: list[Message] = []
         self.creates_accepted = 0
         self._seq = 0
@@ -189,9 +214,9 @@ class Exchange:
             self.publish(f"orderbook.50.{m.info.symbol}", self._book_msg(m, "delta", bids, asks))
         for e in events:
             if isinstance(e, Fill) and e.slot == ACCOUNT:
-                self._execute(m, self._by_oid[e.venue_order_id], e)
+                self._execute(m, self.by_order_id[e.venue_order_id], e)
             elif isinstance(e, OrderCancelled) and e.slot == ACCOUNT:
-                order = self._by_oid[e.venue_order_id]
+                order = self.by_order_id[e.venue_order_id]
                 order.status = "PartiallyFilledCanceled" if order.filled_lots else "Cancelled"
                 order.cancel_type = e.reason
                 order.updated_ms = self.clock_ms()
@@ -268,9 +293,9 @@ class Exchange:
         now = self.clock_ms()
         oid = self._next_oid()
         order = LocalOrder(
-            str(oid), link_id or f"auto-{oid}", symbol, side, order_type,
+            str(oid), link_id, symbol, side, order_type,
             "IOC" if order_type == "Market" else tif, price_ticks, qty_lots, reduce_only, now,
-            updated_ms=now,
+            updated_ms=now, last_price_on_created=m.last_price(),
         )  # fmt: skip
         now_ns = now * 1_000_000
         if order_type == "Market":
@@ -283,8 +308,9 @@ class Exchange:
         rejected = next((e for e in events if isinstance(e, OrderRejected)), None)
         if rejected is not None and rejected.code != REJECT_WOULD_CROSS:
             raise ExchangeError(codes.PARAMS_ERROR, f"order invalid: {rejected.reason}")
-        self.orders[order.link_id] = order
-        self._by_oid[order.order_id] = order
+        if link_id:
+            self.orders[link_id] = order
+        self.by_order_id[order.order_id] = order
         self.creates_accepted += 1
         self._publish_order(order)
         if rejected is not None:  # Bybit accepts a crossing post-only order, then cancels it
@@ -294,9 +320,19 @@ class Exchange:
         self._apply(m, events)
         return order
 
-    def cancel(self, symbol: str, link_id: str) -> LocalOrder:
-        order = self.orders.get(link_id)
-        if order is None or order.symbol != symbol or order.leaves_lots == 0:
+    def find(self, symbol: str, link_id: str = "", order_id: str = "") -> LocalOrder | None:
+        """The order with ``orderId`` or ``orderLinkId`` (both given: both must match), on
+        ``symbol``; ``None`` when there is none."""
+        if not (link_id or order_id):
+            raise ExchangeError(codes.PARAMS_ERROR, "orderId or orderLinkId is required")
+        order = self.by_order_id.get(order_id) if order_id else self.orders.get(link_id)
+        if order is None or order.symbol != symbol or (link_id and order.link_id != link_id):
+            return None
+        return order
+
+    def cancel(self, symbol: str, link_id: str = "", *, order_id: str = "") -> LocalOrder:
+        order = self.find(symbol, link_id, order_id)
+        if order is None or order.leaves_lots == 0:
             raise ExchangeError(codes.ORDER_NOT_FOUND, "order not exists or too late to cancel")
         m = self.market(symbol)
         self._apply(
@@ -305,11 +341,17 @@ class Exchange:
         return order
 
     def amend(
-        self, symbol: str, link_id: str, *, qty_lots: int | None, price_ticks: int | None
+        self,
+        symbol: str,
+        link_id: str = "",
+        *,
+        order_id: str = "",
+        qty_lots: int | None,
+        price_ticks: int | None,
     ) -> LocalOrder:
         """Bybit's amend: ``qty`` is the new *total* order size (not the remaining size)."""
-        order = self.orders.get(link_id)
-        if order is None or order.symbol != symbol or order.leaves_lots == 0:
+        order = self.find(symbol, link_id, order_id)
+        if order is None or order.leaves_lots == 0:
             raise ExchangeError(codes.ORDER_NOT_FOUND, "order not exists or too late to replace")
         if qty_lots is not None and qty_lots <= order.filled_lots:
             raise ExchangeError(codes.PARAMS_ERROR, "Qty invalid: not above the filled qty")
@@ -342,6 +384,8 @@ class Exchange:
             "v": m.lot.text(trade.qty_lots), "p": m.tick.text(trade.price_ticks),
             "i": f"trade-{self._next()}", "BT": False,
         }  # fmt: skip
+        m.last_price_ticks = trade.price_ticks
+        m.trades.append(row)
         msg = {
             "topic": f"publicTrade.{m.info.symbol}",
             "type": "snapshot",
@@ -355,40 +399,41 @@ class Exchange:
         order.filled_lots += lots
         order.status = "Filled" if order.filled_lots == order.qty_lots else "PartiallyFilled"
         order.updated_ms = now = self.clock_ms()
-        pos = m.position
-        signed = order.side * lots
-        if pos.lots == 0 or (pos.lots > 0) == (signed > 0):
-            pos.cost_ticks_lots += price * lots
-        else:  # reducing: what remains keeps its entry price
-            closed = min(lots, abs(pos.lots))
-            pos.cost_ticks_lots -= pos.cost_ticks_lots * closed // abs(pos.lots)
-            if lots > closed:
-                pos.cost_ticks_lots = price * (lots - closed)
-        pos.lots += signed
-        if pos.lots == 0:
-            pos.cost_ticks_lots = 0
-        value = format(Decimal(m.tick.text(price)) * Decimal(m.lot.text(lots)), "f")
+        value = Decimal(m.tick.text(price)) * Decimal(m.lot.text(lots))
         fee_e6 = MAKER_FEE_E6 if fill.is_maker else TAKER_FEE_E6
-        fee = (Decimal(value) * fee_e6 / 1_000_000).quantize(Decimal("0.00000001"))
+        fee = (value * fee_e6 / 1_000_000).quantize(Decimal("0.00000001"))
+        order.cum_value += value
+        order.cum_fee += fee
+        closed = m.position.apply_fill(order.side * lots, price, fee, now)
+        mark = format(m.mark(), "f")
         n = self._next()
         row = {
-            "category": "linear", "symbol": m.info.symbol, "execFee": format(fee, "f"),
-            "execId": f"exec-{n}", "execPrice": m.tick.text(price), "execQty": m.lot.text(lots),
-            "execType": "Trade", "execValue": value, "feeRate": f"0.{fee_e6:06d}",
+            "symbol": m.info.symbol, "closedSize": m.lot.text(closed),
+            "execFee": format(fee, "f"), "execId": f"exec-{n}", "execPrice": m.tick.text(price),
+            "execQty": m.lot.text(lots), "execType": "Trade", "execValue": format(value, "f"),
+            "feeRate": f"0.{fee_e6:06d}", "tradeIv": "", "markIv": "", "blockTradeId": "",
+            "markPrice": mark, "indexPrice": mark, "underlyingPrice": "",
             "leavesQty": m.lot.text(order.leaves_lots), "orderId": order.order_id,
             "orderLinkId": order.link_id, "orderPrice": m.tick.text(order.price_ticks),
             "orderQty": m.lot.text(order.qty_lots), "orderType": order.order_type,
-            "side": _side_text(order.side), "execTime": str(now), "isMaker": fill.is_maker,
-            "seq": n,
+            "stopOrderType": "UNKNOWN", "side": _side_text(order.side), "execTime": str(now),
+            "isMaker": fill.is_maker, "seq": n,
         }  # fmt: skip
-        self.executions.append(row)
+        # The list and the topic differ in a few fields (the templates of shared/data).
+        self.executions.append(row | {"createType": "CreateByUser", "feeCurrency": "USDT"})
+        pushed = row | {"category": "linear", "isLeverage": "0"}
         self.publish(
-            "execution", {"topic": "execution", "id": f"e{n}", "creationTime": now, "data": [row]}
+            "execution",
+            {"topic": "execution", "id": f"e{n}", "creationTime": now, "data": [pushed]},
         )
         self._publish_order(order)
-        position = [self.position_row(m.info.symbol)]
+        position = [self.position_row(m.info.symbol, ws=True)]
         self.publish(
             "position", {"topic": "position", "id": f"p{n}", "creationTime": now, "data": position}
+        )
+        wallet = self.wallet_row(ws=True)
+        self.publish(
+            "wallet", {"topic": "wallet", "id": f"w{n}", "creationTime": now, "data": [wallet]}
         )
 
     def _publish_order(self, order: LocalOrder) -> None:
@@ -396,36 +441,55 @@ class Exchange:
             "topic": "order",
             "id": f"o{self._next()}",
             "creationTime": self.clock_ms(),
-            "data": [self.order_row(order)],
+            "data": [self.order_row(order, ws=True)],
         }
         self.publish("order", msg)
 
     # -------------------------------------------------------------------------- views
 
-    def order_row(self, order: LocalOrder) -> Message:
+    def order_row(self, order: LocalOrder, *, ws: bool = False) -> Message:
+        """The order as ``/v5/order/realtime`` and ``/v5/order/history`` list it, or (``ws``)
+        as the ``order`` topic pushes it. ``avgPrice`` is "0" before the first fill."""
         m = self.market(order.symbol)
-        return {
-            "category": "linear", "symbol": order.symbol, "orderId": order.order_id,
-            "orderLinkId": order.link_id, "side": _side_text(order.side),
+        filled = Decimal(m.lot.text(order.filled_lots))
+        avg = order.cum_value / filled if filled else Decimal(0)
+        leaves_value = Decimal(m.tick.text(order.price_ticks)) * Decimal(
+            m.lot.text(order.leaves_lots)
+        )
+        row = {
+            "symbol": order.symbol, "orderId": order.order_id,
+            "orderLinkId": order.link_id, "blockTradeId": "", "side": _side_text(order.side),
             "orderType": order.order_type, "price": m.tick.text(order.price_ticks),
             "qty": m.lot.text(order.qty_lots), "timeInForce": order.tif,
             "orderStatus": order.status, "cancelType": order.cancel_type or "UNKNOWN",
-            "rejectReason": "EC_NoError", "leavesQty": m.lot.text(order.leaves_lots),
-            "cumExecQty": m.lot.text(order.filled_lots), "reduceOnly": order.reduce_only,
-            "positionIdx": 0, "createdTime": str(order.created_ms),
-            "updatedTime": str(order.updated_ms),
+            "rejectReason": "EC_NoError", "avgPrice": money_text(avg),
+            "leavesQty": m.lot.text(order.leaves_lots), "leavesValue": money_text(leaves_value),
+            "cumExecQty": m.lot.text(order.filled_lots),
+            "cumExecValue": money_text(order.cum_value),
+            "cumExecFee": money_text(order.cum_fee),
+            "reduceOnly": order.reduce_only, "closeOnTrigger": False, "positionIdx": 0,
+            "lastPriceOnCreated": order.last_price_on_created, "orderIv": "",
+            "triggerPrice": "0", "takeProfit": "0", "stopLoss": "0", "tpTriggerBy": "",
+            "slTriggerBy": "", "triggerBy": "", "triggerDirection": 0, "tpLimitPrice": "0",
+            "slLimitPrice": "0", "stopOrderType": "", "tpslMode": "", "placeType": "",
+            "smpType": "None", "smpGroup": 0, "smpOrderId": "",
+            "createdTime": str(order.created_ms), "updatedTime": str(order.updated_ms),
         }  # fmt: skip
+        if ws:
+            return row | {"category": "linear", "createType": "CreateByUser", "feeCurrency": ""}
+        return row | {"isLeverage": ""}
 
-    def position_row(self, symbol: str) -> Message:
+    def position_row(self, symbol: str, *, ws: bool = False) -> Message:
         m = self.market(symbol)
-        pos = m.position
-        lots = abs(pos.lots)
-        avg = "0"
-        if lots:
-            avg = format((Decimal(m.tick.text(pos.cost_ticks_lots)) / lots).normalize(), "f")
-        return {
-            "category": "linear", "symbol": symbol, "positionIdx": 0,
-            "side": "" if pos.lots == 0 else ("Buy" if pos.lots > 0 else "Sell"),
-            "size": m.lot.text(lots), "avgPrice": avg, "entryPrice": avg, "leverage": "10",
-            "positionStatus": "Normal", "seq": self._seq, "updatedTime": str(self.clock_ms()),
-        }  # fmt: skip
+        return m.position.row(symbol, m.mark(), self._seq, ws=ws)
+
+    def wallet_row(self, account_type: str = "UNIFIED", *, ws: bool = False) -> Message:
+        """The unified wallet, margins counted at each symbol's mark price."""
+        positions = [(m.position, m.mark()) for m in self.markets.values()]
+        order_margin = Decimal(0)
+        for o in self.by_order_id.values():
+            if o.leaves_lots and o.order_type == "Limit" and not o.reduce_only:
+                m = self.markets[o.symbol]
+                size = Decimal(m.lot.text(o.leaves_lots))
+                order_margin += Decimal(m.tick.text(o.price_ticks)) * size / LEVERAGE
+        return self.wallet.row(positions, order_margin, account_type, ws=ws)

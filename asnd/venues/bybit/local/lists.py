@@ -72,10 +72,13 @@ def _page(
 
 
 def _matches(order: LocalOrder, params: dict[str, Any]) -> bool:
+    """The ``symbol``/``orderLinkId``/``orderId``/``orderStatus`` filters (ccxt asks history
+    for ``orderStatus=Filled`` or ``Cancelled``)."""
     return (
         (not params.get("symbol") or order.symbol == params["symbol"])
         and (not params.get("orderLinkId") or order.link_id == params["orderLinkId"])
         and (not params.get("orderId") or order.order_id == params["orderId"])
+        and (not params.get("orderStatus") or order.status == params["orderStatus"])
     )
 
 
@@ -86,7 +89,7 @@ def _order_key(row: Message) -> int:
 def _realtime(ex: Exchange, faults: Faults, params: dict[str, Any]) -> list[Message]:
     one = bool(params.get("orderLinkId") or params.get("orderId"))
     rows = []
-    for order in ex.orders.values():
+    for order in ex.by_order_id.values():  # with or without an orderLinkId
         closed = order.leaves_lots == 0
         if not _matches(order, params) or (closed and (not one or faults.realtime_hides_closed)):
             continue
@@ -96,7 +99,9 @@ def _realtime(ex: Exchange, faults: Faults, params: dict[str, Any]) -> list[Mess
 
 def _history(ex: Exchange, params: dict[str, Any]) -> list[Message]:
     return [
-        ex.order_row(o) for o in ex.orders.values() if o.leaves_lots == 0 and _matches(o, params)
+        ex.order_row(o)
+        for o in ex.by_order_id.values()
+        if o.leaves_lots == 0 and _matches(o, params)
     ]
 
 
@@ -121,6 +126,8 @@ def answer_list(ex: Exchange, faults: Faults, path: str, params: dict[str, Any])
     if path == "/v5/execution/list":
         return _page(path, params, _executions(ex, params), lambda r: int(r["seq"]))
     symbols = [params["symbol"]] if params.get("symbol") else list(ex.markets)
+    if params.get("category", "linear") != "linear":
+        symbols = []  # only linear positions here (ccxt also asks for inverse ones)
     rows = [ex.position_row(s) for s in symbols]
     index = {s: i for i, s in enumerate(ex.markets)}
     return _page(path, params, rows, lambda r: len(index) - index[r["symbol"]])

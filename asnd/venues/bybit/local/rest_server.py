@@ -22,9 +22,11 @@ import msgspec
 import trio
 
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.local import key_info, market_data
 from asnd.venues.bybit.local.exchange import Exchange, ExchangeError
 from asnd.venues.bybit.local.faults import Faults
 from asnd.venues.bybit.local.lists import LIST_PATHS, answer_list
+from asnd.venues.bybit.local.market_data import instrument_row
 from asnd.venues.bybit.signing import sign_rest, timestamp_in_window
 from journal.events import BUY, SELL
 
@@ -34,6 +36,19 @@ log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
 _MAX_BODY = 1 << 20
 Answer = tuple[int, list[tuple[str, str]], bytes]
+#: One endpoint: (exchange, params, the caller's API key, server time in ms) -> ``result``.
+Handler = Callable[[Exchange, dict[str, Any], str, int], Any]
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("GET", "/v5/market/time"): market_data.server_time,
+    ("GET", "/v5/market/instruments-info"): market_data.instruments_info,
+    ("GET", "/v5/market/orderbook"): market_data.orderbook,
+    ("GET", "/v5/market/recent-trade"): market_data.recent_trades,
+    ("GET", "/v5/market/tickers"): market_data.tickers,
+    ("GET", "/v5/asset/coin/query-info"): key_info.coin_info,
+    ("GET", "/v5/user/query-api"): key_info.api_key_info,
+    ("GET", "/v5/account/info"): key_info.account_info,
+    ("GET", "/v5/account/wallet-balance"): key_info.wallet_balance,
+}
 
 
 def _envelope(code: int, message: str, result: Any, now_ms: int) -> bytes:
@@ -187,7 +202,7 @@ class RestHandler:
         if code is not None and not self.faults.code_after_execute:
             return self._json(code, _injected(code), {}, limit=True)
         try:
-            result = self._route(method, path, params)
+            result = self._route(method, path, params, headers.get("x-bapi-api-key", ""))
         except ExchangeError as exc:
             return self._json(exc.code, str(exc), {}, limit=not public)
         except (KeyError, ValueError) as exc:
@@ -199,18 +214,8 @@ class RestHandler:
             return None
         return self._json(codes.OK, "OK", result, limit=not public)
 
-    def _route(self, method: str, path: str, p: dict[str, Any]) -> Any:
+    def _route(self, method: str, path: str, p: dict[str, Any], api_key: str) -> Any:
         ex = self.exchange
-        now = self.server_ms()
-        if (method, path) == ("GET", "/v5/market/time"):
-            return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
-        if (method, path) == ("GET", "/v5/market/instruments-info"):
-            symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
-            return {
-                "category": "linear",
-                "list": [instrument_row(ex, s) for s in symbols if s in ex.markets],
-                "nextPageCursor": "",
-            }
         if (method, path) == ("POST", "/v5/order/create"):
             m = ex.market(p["symbol"])
             order_type = p["orderType"]
@@ -226,51 +231,23 @@ class RestHandler:
             )
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if (method, path) == ("POST", "/v5/order/cancel"):
-            order = ex.cancel(p["symbol"], p["orderLinkId"])
+            ids = {"link_id": p.get("orderLinkId", ""), "order_id": p.get("orderId", "")}
+            order = ex.cancel(p["symbol"], **ids)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if (method, path) == ("POST", "/v5/order/amend"):
             m = ex.market(p["symbol"])
             qty = m.lot.count(p["qty"]) if "qty" in p else None
             price = m.tick.count(p["price"]) if "price" in p else None
-            order = ex.amend(p["symbol"], p["orderLinkId"], qty_lots=qty, price_ticks=price)
+            ids = {"link_id": p.get("orderLinkId", ""), "order_id": p.get("orderId", "")}
+            order = ex.amend(p["symbol"], **ids, qty_lots=qty, price_ticks=price)
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if method == "GET" and path in LIST_PATHS:
             return answer_list(ex, self.faults, path, p)
-        if (method, path) == ("GET", "/v5/account/wallet-balance"):
-            return {
-                "list": [
-                    {
-                        "accountType": p.get("accountType", "UNIFIED"),
-                        "totalEquity": "10000",
-                        "coin": [{"coin": "USDT", "walletBalance": "10000", "equity": "10000"}],
-                    }
-                ]
-            }
-        raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
-
-
-def instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
-    """The ``/v5/market/instruments-info`` row of ``symbol`` (linear perpetual)."""
-    info = ex.market(symbol).info
-    return {
-        "symbol": symbol,
-        "contractType": "LinearPerpetual",
-        "status": "Trading",
-        "baseCoin": symbol.removesuffix("USDT"),
-        "quoteCoin": "USDT",
-        "priceFilter": {
-            "minPrice": info.tick_size,
-            "maxPrice": "1000000",
-            "tickSize": info.tick_size,
-        },
-        "lotSizeFilter": {
-            "maxOrderQty": "1000000",
-            "minOrderQty": info.min_qty,
-            "qtyStep": info.lot_size,
-            "minNotionalValue": info.min_notional,
-        },
-        "settleCoin": "USDT",
-    }
+        # The rest are plain functions of the exchange's state (market data, key/account info).
+        handler = HANDLERS.get((method, path))
+        if handler is None:
+            raise ExchangeError(codes.PARAMS_ERROR, f"unknown path {method} {path}")
+        return handler(ex, p, api_key, self.server_ms())
 
 
 def _injected(code: int) -> str:

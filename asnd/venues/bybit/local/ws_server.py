@@ -179,11 +179,12 @@ class WsHub:
         if len(args) != 3:
             code, message = codes.PARAMS_ERROR, "Params Error"
         else:
-            key, expires, signature = str(args[0]), args[1], str(args[2])
+            key, signature = str(args[0]), str(args[2])
+            expires = _expires_ms(args[1])
             secret = self._api_keys.get(key)
             if secret is None:
                 code, message = codes.INVALID_KEY, "Invalid apikey"
-            elif not isinstance(expires, int) or expires <= self.server_ms():
+            elif expires is None or expires <= self.server_ms():
                 code, message = (
                     codes.TIMESTAMP_OUT_OF_WINDOW,
                     "Params Error: expires is in the past",
@@ -234,3 +235,13 @@ class WsHub:
             if topic.startswith("orderbook."):
                 # Synchronous with the exchange: every later delta follows this snapshot.
                 self._enqueue(conn, self.exchange.book_message(topic.rpartition(".")[2]))
+
+
+def _expires_ms(value: object) -> int | None:
+    """The auth ``expires``: Bybit takes a number or its decimal string (pybit sends the one,
+    ccxt the other); anything else is no expiry at all."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
