@@ -22,6 +22,7 @@ Rules:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import tomllib
@@ -41,6 +42,7 @@ __all__ = [
     "ControlSettings",
     "JournalSettings",
     "LogSettings",
+    "MetricsSettings",
     "PromotionSettings",
     "RiskSettings",
     "ShutdownSettings",
@@ -142,6 +144,25 @@ class ControlSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Where ``/metrics`` is served (``asnd.metrics``)."""
+
+    listen: tuple[str, int] | None  # (host, port); None: metrics are off
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None
+
+    @property
+    def address(self) -> str:
+        """``HOST:PORT`` as written in the config (an IPv6 host in brackets), "" when off."""
+        if self.listen is None:
+            return ""
+        host, port = self.listen
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
 class RiskSettings:
     max_notional_per_slot: Decimal
     max_open_orders_per_slot: int
@@ -196,6 +217,7 @@ class Config:
     journal: JournalSettings
     challengers: ChallengerSettings
     control: ControlSettings
+    metrics: MetricsSettings
     risk: RiskSettings
     log: LogSettings
     shutdown: ShutdownSettings
@@ -239,6 +261,7 @@ def parse_config(text: str, path: Path) -> Config:
         journal=_journal(root.table("journal"), base),
         challengers=_challengers(root.table("challengers"), base),
         control=_control(root.table("control"), base),
+        metrics=_metrics(root.table("metrics")),
         risk=risk,
         log=_log(root.table("log")),
         shutdown=_shutdown(root.table("shutdown")),
@@ -363,6 +386,33 @@ def _control(table: Table, base: Path) -> ControlSettings:
     settings = ControlSettings(socket=socket, allowed_uids=table.integers("allowed_uids"))
     table.finish()
     return settings
+
+
+def _metrics(table: Table) -> MetricsSettings:
+    """``listen = "HOST:PORT"`` ("" = off). Loopback only: the endpoint has no authentication
+    and shows positions and equity, so anything wider goes through a proxy the operator runs."""
+    listen = table.string("listen", "")
+    table.finish()
+    if not listen:
+        return MetricsSettings(listen=None)
+    host, sep, port_text = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    example = 'like "127.0.0.1:9464" or "[::1]:9464"'
+    if not sep or not host or not port_text.isdigit():
+        raise table.error("listen", f"expected HOST:PORT {example}, got {shown(listen)}")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise table.error("listen", f"port must be 1..65535, got {port}")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        what = f"expected an IP address {example}, got {shown(host)}"
+        raise table.error("listen", what) from None
+    if not loopback:
+        raise table.error(
+            "listen", f"{host} is not a loopback address; metrics are served on loopback only"
+        )
+    return MetricsSettings(listen=(host, port))
 
 
 def _risk(table: Table) -> RiskSettings:

@@ -18,6 +18,7 @@ from asnd.backtest import cli as backtest_cli
 from asnd.config import Config, ConfigError, load_config
 from asnd.control import ControlSocketError
 from asnd.log import configure_logging
+from asnd.metrics import MetricsListenError
 from asnd.runtime import Daemon
 from asnd.venues.base import NeedsHumanError, VenueError
 from asnd.venues.bybit.credentials import load_credentials
@@ -51,6 +52,8 @@ def _summary(config: Config) -> str:
         )
     lines.append(f"  journal: {config.journal.directory} (fsync {config.journal.fsync})")
     lines.append(f"  control socket: {config.control.socket}")
+    metrics = config.metrics.address
+    lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
     if config.venue.kind != "sim":
         try:
             load_credentials()
@@ -82,7 +85,7 @@ def run(config: Config) -> int:
     interrupted = False
     try:
         trio.run(Daemon(config).run)
-    except* (JournalError, ControlSocketError, VenueError) as group:
+    except* (JournalError, ControlSocketError, MetricsListenError, VenueError) as group:
         failure = group  # (return is not allowed inside except*)
     except* KeyboardInterrupt:  # Ctrl-C before the signal handler was installed
         interrupted = True

@@ -46,6 +46,7 @@ from asnd.core.promotion import PromotionRule
 from asnd.core.slot import SlotConfig, strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
+from asnd.metrics import DaemonMetrics, MeteredVenue, serve_metrics
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
 from asnd.venues.base import EmbeddedVenue, Venue
@@ -139,6 +140,7 @@ class Daemon:
         self.health = Health(started_ns=clock_ns())
         self.stop = trio.Event()
         self.core: CoreActor | None = None
+        self.metrics = DaemonMetrics()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until ``stop`` is set (or a signal arrives); return after a clean shutdown."""
@@ -161,7 +163,9 @@ class Daemon:
             next_seq=writer.next_seq,
         )
         service = JournalService(
-            writer, max_batch_delay_s=config.journal.group_commit_max_delay_ms / 1000
+            writer,
+            max_batch_delay_s=config.journal.group_commit_max_delay_ms / 1000,
+            on_commit=self.metrics.journal.committed,
         )
         core = self.core = CoreActor(
             restored.state,
@@ -178,6 +182,7 @@ class Daemon:
                 ),
                 config.promotion.swap_mode,
             ),
+            on_folded=self.metrics.core.folded,
         )
         pit_crew = PitCrew(
             config.challengers.directory,
@@ -185,8 +190,9 @@ class Daemon:
             core.submit,
             now,
         )
-        executor = Executor(self.venue, core, clock_ns=now)
+        executor = Executor(MeteredVenue(self.venue, self.metrics.executor), core, clock_ns=now)
         desk = Desk(config, core, self.health, clock_ns=now)
+        self.metrics.watch(desk)
         async with trio.open_nursery() as journal_scope:
             await journal_scope.start(service.run)
             async with trio.open_nursery() as core_scope:
@@ -211,6 +217,9 @@ class Daemon:
                         ActorSpec("watch", partial(self._watch, core), critical=False),
                         ActorSpec("pitcrew", pit_crew.run, critical=False),
                     ]
+                    if config.metrics.enabled:
+                        serve = partial(serve_metrics, config.metrics, self.metrics.registry)
+                        specs.append(ActorSpec("metrics", serve, critical=False))
                     await actors.start(supervisor.run, specs)
                     actors.start_soon(
                         partial(run_watchdog, self.notifier, healthy=supervisor.healthy)

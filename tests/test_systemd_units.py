@@ -75,6 +75,9 @@ def test_asnd_unit_declares_what_the_daemon_relies_on() -> None:
     assert credentials == [KEY_CREDENTIAL, SECRET_CREDENTIAL]
     assert values(unit, "ExecStart") == ["/opt/asn/bin/asnd run --config /etc/asnd/asnd.toml"]
     assert values(unit, "RestrictAddressFamilies") == ["AF_UNIX AF_INET AF_INET6"]
+    # Listening only on the metrics port, the one etc/asnd.toml documents.
+    assert values(unit, "SocketBindAllow") == ["tcp:9464"]
+    assert values(unit, "SocketBindDeny") == ["any"]
     assert values(unit, "CapabilityBoundingSet") == [""]
     assert values(unit, "MemoryDenyWriteExecute") == ["yes"]
 

@@ -23,6 +23,9 @@ so that a restart replays only what came after it.
 
 Every event is logged as it is journaled (``asnd.event_log``: halts, kills, fills...), here in
 the shell, so the fold itself never logs.
+
+``on_folded``, when given, is told after each input what was journaled (the input, its
+decisions) and how long that took (ns): the metrics' hook (``asnd.metrics.shell``).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class CoreActor:
         clock_ns: Callable[[], int] = time.time_ns,
         observe: Callable[[Event], None] | None = None,
         pit: PitLane | None = None,
+        on_folded: Callable[[Event, list[Event], int], None] | None = None,
     ) -> None:
         self.state = state
         self.journal = journal
@@ -79,6 +83,7 @@ class CoreActor:
         self._clock_ns = clock_ns
         self._observe = observe
         self.pit = pit
+        self._on_folded = on_folded
         # A venue streams plain events into the inbox (``emit``); the control desk and the
         # executor use ``submit`` when they need to know their inputs were applied.
         self.inbox, self._inbox = trio.open_memory_channel[Event | Submission](INBOX_SIZE)
@@ -122,6 +127,7 @@ class CoreActor:
     async def feed(self, event: Event) -> list[Event]:
         """Journal and apply one input and every decision that follows (see module doc)."""
         journal = self.journal
+        started = time.perf_counter_ns()
         stamped = await journal.append(event)
         log_event(stamped)
         if self._observe is not None:
@@ -140,6 +146,8 @@ class CoreActor:
             queue.extend(self._apply(decision))
             await self._route(decision)
         self.applied += 1 + len(made)
+        if self._on_folded is not None:
+            self._on_folded(stamped, made, time.perf_counter_ns() - started)
         self._progress.set()
         self._progress = trio.Event()
         self._since_snapshot += 1 + len(made)

@@ -106,6 +106,10 @@ class Desk:
 
     async def status(self, command: OperatorCommand, request: StatusRequest) -> StatusReport:
         await self.core.submit(command)  # journaled like every command; no need to wait
+        return self.report()
+
+    def report(self) -> StatusReport:
+        """The status as of now; ``asnd.metrics`` exports the same report, so they agree."""
         now = self._clock_ns()
         state, health = self.state, self.health
         slots: list[SlotStatus] = []
@@ -120,6 +124,7 @@ class Desk:
                 equity=_money(equity),
                 position=view.position or "0",
                 pnl=_money(equity - capital),
+                open_orders=view.open_orders,
                 last_signal=view.last_signal,
                 reason=view.halt_reason,
                 since=utc_text(view.halt_since_ns),

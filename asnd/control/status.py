@@ -37,6 +37,7 @@ class SlotStatus(TypedDict):
     equity: str  # quote currency (USDT), marked to the book
     position: str  # signed, base currency
     pnl: str  # equity minus starting capital
+    open_orders: int  # working at the venue or on their way
     last_signal: float | None
     # Why the slot does not trade ("" if nothing stops it), since when (ISO 8601 UTC, None
     # for a condition such as a stale book) and what clears it ("asnctl resume 3").

@@ -63,6 +63,7 @@ class Desk:
                     "equity": str(slot.equity),
                     "position": str(slot.position),
                     "pnl": str(slot.equity - Decimal("200")),
+                    "open_orders": 0,
                     "last_signal": 0.25 if index % 2 else None,
                 }
                 for index, slot in enumerate(self.slots)
