@@ -23,6 +23,10 @@ MUL, SUB]``, ``consts = [0.5]``, ``features = [0, 5]``, ``stack_depth = 3``, ``o
 the value is the one the branch taken alone would give (the old scalar closures evaluated
 only that branch; the vectorised ones both).
 
+Operands reach the operators as ``float`` (a no-op when jitted; as plain Python under
+``NUMBA_DISABLE_JIT=1`` it makes them Python floats, whose overflow to inf is silent, as in the
+compiled code, where numpy scalars would warn).
+
 The kernels that run a program all go through ``strategy_ops``'s ``apply*``, so per-row and
 over-columns results are bit-identical by construction:
 
@@ -99,12 +103,14 @@ def _eval(code: Ints, consts: Floats, features: Ints, row: Row, stack: Floats) -
         else:
             arity = ARITY[op]
             if arity == 1:
-                stack[sp - 1] = apply1(op, stack[sp - 1])
+                stack[sp - 1] = apply1(op, float(stack[sp - 1]))
             elif arity == 2:
-                stack[sp - 2] = apply2(op, stack[sp - 2], stack[sp - 1])
+                stack[sp - 2] = apply2(op, float(stack[sp - 2]), float(stack[sp - 1]))
                 sp -= 1
             else:
-                stack[sp - 3] = apply3(op, stack[sp - 3], stack[sp - 2], stack[sp - 1])
+                stack[sp - 3] = apply3(
+                    op, float(stack[sp - 3]), float(stack[sp - 2]), float(stack[sp - 1])
+                )
                 sp -= 2
 
 
@@ -171,19 +177,19 @@ def run_columns(  # noqa: PLR0917 - kernels take their arrays positionally
                 if arity == 1:
                     a = stack[sp - 1]
                     for i in range(n):
-                        a[i] = apply1(op, a[i])
+                        a[i] = apply1(op, float(a[i]))
                 elif arity == 2:
                     a = stack[sp - 2]
                     b = stack[sp - 1]
                     for i in range(n):
-                        a[i] = apply2(op, a[i], b[i])
+                        a[i] = apply2(op, float(a[i]), float(b[i]))
                     sp -= 1
                 else:
                     a = stack[sp - 3]
                     b = stack[sp - 2]
                     c = stack[sp - 1]
                     for i in range(n):
-                        a[i] = apply3(op, a[i], b[i], c[i])
+                        a[i] = apply3(op, float(a[i]), float(b[i]), float(c[i]))
                     sp -= 2
         for k in range(outputs):
             out[k, start : start + n] = stack[k, :n]

@@ -4,7 +4,6 @@ Bybit archive; per row, over rows and over columns bit-identical."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from asnd.core.strategy import (
 from asnd.core.strategy.compile import compile_program
 from journal.bybit_archive import read_archive
 from journal.events import BookDelta, BookSnapshot, Event
+from tests.core.kernel.jit_mode import JIT_DISABLED, examples
 from tests.core.strategy import reference_closures as ref
 from tests.core.strategy.test_operators import same
 from tests.core.strategy.trees import big_trees, matrices, trees
@@ -116,7 +116,7 @@ def test_stack_depth_is_what_the_program_needs(a: Node, b: Node) -> None:
 # ----------------------------------------------------------------------- differential: trees
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(tree=trees, matrix=matrices())
 def test_machine_equals_the_old_closures_on_generated_trees(tree: Node, matrix: Floats) -> None:
     rows = matrix.tolist()
@@ -149,7 +149,7 @@ def _chain(depth: int, ops: Sequence[str]) -> Node:
     return node
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(tree=big_trees.filter(_within_limits), matrix=matrices(max_rows=40))
 def test_machine_equals_the_old_closures_up_to_the_validation_limits(
     tree: Node, matrix: Floats
@@ -191,7 +191,7 @@ def test_if_then_else_picks_a_branch_whatever_the_other_computes() -> None:
 # --------------------------------------------------------------------------- the three modes
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(tree=trees, seed=st.integers(0, 2**32 - 1))
 def test_rows_and_columns_agree_across_block_boundaries(tree: Node, seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -226,8 +226,7 @@ def test_bad_shapes_are_clear_errors_and_never_reach_the_kernel() -> None:
 
 
 def test_the_kernels_are_compiled_unless_jit_is_disabled() -> None:
-    disabled = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
-    assert hasattr(run_columns, "py_func") is not disabled
+    assert hasattr(run_columns, "py_func") is not JIT_DISABLED
 
 
 # ------------------------------------------------------------------ champions on real data

@@ -13,6 +13,7 @@ from asnd.core.kernel.mathfn import tanh
 from asnd.core.kernel.strategy import run_columns, run_rows
 from asnd.core.strategy import Call, FeatureRef
 from asnd.core.strategy.compile import compile_program
+from tests.core.kernel.jit_mode import examples
 from tests.core.strategy.test_operators import same
 from tests.core.strategy.trees import SPECIAL_FLOATS
 
@@ -50,7 +51,7 @@ def test_tanh_is_within_one_ulp_of_libm_on_a_wide_sample() -> None:
     assert worst <= 1
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_tanh_is_within_one_ulp_of_libm_on_any_float(x: float) -> None:
     assert _ulps(tanh(x), math.tanh(x)) <= 1
