@@ -21,9 +21,11 @@ A row is a tuple of floats (a ``FeatureRow``, passed to the kernel as it is) or 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numba.core.errors import TypingError
 
 from asnd.core.features import FEATURE_NAMES
 from asnd.core.kernel.strategy import Program, Row, run_columns, run_pair, run_row
@@ -108,6 +110,15 @@ def _row(row: RowLike, width: int) -> Row:
     return data
 
 
+def _on_row(kernel: Callable[..., Any], program: Program, row: RowLike) -> Any:
+    data = _row(row, program.width)
+    try:
+        return kernel(program.code, program.consts, program.features, data)
+    except TypingError:
+        # A tuple that is not all floats (a FeatureRow always is): numba cannot index it.
+        return kernel(program.code, program.consts, program.features, np.array(row, np.float64))
+
+
 def _matrix(matrix: Floats, width: int) -> Floats:
     data = np.ascontiguousarray(matrix, dtype=np.float64)
     if data.ndim != 2 or data.shape[1] != width:
@@ -130,10 +141,10 @@ def _columns(program: Program, matrix: Floats) -> Floats:
 def compile_scalar(tree: Node, columns: Sequence[str] = FEATURE_NAMES) -> ScalarFn:
     """``tree`` as a function of one feature row (``row[j]`` is feature ``columns[j]``)."""
     program = compile_program([tree], columns)
-    code, consts, features, width = program.code, program.consts, program.features, program.width
 
     def evaluate(row: RowLike) -> float:
-        return run_row(code, consts, features, _row(row, width))
+        value: float = _on_row(run_row, program, row)
+        return value
 
     return evaluate
 
@@ -152,20 +163,17 @@ def compile_vector(tree: Node, columns: Sequence[str] = FEATURE_NAMES) -> Vector
 class CompiledStrategy:
     """A document's two trees as one program for one column layout."""
 
-    __slots__ = ("_code", "_consts", "_features", "_width", "columns", "document", "program")
+    __slots__ = ("columns", "document", "program")
 
     def __init__(self, document: StrategyDocument, columns: Sequence[str]) -> None:
         self.document = document
         self.columns = tuple(columns)
         self.program = compile_program([document.signal, document.size], self.columns)
-        self._code = self.program.code
-        self._consts = self.program.consts
-        self._features = self.program.features
-        self._width = self.program.width
 
     def evaluate(self, row: RowLike) -> tuple[float, float]:
         """``(signal, size)`` on one row, in one kernel call."""
-        return run_pair(self._code, self._consts, self._features, _row(row, self._width))
+        pair: tuple[float, float] = _on_row(run_pair, self.program, row)
+        return pair
 
     def signal(self, row: RowLike) -> float:
         return self.evaluate(row)[0]

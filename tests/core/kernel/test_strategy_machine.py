@@ -98,6 +98,9 @@ def test_a_strategy_is_one_program_leaving_signal_then_size() -> None:
     assert strategy.evaluate(row) == (3.0, -5.0)
     assert (strategy.signal(row), strategy.size(row)) == (3.0, -5.0)
     assert strategy.evaluate(list(row)) == (3.0, -5.0)
+    assert strategy.evaluate(np.array(row)) == (3.0, -5.0)
+    mixed = (0, 1, 2, 3, 4, 5, 6.0, 7.0)  # ints: converted, not a typing error
+    assert strategy.evaluate(mixed) == (3.0, -5.0)
     matrix = np.array([row, row])
     assert strategy.evaluate_batch(matrix).tolist() == [[3.0, 3.0], [-5.0, -5.0]]
 
