@@ -14,7 +14,8 @@ Measurements (JSON lines via ``bench._common.emit``, each with the peak RSS so f
    against the column kernel in the same run (why research uses ``run_columns``).
 3. ``strategy_live_evaluate_ns``: one live evaluation (signal and size of a 30-node and a
    9-node tree on one ``FeatureRow`` tuple, one kernel call) against the two old scalar
-   closures on the same rows; and ``strategy_decision_ns`` with ``decide()``.
+   closures on the same rows; ``strategy_decision_ns`` with ``decide()``; and ``.champions``,
+   the same for the six (tiny) champions, where the call's fixed cost dominates.
 4. ``strategy_kernel_first_call_s``: the first evaluation in this process (numba compiles, or
    loads its on-disk cache); untimed elsewhere.
 5. ``features.incremental_update_per_book_event`` and ``features.batch_rows_per_s`` on the
@@ -165,6 +166,31 @@ def bench_live() -> None:
     emit(BENCH, "strategy_decision_ns", value=round(d_new / n * 1e9), unit="ns/decision",
          reference="old scalar closures + decide(), ns", reference_value=round(d_old / n * 1e9),
          ratio=round(d_old / d_new, 2))  # fmt: skip
+
+    # The hand-written champions are tiny (5 to 8 nodes): there the call's fixed cost (numba
+    # unboxing three arrays and the row) is most of it.
+    docs = [parse_strategy(p.read_bytes()) for p in CHAMPIONS]
+    champions = [compile_strategy(d).evaluate for d in docs]
+    closures = [(ref.compile_scalar(d.signal), ref.compile_scalar(d.size)) for d in docs]
+    few = rows[:5000]
+
+    def kernel_champions() -> None:
+        for f in champions:
+            for row in few:
+                f(row)
+
+    def closure_champions() -> None:
+        for signal, size in closures:
+            for row in few:
+                signal(row)
+                size(row)
+
+    t_new, t_old = best_of(5, kernel_champions, closure_champions)
+    n = len(few) * len(docs)
+    emit(BENCH, "strategy_live_evaluate_ns.champions", value=round(t_new / n * 1e9),
+         unit="ns/row", note="the six champions, signal + size, one kernel call each",
+         reference="old scalar closures, ns/row", reference_value=round(t_old / n * 1e9),
+         ratio=round(t_old / t_new, 2))  # fmt: skip
 
 
 def bench_features(events: list[Event], source: str) -> None:
