@@ -28,7 +28,7 @@ import numpy.typing as npt
 from numba.core.errors import TypingError
 
 from asnd.core.features import FEATURE_NAMES
-from asnd.core.kernel.strategy import Program, Row, run_columns, run_pair, run_row
+from asnd.core.kernel.strategy import Program, run_columns, run_pair, run_row
 from asnd.core.kernel.strategy_ops import ARITY, CONST, FEATURE, OPCODES
 from asnd.core.strategy.document import Call, Const, Node, StrategyDocument
 
@@ -97,26 +97,29 @@ def compile_program(trees: Sequence[Node], columns: Sequence[str]) -> Program:
     )
 
 
-def _row(row: RowLike, width: int) -> Row:
+def _array_row(row: RowLike, width: int) -> Floats:
     # The kernel does not check bounds: a short row must never reach it.
-    if len(row) != width:
-        raise ValueError(f"expected a row of {width} values, got {len(row)}")
-    # A tuple goes to the kernel as it is (no array per live event); a FeatureRow holds floats.
-    if type(row) is tuple:
-        return row
     data = np.ascontiguousarray(row, dtype=np.float64)
-    if data.ndim != 1:
+    if data.shape != (width,):
         raise ValueError(f"expected a row of {width} values, got shape {data.shape}")
     return data
 
 
-def _on_row(kernel: Callable[..., Any], program: Program, row: RowLike) -> Any:
-    data = _row(row, program.width)
-    try:
-        return kernel(program.code, program.consts, program.features, data)
-    except TypingError:
-        # A tuple that is not all floats (a FeatureRow always is): numba cannot index it.
-        return kernel(program.code, program.consts, program.features, np.array(row, np.float64))
+def _row_kernel(kernel: Callable[..., Any], program: Program) -> Callable[[RowLike], Any]:
+    """``kernel`` bound to ``program``: a function of one row (the live hot path, so one plain
+    Python call deep: a closure, which CPython calls faster than an object's ``__call__``)."""
+    code, consts, features, width = program.code, program.consts, program.features, program.width
+
+    def run(row: RowLike) -> Any:
+        if type(row) is tuple and len(row) == width:
+            # A FeatureRow goes to the kernel as it is (no array per live event).
+            try:
+                return kernel(code, consts, features, row)
+            except TypingError:  # a tuple that is not all floats (a FeatureRow always is)
+                pass
+        return kernel(code, consts, features, _array_row(row, width))
+
+    return run
 
 
 def _matrix(matrix: Floats, width: int) -> Floats:
@@ -140,13 +143,8 @@ def _columns(program: Program, matrix: Floats) -> Floats:
 
 def compile_scalar(tree: Node, columns: Sequence[str] = FEATURE_NAMES) -> ScalarFn:
     """``tree`` as a function of one feature row (``row[j]`` is feature ``columns[j]``)."""
-    program = compile_program([tree], columns)
-
-    def evaluate(row: RowLike) -> float:
-        value: float = _on_row(run_row, program, row)
-        return value
-
-    return evaluate
+    run: ScalarFn = _row_kernel(run_row, compile_program([tree], columns))
+    return run
 
 
 def compile_vector(tree: Node, columns: Sequence[str] = FEATURE_NAMES) -> VectorFn:
@@ -163,17 +161,16 @@ def compile_vector(tree: Node, columns: Sequence[str] = FEATURE_NAMES) -> Vector
 class CompiledStrategy:
     """A document's two trees as one program for one column layout."""
 
-    __slots__ = ("columns", "document", "program")
+    __slots__ = ("columns", "document", "evaluate", "program")
 
     def __init__(self, document: StrategyDocument, columns: Sequence[str]) -> None:
         self.document = document
         self.columns = tuple(columns)
         self.program = compile_program([document.signal, document.size], self.columns)
-
-    def evaluate(self, row: RowLike) -> tuple[float, float]:
-        """``(signal, size)`` on one row, in one kernel call."""
-        pair: tuple[float, float] = _on_row(run_pair, self.program, row)
-        return pair
+        #: ``evaluate(row) -> (signal, size)`` on one row, in one kernel call.
+        self.evaluate: Callable[[RowLike], tuple[float, float]] = _row_kernel(
+            run_pair, self.program
+        )
 
     def signal(self, row: RowLike) -> float:
         return self.evaluate(row)[0]

@@ -220,7 +220,7 @@ def test_empty_and_constant_inputs() -> None:
 
 def test_bad_shapes_are_clear_errors_and_never_reach_the_kernel() -> None:
     strategy = compile_strategy(StrategyDocument("s", ("ofi",), FeatureRef("ofi"), Const(0.0)))
-    with pytest.raises(ValueError, match="row of 8 values, got 3"):
+    with pytest.raises(ValueError, match=r"row of 8 values, got shape \(3,\)"):
         strategy.evaluate((1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="row of 8 values"):
         strategy.evaluate(np.zeros((8, 2)))
