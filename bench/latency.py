@@ -132,6 +132,7 @@ async def _measure(config: BybitConfig) -> dict[str, list[int]]:
 
     doc = strategy_document()
     strategy = compile_strategy(doc)
+    strategy.evaluate((0.0,) * len(strategy.columns))  # the kernel compiles (or loads) here
     engine = FeatureEngine(SYMBOL)
     sizing = SlotSizing(1, 5, 200 * 10**8, INFO.tick_size, INFO.lot_size, leverage=10)
     spans: dict[str, list[int]] = {"total": [], "feed": [], "decide": [], "send": []}
@@ -153,9 +154,7 @@ async def _measure(config: BybitConfig) -> dict[str, list[int]]:
                     continue
                 best_bid = engine.book.best_bid
                 assert best_bid is not None
-                decision = decide(
-                    strategy.signal(row), strategy.size(row), doc.params, sizing, best_bid[0]
-                )
+                decision = decide(*strategy.evaluate(row), doc.params, sizing, best_bid[0])
                 t_decided = time.perf_counter_ns()
                 assert decision.is_order, decision.reason
                 seq += 1

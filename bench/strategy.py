@@ -1,24 +1,41 @@
-"""Strategy and feature speed: scalar decisions, vectorised evaluation, feature updates.
+"""Strategy and feature speed: the kernel stack machine over columns and per row, features.
 
-Prints one JSON object per measurement (name, value, unit, reference, ratio, peak RSS).
-Goals (issue 4): vectorised at least 50x the scalar rate per row; all features updated in
-under 5 us per book event, measured on the real Bybit archive's events.
+Measurements (JSON lines via ``bench._common.emit``, each with the peak RSS so far):
+
+1. ``strategy_rows_per_s``: the six champions of ``etc/strategies`` (signal and size) over the
+   feature columns of a long Bybit-shaped stream (the real XRPUSDT snapshot continued by
+   ``bench.matching.synthetic_stream``'s seeded deltas and trades, features from
+   ``compute_features``), through ``CompiledStrategy.evaluate_batch`` (the column kernel).
+   One row is one champion's signal and size on one feature row. Reference in the same run:
+   the numpy closures it replaced (``tests/core/strategy/reference_closures.py``,
+   ``compile_vector`` per tree). Goal: ratio >= 1.0 (issue 15).
+2. ``strategy_rows_per_s.per_row_machine``: the same programs through ``run_rows`` (the
+   per-row machine looped inside the kernel): the other way to run over columns, measured
+   against the column kernel in the same run (why research uses ``run_columns``).
+3. ``strategy_live_evaluate_ns``: one live evaluation (signal and size of a 30-node and a
+   9-node tree on one ``FeatureRow`` tuple, one kernel call) against the two old scalar
+   closures on the same rows; ``strategy_decision_ns`` with ``decide()``; and ``.champions``,
+   the same for the six (tiny) champions, where the call's fixed cost dominates.
+4. ``strategy_kernel_first_call_s``: the first evaluation in this process (numba compiles, or
+   loads its on-disk cache); untimed elsewhere.
+5. ``features.incremental_update_per_book_event`` and ``features.batch_rows_per_s`` on the
+   real Bybit archive's events (goal: all features under 5 us per book event).
+
+Run: ``python -m bench.strategy``.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import resource
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from asnd.core.book import L2Book, Update
 from asnd.core.features import FEATURE_NAMES, FeatureState, compute_features
+from asnd.core.kernel.strategy import run_rows
 from asnd.core.strategy import (
     OPERATORS,
     Call,
@@ -30,33 +47,22 @@ from asnd.core.strategy import (
     compile_strategy,
     decide,
     node_count,
+    parse_strategy,
 )
+from bench._common import best_of, emit
+from bench.matching import real_snapshot, synthetic_stream
 from journal.bybit_archive import read_archive
 from journal.events import BUY, SELL, BookDelta, BookSnapshot, Event, Trade
+from tests.core.strategy import reference_closures as ref
 
+BENCH = "strategy"
 REPO = Path(__file__).resolve().parents[1]
-
+CHAMPIONS = sorted((REPO / "etc" / "strategies").glob("champion_*.json"))
+DELTAS = 100_000
 ARCHIVES = [
     REPO.parent / "shared" / "data" / "bybit" / "xrpusdt-ob500.data.zip",
     REPO.parent.parent / "shared" / "data" / "bybit" / "xrpusdt-ob500.data.zip",
 ]
-
-
-def emit(name: str, value: float, unit: str, **extra: object) -> None:
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"name": name, "value": value, "unit": unit, **extra,
-                      "peak_rss_mib": round(peak_kib / 1024, 1)}))  # fmt: skip
-    sys.stdout.flush()
-
-
-def best_of(runs: int, fn: Callable[[], object]) -> float:
-    """Fastest wall time of ``runs`` calls, in seconds (least disturbed by other load)."""
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def tree_of_size(nodes: int, seed: int) -> Node:
@@ -78,34 +84,113 @@ def tree_of_size(nodes: int, seed: int) -> Node:
     return build(nodes)
 
 
-def bench_strategy() -> None:
+def bench_champions_over_columns() -> None:
+    stream = synthetic_stream(real_snapshot(), DELTAS, seed=11)
+    matrix = np.ascontiguousarray(compute_features(stream).values)
+    docs = [parse_strategy(p.read_bytes()) for p in CHAMPIONS]
+    kernels = [compile_strategy(d) for d in docs]
+    old = [(ref.compile_vector(d.signal), ref.compile_vector(d.size)) for d in docs]
+    t0 = time.perf_counter()
+    for k in kernels:
+        k.evaluate_batch(matrix[:10])
+        p = k.program
+        run_rows(p.code, p.consts, p.features, p.outputs, matrix[:10])
+    first_call = time.perf_counter() - t0
+
+    def columns() -> None:
+        for k in kernels:
+            k.evaluate_batch(matrix)
+
+    def per_row_machine() -> None:
+        for k in kernels:
+            p = k.program
+            run_rows(p.code, p.consts, p.features, p.outputs, matrix)
+
+    def numpy_closures() -> None:
+        for signal, size in old:
+            signal(matrix)
+            size(matrix)
+
+    t_cols, t_rows, t_numpy = best_of(7, columns, per_row_machine, numpy_closures)
+    rows = matrix.shape[0] * len(kernels)
+    emit(BENCH, "strategy_kernel_first_call_s", value=round(first_call, 3), unit="s",
+         note="numba compile or cache load of the column and per-row kernels")  # fmt: skip
+    emit(BENCH, "strategy_rows_per_s", value=round(rows / t_cols), unit="rows/s",
+         champions=len(kernels), feature_rows=matrix.shape[0],
+         source=f"Bybit-shaped stream, real XRPUSDT snapshot + {DELTAS} seeded deltas",
+         reference="numpy closures (the vectorised path replaced), rows/s",
+         reference_value=round(rows / t_numpy), ratio=round(t_numpy / t_cols, 2),
+         goal_ratio=1.0)  # fmt: skip
+    emit(BENCH, "strategy_rows_per_s.per_row_machine", value=round(rows / t_rows),
+         unit="rows/s", reference="column kernel rows/s", reference_value=round(rows / t_cols),
+         ratio=round(t_cols / t_rows, 2))  # fmt: skip
+
+
+def bench_live() -> None:
     tree = tree_of_size(30, seed=4)
     assert node_count(tree) == 30
     doc = StrategyDocument("bench", FEATURE_NAMES, tree, tree_of_size(9, seed=5))
     strategy = compile_strategy(doc)
+    old_signal, old_size = ref.compile_scalar(doc.signal), ref.compile_scalar(doc.size)
     rng = np.random.default_rng(1)
-    matrix = rng.normal(size=(200_000, len(FEATURE_NAMES)))
-    rows = matrix[:20_000].tolist()
+    rows = [tuple(r) for r in rng.normal(size=(20_000, len(FEATURE_NAMES))).tolist()]
+    strategy.evaluate(rows[0])  # compile or load, untimed
     sizing = SlotSizing(1, 1000, 200 * 10**8, "0.0001", "1")
-    signal, size, params = strategy.signal, strategy.size, doc.params
+    params, evaluate = doc.params, strategy.evaluate
 
-    def scalar_signals() -> None:
+    def kernel_rows() -> None:
         for row in rows:
-            signal(row)
+            evaluate(row)
 
-    def scalar_decisions() -> None:
+    def closure_rows() -> None:
         for row in rows:
-            decide(signal(row), size(row), params, sizing, 19537)
+            old_signal(row)
+            old_size(row)
 
-    scalar_s = best_of(5, scalar_signals) / len(rows)
-    decision_s = best_of(5, scalar_decisions) / len(rows)
-    emit("strategy.scalar_signal_30_nodes", round(scalar_s * 1e9), "ns/row")
-    emit("strategy.scalar_decision_30_nodes", round(decision_s * 1e9), "ns/decision",
-         note="signal + size (9 nodes) + decide()")  # fmt: skip
-    vector_s = best_of(5, lambda: strategy.signal_batch(matrix)) / matrix.shape[0]
-    emit("strategy.vector_signal_30_nodes", round(1 / vector_s), "rows/s",
-         reference="scalar rows/s", reference_value=round(1 / scalar_s),
-         ratio=round(scalar_s / vector_s, 1), goal_ratio=50)  # fmt: skip
+    def kernel_decisions() -> None:
+        for row in rows:
+            decide(*evaluate(row), params, sizing, 19537)
+
+    def closure_decisions() -> None:
+        for row in rows:
+            decide(old_signal(row), old_size(row), params, sizing, 19537)
+
+    t_new, t_old, d_new, d_old = best_of(
+        5, kernel_rows, closure_rows, kernel_decisions, closure_decisions
+    )
+    n = len(rows)
+    emit(BENCH, "strategy_live_evaluate_ns", value=round(t_new / n * 1e9), unit="ns/row",
+         note="signal (30 nodes) + size (9 nodes), one kernel call on a FeatureRow tuple",
+         reference="old scalar closures, ns/row", reference_value=round(t_old / n * 1e9),
+         ratio=round(t_old / t_new, 2))  # fmt: skip
+    emit(BENCH, "strategy_decision_ns", value=round(d_new / n * 1e9), unit="ns/decision",
+         reference="old scalar closures + decide(), ns", reference_value=round(d_old / n * 1e9),
+         ratio=round(d_old / d_new, 2))  # fmt: skip
+
+    # The hand-written champions are tiny (5 to 8 nodes): there the call's fixed cost (numba
+    # unboxing three arrays and the row) is most of it.
+    docs = [parse_strategy(p.read_bytes()) for p in CHAMPIONS]
+    champions = [compile_strategy(d).evaluate for d in docs]
+    closures = [(ref.compile_scalar(d.signal), ref.compile_scalar(d.size)) for d in docs]
+    few = rows[:5000]
+
+    def kernel_champions() -> None:
+        for f in champions:
+            for row in few:
+                f(row)
+
+    def closure_champions() -> None:
+        for signal, size in closures:
+            for row in few:
+                signal(row)
+                size(row)
+
+    t_new, t_old = best_of(5, kernel_champions, closure_champions)
+    n = len(few) * len(docs)
+    emit(BENCH, "strategy_live_evaluate_ns.champions", value=round(t_new / n * 1e9),
+         unit="ns/row", note="the six champions, signal + size, one kernel call each",
+         reference="old scalar closures, ns/row", reference_value=round(t_old / n * 1e9),
+         ratio=round(t_old / t_new, 2))  # fmt: skip
 
 
 def bench_features(events: list[Event], source: str) -> None:
@@ -132,19 +217,22 @@ def bench_features(events: list[Event], source: str) -> None:
                     state.on_trade(e)
 
     n_book = len(book_events) * replays
-    base = best_of(5, book_only)
-    full = best_of(5, book_and_features)
+    base, full = best_of(5, book_only, book_and_features)
     per_event_us = (full - base) / n_book * 1e6
-    emit("features.incremental_update_per_book_event", round(per_event_us, 3), "us",
-         source=source, book_events=len(book_events), trades=len(trades),
+    emit(BENCH, "features.incremental_update_per_book_event", value=round(per_event_us, 3),
+         unit="us", source=source, book_events=len(book_events), trades=len(trades),
          reference="L2Book.apply per book event (us)",
          reference_value=round(base / n_book * 1e6, 3),
          ratio=round((full - base) / base, 3), goal_us=5,
          note="all 8 features; trade updates included, book apply excluded")  # fmt: skip
-    batch = best_of(3, lambda: compute_features(events * replays, symbol=symbol))
-    emit("features.batch_rows_per_s", round(n_book / batch), "rows/s", source=source,
-         reference="incremental rows/s (book + features)", reference_value=round(n_book / full),
-         ratio=round(full / batch, 2))  # fmt: skip
+
+    def batch_features() -> None:
+        compute_features(events * replays, symbol=symbol)
+
+    (batch,) = best_of(3, batch_features)
+    emit(BENCH, "features.batch_rows_per_s", value=round(n_book / batch), unit="rows/s",
+         source=source, reference="incremental rows/s (book + features)",
+         reference_value=round(n_book / full), ratio=round(full / batch, 2))  # fmt: skip
 
 
 def with_trades(events: list[Event], seed: int = 7) -> list[Event]:
@@ -164,7 +252,8 @@ def with_trades(events: list[Event], seed: int = 7) -> list[Event]:
 
 
 def main() -> None:
-    bench_strategy()
+    bench_champions_over_columns()
+    bench_live()
     archive = next((p for p in ARCHIVES if p.is_file()), None)
     if archive is None:
         print(f"real archive not found at {ARCHIVES[0]}; skipping its measurement", file=sys.stderr)

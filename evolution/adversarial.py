@@ -68,8 +68,9 @@ def adversarial_fitness(
         feed(market.step(ts))
         bid, ask = market.engine.best_bid, market.engine.best_ask
         if row is not None and bid is not None and ask is not None:
-            sig = np.array([compiled.signal(row)])
-            size = np.array([compiled.size(row)])
+            signal, size_out = compiled.evaluate(row)
+            sig = np.array([signal])
+            size = np.array([size_out])
             d = decisions_from_outputs(
                 doc, sig, size, np.array([bid[0]]), np.array([ask[0]]), rules
             )

@@ -44,7 +44,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.strategy import StrategyDocument, compile_vector
+from asnd.core.strategy import StrategyDocument, compile_strategy
 from evolution.dataset import Dataset
 
 __all__ = [
@@ -121,8 +121,7 @@ def decisions_for(
     rules: TradingRules,
 ) -> Decisions:
     """The strategy's decision on every row of ``features`` (columns ``names``)."""
-    signal = compile_vector(doc.signal, names)(features)
-    size = compile_vector(doc.size, names)(features)
+    signal, size = compile_strategy(doc, names).evaluate_batch(features)
     return decisions_from_outputs(doc, signal, size, bid, ask, rules)
 
 

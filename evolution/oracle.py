@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.strategy import StrategyDocument, compile_vector, node_count, node_depth
+from asnd.core.strategy import StrategyDocument, compile_strategy, node_count, node_depth
 
 __all__ = ["FitnessOracle", "OracleStats", "spearman"]
 
@@ -75,8 +75,7 @@ class FitnessOracle:
         self.stats = OracleStats()
 
     def describe(self, doc: StrategyDocument) -> Floats:
-        sig = compile_vector(doc.signal, self.columns)(self.reference)
-        size = compile_vector(doc.size, self.columns)(self.reference)
+        sig, size = compile_strategy(doc, self.columns).evaluate_batch(self.reference)
         p = doc.params
         with np.errstate(invalid="ignore"):
             side = np.where(sig > p.entry_long, 1.0, np.where(sig < p.entry_short, -1.0, 0.0))

@@ -293,6 +293,8 @@ class Slot:
             self.strategy_error = str(exc)
             return f"slot {self.index}: strategy refused: {exc}"
         self.strategy = compile_strategy(doc)
+        # The kernel compiles (or loads its cache) now, not on the first market event.
+        self.strategy.evaluate((0.0,) * len(self.strategy.columns))
         self.strategy_document = document
         self.strategy_error = ""
         return ""
@@ -318,8 +320,7 @@ class Slot:
         strategy = self.strategy
         if strategy is None:
             return []
-        signal = strategy.signal(row)
-        size = strategy.size(row)
+        signal, size = strategy.evaluate(row)
         out: list[Event] = [
             Signal(
                 0, trigger.ts_local_ns, self.index, self.symbol, strategy.document.id,

@@ -1,4 +1,4 @@
-"""The compiler: closures, no eval; scalar and vectorised give identical numbers."""
+"""The compiler: postfix programs, no eval; per row and over columns give identical numbers."""
 
 from __future__ import annotations
 

@@ -53,6 +53,9 @@ def _calls(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
 #: Random valid trees (well inside the depth and size limits).
 trees: st.SearchStrategy[Node] = st.recursive(leaves, _calls, max_leaves=40)
 
+#: Larger trees, towards validate.py's limits (filter on them: a few exceed the depth).
+big_trees: st.SearchStrategy[Node] = st.recursive(leaves, _calls, max_leaves=250)
+
 feature_values = st.one_of(
     st.sampled_from(SPECIAL_FLOATS), st.floats(allow_nan=True, allow_infinity=True)
 )
