@@ -59,7 +59,7 @@ class FrameSource(Protocol):
     @property
     def data(self) -> memoryview: ...
     @property
-    def ends(self) -> list[int]: ...
+    def ends(self) -> Sequence[int] | Ints: ...
     @property
     def first_seq(self) -> int: ...
 
@@ -123,7 +123,7 @@ class MarketKernel:
             try:
                 self.fold_block(block.data, block.ends, block.first_seq)
             except BadMarketRecord as exc:
-                start = block.ends[exc.frame - 1] if exc.frame else 0
+                start = int(block.ends[exc.frame - 1]) if exc.frame else 0
                 raise CorruptJournal(block.path, block.offset + start, str(exc)) from None
 
     def fold_payloads(self, payloads: Iterable[bytes]) -> None:
@@ -216,4 +216,4 @@ class MarketKernel:
         """From outside (reconnect, silence): distrust the book until its next snapshot."""
         s = self._index(symbol)
         self._external[s] = reason
-        mark_stale(self.state, s, int(Reason.EXTERNAL))
+        mark_stale(self.state.sym, s, int(Reason.EXTERNAL))

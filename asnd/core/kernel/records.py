@@ -36,7 +36,7 @@ from asnd.core.kernel.layout import (
     ST_GROW_LISTS,
     ST_OK,
 )
-from asnd.core.kernel.wire import read_array, read_bool, read_int, read_str
+from asnd.core.kernel.wire import read_array, read_bool, read_int, read_ints, read_str
 
 __all__ = ["decode_record", "is_market"]
 
@@ -62,11 +62,9 @@ def _read_list(buf: Bytes, p: int, end: int, lists: Ints, row: int) -> tuple[int
         return ST_BAD_RECORD, 0, -1
     if n > lists.shape[1]:
         return ST_GROW_LISTS, n, -1
-    for i in range(n):
-        v, p = read_int(buf, p, end)
-        if p < 0:
-            return ST_BAD_RECORD, 0, -1
-        lists[row, i] = v
+    p = read_ints(buf, p, end, lists, row, n)
+    if p < 0:
+        return ST_BAD_RECORD, 0, -1
     return ST_OK, n, p
 
 

@@ -15,53 +15,78 @@ import numpy.typing as npt
 
 from asnd.core.kernel.jit import kernel
 
-__all__ = ["read_array", "read_bool", "read_int", "read_str"]
+__all__ = ["read_array", "read_bool", "read_int", "read_ints", "read_str"]
 
 Bytes = npt.NDArray[np.uint8]
+Ints = npt.NDArray[np.int64]
 
 
 @kernel
-def _be(buf: Bytes, p: int, n: int) -> int:
-    """The unsigned big-endian integer in ``buf[p : p + n]`` (n <= 4)."""
-    v = 0
-    for i in range(n):
-        v = (v << 8) | int(buf[p + i])
-    return v
+def _u8(buf: Bytes, p: int) -> int:
+    return np.int64(buf[p])  # type: ignore[return-value]  # int64 semantics in both modes
+
+
+@kernel
+def _u16(buf: Bytes, p: int) -> int:
+    return (_u8(buf, p) << 8) | _u8(buf, p + 1)
+
+
+@kernel
+def _u32(buf: Bytes, p: int) -> int:
+    return (_u16(buf, p) << 16) | _u16(buf, p + 2)
 
 
 @kernel
 def read_int(buf: Bytes, p: int, end: int) -> tuple[int, int]:
     if p >= end:
         return 0, -1
-    b = int(buf[p])
+    b = _u8(buf, p)
     if b < 0x80:
         return b, p + 1
     if b >= 0xE0:
         return b - 256, p + 1
-    if 0xCC <= b <= 0xCF:  # uint8, 16, 32, 64
-        n = 1 << (b - 0xCC)
-        if p + 1 + n > end:
-            return 0, -1
-        if n <= 4:
-            return _be(buf, p + 1, n), p + 1 + n
-        hi = _be(buf, p + 1, 4)
-        if hi >= 0x80000000:
-            return 0, -1
-        return hi * 0x100000000 + _be(buf, p + 5, 4), p + 9
-    if 0xD0 <= b <= 0xD3:  # int8, 16, 32, 64
-        n = 1 << (b - 0xD0)
-        if p + 1 + n > end:
-            return 0, -1
-        if n <= 4:
-            v = _be(buf, p + 1, n)
-            if v >= 1 << (8 * n - 1):
-                v -= 1 << (8 * n)
-            return v, p + 1 + n
-        hi = _be(buf, p + 1, 4)
-        if hi >= 0x80000000:
-            hi -= 0x100000000
-        return hi * 0x100000000 + _be(buf, p + 5, 4), p + 9
-    return 0, -1
+    if b < 0xCC or b > 0xD3:
+        return 0, -1
+    n = 1 << ((b - 0xCC) & 3)  # uint8-64 are 0xCC-0xCF, int8-64 0xD0-0xD3
+    if p + 1 + n > end:
+        return 0, -1
+    v = 0
+    for i in range(n):
+        v = (v << 8) | _u8(buf, p + 1 + i)  # 8 bytes wrap to two's complement (int64)
+    if b >= 0xD0:
+        if n < 8 and v >= 1 << (8 * n - 1):
+            v -= 1 << (8 * n)
+    elif v < 0:
+        return 0, -1  # a uint64 above the int64 range of every field
+    return v, p + 1 + n
+
+
+@kernel
+def read_ints(buf: Bytes, p: int, end: int, out: Ints, row: int, n: int) -> int:
+    """``n`` ints into ``out[row, :n]``; the next position, or -1.
+
+    The encodings of nearly every price and size (fixint, uint16, uint32) are read here in
+    the loop: a call to ``read_int`` per element, which LLVM does not inline, cost 4x."""
+    for i in range(n):
+        if p < end:
+            b = _u8(buf, p)
+            if b < 0x80:
+                out[row, i] = b
+                p += 1
+                continue
+            if b == 0xCD and p + 3 <= end:
+                out[row, i] = _u16(buf, p + 1)
+                p += 3
+                continue
+            if b == 0xCE and p + 5 <= end:
+                out[row, i] = _u32(buf, p + 1)
+                p += 5
+                continue
+        v, p = read_int(buf, p, end)
+        if p < 0:
+            return -1
+        out[row, i] = v
+    return p
 
 
 @kernel
@@ -69,14 +94,15 @@ def read_str(buf: Bytes, p: int, end: int) -> tuple[int, int, int]:
     """(offset of the string's bytes, their length, next position)."""
     if p >= end:
         return 0, 0, -1
-    b = int(buf[p])
+    b = _u8(buf, p)
     if 0xA0 <= b <= 0xBF:
         at, n = p + 1, b - 0xA0
     elif 0xD9 <= b <= 0xDB:  # str8, 16, 32
         k = 1 << (b - 0xD9)
         if p + 1 + k > end:
             return 0, 0, -1
-        at, n = p + 1 + k, _be(buf, p + 1, k)
+        at = p + 1 + k
+        n = _u8(buf, p + 1) if k == 1 else _u16(buf, p + 1) if k == 2 else _u32(buf, p + 1)
     else:
         return 0, 0, -1
     if at + n > end:
@@ -89,14 +115,13 @@ def read_array(buf: Bytes, p: int, end: int) -> tuple[int, int]:
     """(number of elements, position of the first)."""
     if p >= end:
         return 0, -1
-    b = int(buf[p])
+    b = _u8(buf, p)
     if 0x90 <= b <= 0x9F:
         return b - 0x90, p + 1
-    if 0xDC <= b <= 0xDD:
-        k = 2 if b == 0xDC else 4
-        if p + 1 + k > end:
-            return 0, -1
-        return _be(buf, p + 1, k), p + 1 + k
+    if b == 0xDC:
+        return (_u16(buf, p + 1), p + 3) if p + 3 <= end else (0, -1)
+    if b == 0xDD:
+        return (_u32(buf, p + 1), p + 5) if p + 5 <= end else (0, -1)
     return 0, -1
 
 
@@ -104,7 +129,7 @@ def read_array(buf: Bytes, p: int, end: int) -> tuple[int, int]:
 def read_bool(buf: Bytes, p: int, end: int) -> tuple[bool, int]:
     if p >= end:
         return False, -1
-    b = int(buf[p])
+    b = _u8(buf, p)
     if 0xC2 <= b <= 0xC3:
         return b == 0xC3, p + 1
     return False, -1
