@@ -89,19 +89,37 @@ def is_crossed(keys: Ints, counts: Ints, s: int) -> bool:
     return bid >= ask
 
 
+#: Levels scanned from the touch before a binary search: changes cluster near the touch,
+#: where a short predictable scan beats a search's mispredicted branches.
+_NEAR = 32
+
+
 @kernel
-def _set_level(
-    keys: Ints, lots: Ints, counts: Ints, side: int, s: int, key: int, size: int
-) -> None:
-    n = counts[side, s]
-    # Binary search for the first key >= ``key``.
-    lo, hi = 0, n
+def _position(keys: Ints, side: int, s: int, n: int, key: int) -> int:
+    """Index of the first key >= ``key`` among the ``n`` levels of a side."""
+    lo = n
+    stop = max(n - _NEAR, 0)
+    while lo > stop and keys[side, s, lo - 1] >= key:
+        lo -= 1
+    if lo > stop or stop == 0:
+        return lo
+    hi = stop  # keys[stop] >= key > keys[stop - 1] is not known: search [0, stop)
+    lo = 0
     while lo < hi:
         mid = (lo + hi) >> 1
         if keys[side, s, mid] < key:
             lo = mid + 1
         else:
             hi = mid
+    return lo
+
+
+@kernel
+def _set_level(
+    keys: Ints, lots: Ints, counts: Ints, side: int, s: int, key: int, size: int
+) -> None:
+    n = counts[side, s]
+    lo = _position(keys, side, s, n, key)
     found = lo < n and keys[side, s, lo] == key
     if size != 0:
         if found:

@@ -37,7 +37,9 @@ from journal.events import BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
-_VERDICT = {u: Verdict[u.name] for u in Update if u is not Update.WRONG_SYMBOL}
+_VERDICT: dict[Update, Verdict] = {
+    u: Verdict[u.name] for u in Update if u is not Update.WRONG_SYMBOL
+}
 
 
 def python_rows(

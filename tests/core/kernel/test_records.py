@@ -127,11 +127,12 @@ def market_events(draw: st.DrawFn) -> Event:
         return Trade(seq, ts, draw(texts), draw(texts), draw(i64), draw(i64), draw(i64),
                      draw(i64), draw(st.booleans()))  # fmt: skip
     nb, na = draw(st.integers(0, 40)), draw(st.integers(0, 40))
-    return kind(seq, ts, draw(texts), draw(i64), draw(i64), draw(i64), draw(i64),
+    book: Event = kind(seq, ts, draw(texts), draw(i64), draw(i64), draw(i64), draw(i64),
                 draw(st.lists(i64, min_size=nb, max_size=nb)),
                 draw(st.lists(i64, min_size=nb, max_size=nb)),
                 draw(st.lists(i64, min_size=na, max_size=na)),
                 draw(st.lists(i64, min_size=na, max_size=na)))  # fmt: skip
+    return book
 
 
 @settings(max_examples=300, deadline=None)
