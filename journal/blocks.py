@@ -2,8 +2,8 @@
 market kernel, ``asnd.core.kernel``): no Python object per record but the frame's end offset.
 
 Every frame's length and CRC-32C are checked here, exactly as ``JournalReader`` checks them
-(headers walked in compiled code, ``framewalk``; each payload's CRC-32C in C, compared in
-numpy; whatever stops the walk classified by ``segment.FrameBlocks``), with its rules for
+(walked in compiled code with each payload's CRC-32C computed in C: ``framewalk``;
+whatever stops the walk classified by ``segment.FrameBlocks``), with its rules for
 what follows: segments must
 continue each other's seqs, damage in a sealed segment or before the tail raises
 ``CorruptJournal``, a torn tail at the end of the last segment ends the read and is reported
@@ -20,14 +20,12 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from crc32c import crc32c
 
 from journal.errors import CorruptJournal, JournalNotFound
-from journal.framewalk import walk
+from journal.framewalk import good_frames
 from journal.reader import TornTail
 from journal.segment import (
     HEADER_SIZE,
-    MAX_RECORD_BYTES,
     READ_BLOCK,
     FileScan,
     FrameBlocks,
@@ -48,20 +46,6 @@ class FrameBlock(NamedTuple):
     data: memoryview
     ends: npt.NDArray[np.int64]
     first_seq: int
-
-
-def _good_frames(data: bytes) -> npt.NDArray[np.int64]:
-    """End offsets of the good frames at the start of ``data`` (``scan_block``'s rules)."""
-    ends, stored = walk(np.frombuffer(data, np.uint8), MAX_RECORD_BYTES)
-    if not ends.size:
-        return ends
-    view = memoryview(data)
-    starts = np.concatenate(([0], ends[:-1])) + 8
-    # One C call per payload, iterated in C (map), compared in numpy: no bytecode per frame.
-    payloads = map(view.__getitem__, map(slice, starts.tolist(), ends.tolist()))
-    crcs = np.fromiter(map(crc32c, payloads), np.uint32, count=int(ends.size))
-    bad = np.flatnonzero(crcs != stored)
-    return ends[: int(bad[0])] if bad.size else ends
 
 
 class JournalBlocks:
@@ -97,7 +81,7 @@ class JournalBlocks:
                 frames = FrameBlocks(path, fd, HEADER_SIZE, scan, self.read_block)
                 data = frames.next(0)
                 while data:
-                    ends = _good_frames(data)
+                    ends = good_frames(data)
                     if ends.size:
                         block = FrameBlock(path, frames.offset, memoryview(data), ends, seq)
                         yield block
