@@ -74,7 +74,8 @@ def _walk(buf: Any, max_length: int, crc: Any) -> tuple[Any, Any]:
         if length == 0 or length > max_length or end > n:
             break
         want = _u32(buf, pos + 4)
-        if crc is not None and (crc(np.uint32(0xFFFFFFFF), base + pos + 8, length)
+        # int(): ctypes wants Python ints when this runs as Python (NUMBA_DISABLE_JIT).
+        if crc is not None and (crc(np.uint32(0xFFFFFFFF), int(base + pos + 8), int(length))
                                 ^ np.uint32(0xFFFFFFFF)) != want:  # fmt: skip
             break
         stored[count] = want

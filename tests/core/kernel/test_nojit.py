@@ -1,5 +1,5 @@
-"""``NUMBA_DISABLE_JIT=1`` runs the kernel's source as plain Python: the book tests and the
-record tests pass that way too (readable tracebacks and line coverage of kernel code)."""
+"""``NUMBA_DISABLE_JIT=1`` runs the kernel's source as plain Python: the book, record and
+frame-check tests pass that way too (readable tracebacks and line coverage of kernel code)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_the_same_source_runs_without_jit() -> None:
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
                          timeout=300, check=True)  # fmt: skip
     assert out.stdout.split() == ["1", "function"]  # plain Python, not a numba dispatcher
-    tests = [str(HERE / "test_book.py"), str(HERE / "test_records.py")]
+    tests = [str(HERE / name) for name in ("test_book.py", "test_records.py", "test_blocks.py")]
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
