@@ -36,7 +36,14 @@ from asnd.core.kernel.layout import (
     ST_GROW_LISTS,
     ST_OK,
 )
-from asnd.core.kernel.wire import read_array, read_bool, read_int, read_ints, read_str
+from asnd.core.kernel.wire import (
+    read_array,
+    read_bool,
+    read_common_int,
+    read_int,
+    read_ints,
+    read_str,
+)
 
 __all__ = ["decode_record", "is_market"]
 
@@ -72,10 +79,13 @@ def _read_list(buf: Bytes, p: int, end: int, lists: Ints, row: int) -> tuple[int
 def _read_scalars(buf: Bytes, p: int, end: int, rec: Ints, first: int, n: int) -> int:
     """``n`` ints into ``rec[first:first + n]``; the next position, or -1."""
     for i in range(n):
-        v, p = read_int(buf, p, end)
-        if p < 0:
-            return -1
+        v, q = read_common_int(buf, p, end)
+        if q < 0:
+            v, q = read_int(buf, p, end)
+            if q < 0:
+                return -1
         rec[first + i] = v
+        p = q
     return p
 
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from asnd.core.kernel.jit import kernel
 
-__all__ = ["read_array", "read_bool", "read_int", "read_ints", "read_str"]
+__all__ = ["read_array", "read_bool", "read_common_int", "read_int", "read_ints", "read_str"]
 
 Bytes = npt.NDArray[np.uint8]
 Ints = npt.NDArray[np.int64]
@@ -62,30 +62,32 @@ def read_int(buf: Bytes, p: int, end: int) -> tuple[int, int]:
 
 
 @kernel
-def read_ints(buf: Bytes, p: int, end: int, out: Ints, row: int, n: int) -> int:
-    """``n`` ints into ``out[row, :n]``; the next position, or -1.
+def read_common_int(buf: Bytes, p: int, end: int) -> tuple[int, int]:
+    """``read_int`` for the encodings of nearly every price, size and count (fixint, uint16,
+    uint32), small enough to be inlined; position -2 for any other (call ``read_int``).
+    ``read_int`` itself is not inlined by LLVM, and a call per element cost 4x."""
+    if p < end:
+        b = _u8(buf, p)
+        if b < 0x80:
+            return b, p + 1
+        if b == 0xCD and p + 3 <= end:
+            return _u16(buf, p + 1), p + 3
+        if b == 0xCE and p + 5 <= end:
+            return _u32(buf, p + 1), p + 5
+    return 0, -2
 
-    The encodings of nearly every price and size (fixint, uint16, uint32) are read here in
-    the loop: a call to ``read_int`` per element, which LLVM does not inline, cost 4x."""
+
+@kernel
+def read_ints(buf: Bytes, p: int, end: int, out: Ints, row: int, n: int) -> int:
+    """``n`` ints into ``out[row, :n]``; the next position, or -1."""
     for i in range(n):
-        if p < end:
-            b = _u8(buf, p)
-            if b < 0x80:
-                out[row, i] = b
-                p += 1
-                continue
-            if b == 0xCD and p + 3 <= end:
-                out[row, i] = _u16(buf, p + 1)
-                p += 3
-                continue
-            if b == 0xCE and p + 5 <= end:
-                out[row, i] = _u32(buf, p + 1)
-                p += 5
-                continue
-        v, p = read_int(buf, p, end)
-        if p < 0:
-            return -1
+        v, q = read_common_int(buf, p, end)
+        if q < 0:
+            v, q = read_int(buf, p, end)
+            if q < 0:
+                return -1
         out[row, i] = v
+        p = q
     return p
 
 
