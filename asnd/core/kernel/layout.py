@@ -1,7 +1,8 @@
 """The kernel's state: flat numpy arrays, and what every index of them means.
 
-Kernel functions take these arrays (bundled in ``MarketState`` and ``Rows``, plain
-NamedTuples that numba passes by reference) and change them in place. Python code owns the
+The kernel's entry point (``fold.fold_frames``) takes these arrays bundled in
+``MarketState`` and ``Rows`` (plain NamedTuples) and hands the functions below it the arrays
+they use, which change them in place. Python code owns the
 arrays: it allocates them here and grows them when the kernel says one is full
 (``grow_*``), so the kernel never allocates per event. Prices are integer ticks, sizes
 integer lots, times as their names say (``*_ns`` local wall clock, ``*_ms`` venue clock).
