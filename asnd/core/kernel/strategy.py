@@ -145,7 +145,7 @@ def run_rows(code: Ints, consts: Floats, features: Ints, outputs: int, matrix: F
 
 
 @jit
-def run_columns(  # noqa: PLR0917 - kernels take their arrays positionally
+def run_columns(
     code: Ints, consts: Floats, features: Ints, stack_depth: int, outputs: int, matrix: Floats
 ) -> Floats:
     """The program op by op over blocks of ``BLOCK_ROWS`` rows of ``matrix``: (outputs, rows)."""
