@@ -5,6 +5,7 @@
     asn-journal cat DIR [--kind K]... [--from X] [--to X] [--json] [--follow]
     asn-journal verify DIR                  checks every record; changes nothing
     asn-journal import-bybit OUT FILE...    Bybit order-book archives -> a new journal
+    asn-journal import-binance OUT FILE...  raw Binance feeds (one recording) -> a new journal
 
 ``--from``/``--to`` take a seq (an integer) or a UTC time (ISO 8601, e.g. 2024-12-01T00:00:05).
 Errors are one line on stderr and exit status 2; ``verify`` exits 1 when it found problems.
@@ -16,13 +17,15 @@ import argparse
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Never
 
 import msgspec
 from tqdm import tqdm
 
+from journal.binance_feed import feed_size, read_feeds, survey
 from journal.bybit_archive import archive_size, read_archive
 from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
@@ -252,11 +255,11 @@ def _import_archive(writer: JournalWriter, path: Path, args: argparse.Namespace)
     return count
 
 
-def _cmd_import_bybit(args: argparse.Namespace) -> int:
-    out: Path = args.out
+def _check_import_target(out: Path, files: Sequence[Path]) -> None:
+    """Refuse before any work an import that could not be published or read."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise JournalError(f"{out} already exists and is not an empty directory")
-    for f in args.files:
+    for f in files:
         if not f.is_file():
             raise JournalError(f"{f}: no such file")
     parent = out.resolve().parent
@@ -264,16 +267,57 @@ def _cmd_import_bybit(args: argparse.Namespace) -> int:
         raise JournalError(f"cannot create {out}: {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise JournalError(f"cannot write into {parent}: permission denied")
-    total = 0
+
+
+def _staged_import(out: Path, fill: Callable[[JournalWriter], int]) -> int:
+    """A new journal at ``out`` holding what ``fill`` appends, published whole or not at all."""
     # Built beside OUT and renamed into place: a killed import leaves no partial journal, only
     # a hidden partial directory that the next import (or backtest) in that parent removes.
     with staged_directory(out) as staging, JournalWriter.open(staging, fsync=False) as writer:
-        for path in args.files:
-            total += _import_archive(writer, path, args)
+        total = fill(writer)
         writer.fsync = True
         writer.commit()
     print(f"imported {total} events into {out}")
     return 0
+
+
+def _cmd_import_bybit(args: argparse.Namespace) -> int:
+    _check_import_target(args.out, args.files)
+
+    def fill(writer: JournalWriter) -> int:
+        return sum(_import_archive(writer, path, args) for path in args.files)
+
+    return _staged_import(args.out, fill)
+
+
+def _bytes_bar(total: int, desc: str) -> tqdm[Never]:
+    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=None, leave=False)
+
+
+def _cmd_import_binance(args: argparse.Namespace) -> int:
+    files: list[Path] = args.files
+    _check_import_target(args.out, files)
+    total_bytes = sum(feed_size(f) for f in files)
+
+    def fill(writer: JournalWriter) -> int:
+        # Two streaming passes: the survey infers tick/lot sizes (and finds malformed lines)
+        # before the first event is written, the second writes.
+        with _bytes_bar(total_bytes, "survey") as bar:
+            surveyed = survey(files, progress=bar.update)
+        count = 0
+        with _bytes_bar(total_bytes, "import") as bar:
+            for event in read_feeds(
+                files,
+                tick_size=args.tick_size,
+                lot_size=args.lot_size,
+                progress=bar.update,
+                surveyed=surveyed,
+            ):
+                writer.append(event)
+                count += 1
+        return count
+
+    return _staged_import(args.out, fill)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -309,6 +353,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-size", help="price step, e.g. 0.0001 (default: inferred)")
     p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")
     p.set_defaults(func=_cmd_import_bybit)
+
+    p = sub.add_parser(
+        "import-binance", help="raw Binance feeds (hftbacktest collector) -> a new journal"
+    )
+    p.add_argument("out", type=Path, help="new journal directory")
+    p.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        help="<symbol>_<yyyymmdd>.gz files of one recording, in order (one stream)",
+    )
+    p.add_argument("--tick-size", help="price step, e.g. 0.1 (default: inferred per symbol)")
+    p.add_argument("--lot-size", help="size step, e.g. 0.001 (default: inferred per symbol)")
+    p.set_defaults(func=_cmd_import_binance)
     return parser
 
 
