@@ -174,7 +174,7 @@ def _parse(text: bytes) -> tuple[int, _DepthDiff | _TradeData | BookTicker | _Sn
     return int(stamp), _decode(body)
 
 
-def _lines(paths: Sequence[Path], progress: Callable[[int], None] | None) -> Iterator[_Line]:
+def _lines(paths: Sequence[Path], progress: Callable[[int], object] | None) -> Iterator[_Line]:
     for path in paths:
         number = 0
         with ExitStack() as stack:
@@ -233,7 +233,7 @@ def _market(diff: _DepthDiff) -> str:
 
 
 def survey(
-    paths: Sequence[Path], progress: Callable[[int], None] | None = None
+    paths: Sequence[Path], progress: Callable[[int], object] | None = None
 ) -> dict[str, SymbolSurvey]:
     """Stream every file once: per symbol its market (``binance-usdm``, ``-cm``, ``-spot``)
     and the finest price and size steps used. Also finds every malformed line before
@@ -309,7 +309,7 @@ class _Book:
             try:
                 yield from self.on_diff(line.message, recv_ns)
             except (ArchiveError, OffGridError) as exc:
-                raise type(exc)(f"(diff of line {line.path}:{line.number}) {exc}") from None
+                raise _Located(line, exc) from None
 
     def on_diff(self, diff: _DepthDiff, recv_ns: int) -> Iterator[Event]:
         if self.anchor is not None:
@@ -357,6 +357,14 @@ def _counted(scale: Scale, memo: dict[str, int], text: str) -> int:
 _MEMO_SIZE: Final = 65_536
 
 
+class _Located(ArchiveError):
+    """An error about an earlier line (a diff kept for the snapshot), already located."""
+
+    def __init__(self, line: _Line, exc: Exception) -> None:
+        hint = "; pass the real --tick-size/--lot-size" if isinstance(exc, OffGridError) else ""
+        super().__init__(f"{line.path}:{line.number}: {exc}{hint}")
+
+
 class _Pending(Exception):
     """The diff arrived before the symbol's first snapshot: keep it for later."""
 
@@ -366,7 +374,7 @@ def read_feeds(
     *,
     tick_size: str | None = None,
     lot_size: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     surveyed: dict[str, SymbolSurvey] | None = None,
 ) -> Iterator[Event]:
     """Stream the journal events of one recording (``paths`` in order, one stream).
@@ -379,6 +387,8 @@ def read_feeds(
     for line in _lines(paths, progress):
         try:
             yield from replay.on_line(line)
+        except _Located:
+            raise
         except ArchiveError as exc:
             raise ArchiveError(f"{line.path}:{line.number}: {exc}") from None
         except OffGridError as exc:

@@ -6,6 +6,8 @@ when it is absent. A git worktree kept one folder deeper (``<root>/wt/<name>``) 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 _WORKTREE_SHARED_DATA = REPO.parent.parent / "shared" / "data"
 
 
-@pytest.fixture
-def shared_data() -> Path:
+def _shared_data() -> Path:
     env = os.environ.get("ASN_SHARED_DATA")
     for path in (Path(env) if env else None, SHARED_DATA, _WORKTREE_SHARED_DATA):
         if path is not None and path.is_dir():
@@ -25,8 +26,50 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def shared_data() -> Path:
+    return _shared_data()
+
+
+@pytest.fixture
 def bybit_archive(shared_data: Path) -> Path:
     path = shared_data / "bybit" / "xrpusdt-ob500.data.zip"
     if not path.is_file():
         pytest.skip(f"{path} not found")
     return path
+
+
+#: The Binance recordings in ``shared/data/binance``: name -> its files, in stream order.
+BINANCE_RECORDINGS: dict[str, tuple[str, ...]] = {
+    "usdm": ("usdm/btcusdt_20240808.gz",),
+    "spot": ("spot/btcusdt_20240808.gz", "spot/btcusdt_20240809.gz"),
+    "cm": ("cm/btcusd_perp_20240808.gz", "cm/btcusd_perp_20240809.gz"),
+}
+
+
+@pytest.fixture(scope="session")
+def binance_journals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every Binance recording imported once per session by ``asn-journal import-binance``
+    (real subprocesses, run side by side): name -> journal directory. The feed tests and the
+    kernel differential test read the same journals."""
+    root = _shared_data() / "binance"
+    files = {name: [root / f for f in names] for name, names in BINANCE_RECORDINGS.items()}
+    missing = [str(f) for fs in files.values() for f in fs if not f.is_file()]
+    if missing:
+        pytest.skip(f"Binance feeds not found: {', '.join(missing)}")
+    out = tmp_path_factory.mktemp("binance")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "journal.cli", "import-binance", str(out / name), *map(str, fs)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, fs in files.items()
+    }
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"import-binance {name}: {stderr}"
+        assert stdout.startswith("imported "), stdout
+    return {name: out / name for name in files}
