@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from asnd.core.kernel import MarketKernel, Verdict
@@ -48,8 +49,8 @@ EXPECTED = {
 }
 
 
-def _kernel_rows(journal: Path) -> np.ndarray:
-    chunks: list[np.ndarray] = [np.zeros((0, O_FIELDS), np.int64)]
+def _kernel_rows(journal: Path) -> npt.NDArray[np.int64]:
+    chunks: list[npt.NDArray[np.int64]] = [np.zeros((0, O_FIELDS), np.int64)]
     kernel = MarketKernel(sink=lambda ints, _values: chunks.append(ints.copy()))
     kernel.fold_blocks(JournalBlocks(journal).blocks())
     return np.concatenate(chunks)
@@ -93,8 +94,12 @@ def test_every_feed_replays_without_gap_or_cross_and_matches_book_ticker(
         if row is None:
             continue
         compared += 1
-        want = (prices.count(ticker.b), sizes.count(ticker.B))
-        want += (prices.count(ticker.a), sizes.count(ticker.A))
+        want = (
+            prices.count(ticker.b),
+            sizes.count(ticker.B),
+            prices.count(ticker.a),
+            sizes.count(ticker.A),
+        )
         got = (row[O_BID_PRICE], row[O_BID_LOTS], row[O_ASK_PRICE], row[O_ASK_LOTS])
         mismatched += tuple(map(int, got)) != want
     print(f"{name}: {compared} bookTickers compared, {mismatched} differ")
