@@ -35,6 +35,7 @@ sizes, a value off their grid is an error naming file and line. Nothing is round
 from __future__ import annotations
 
 import gzip
+import operator
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack
@@ -112,6 +113,8 @@ class _Envelope(msgspec.Struct):
     data: msgspec.Raw
 
 
+_price: Final = operator.itemgetter(0)
+_size: Final = operator.itemgetter(1)
 _envelope: Final = msgspec.json.Decoder(_Envelope)
 _diff: Final = msgspec.json.Decoder(_DepthDiff)
 _trade: Final = msgspec.json.Decoder(_TradeData)
@@ -221,9 +224,8 @@ class SymbolSurvey:
     sizes: FinestStep = field(default_factory=FinestStep)
 
     def observe(self, levels: Levels) -> None:
-        for p, q in levels:
-            self.prices.observe(p)
-            self.sizes.observe(q)
+        self.prices.observe_many(map(_price, levels))
+        self.sizes.observe_many(map(_size, levels))
 
 
 def _market(diff: _DepthDiff) -> str:

@@ -42,6 +42,9 @@ def _step_of(decimals: int) -> str:
     return "1" if decimals == 0 else "0." + "0" * (decimals - 1) + "1"
 
 
+_SEEN_MAX = 1 << 20  # distinct values remembered by ``FinestStep.observe_many``
+
+
 class FinestStep:
     """The finest decimal step a stream of decimal strings uses, fed one value at a time.
 
@@ -51,13 +54,24 @@ class FinestStep:
     values are actually on, and a finer value later is a loud ``OffGridError``, never rounded.
     """
 
-    __slots__ = ("decimals",)
+    __slots__ = ("_seen", "decimals")
 
     def __init__(self) -> None:
         self.decimals = 0
+        self._seen: set[str] = set()  # values already observed (they repeat a lot)
 
     def observe(self, text: str) -> None:
         self.decimals = max(self.decimals, significant_decimals(text))
+
+    def observe_many(self, values: Iterable[str]) -> None:
+        """``observe`` each value; the ones seen before are skipped in C (set difference),
+        which makes a pre-pass over a feed's million price strings cheap."""
+        new = set(values) - self._seen  # walks the new values, not the seen ones
+        for text in new:
+            self.observe(text)
+        if len(self._seen) > _SEEN_MAX:
+            self._seen.clear()
+        self._seen |= new
 
     @property
     def step(self) -> str:
