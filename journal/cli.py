@@ -6,6 +6,7 @@
     asn-journal verify DIR                  checks every record; changes nothing
     asn-journal import-bybit OUT FILE...    Bybit order-book archives -> a new journal
     asn-journal import-binance OUT FILE...  raw Binance feeds (one recording) -> a new journal
+    asn-journal download-bybit SYMBOL DATE... --out OUT   Bybit's daily archives -> a journal
 
 ``--from``/``--to`` take a seq (an integer) or a UTC time (ISO 8601, e.g. 2024-12-01T00:00:05).
 Errors are one line on stderr and exit status 2; ``verify`` exits 1 when it found problems.
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Never
 
@@ -27,6 +29,7 @@ from tqdm import tqdm
 
 from journal.binance_feed import feed_size, read_feeds, survey
 from journal.bybit_archive import archive_size, read_archive
+from journal.bybit_download import ORDERBOOK_BASE, NotFound, fetch, orderbook_url
 from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
 from journal.events import Event, kind_name
@@ -320,6 +323,61 @@ def _cmd_import_binance(args: argparse.Namespace) -> int:
     return _staged_import(args.out, fill)
 
 
+def _archive_bar(desc: str) -> tuple[tqdm[Never], Callable[[int, int], None]]:
+    """A byte progress bar whose total is set when the server states the size."""
+    bar = _bytes_bar(0, desc)
+
+    def on_total(total: int, have: int) -> None:
+        bar.reset(total=total or None)
+        bar.update(have)
+
+    return bar, on_total
+
+
+def _download(url: str, args: argparse.Namespace) -> Path:
+    bar, on_total = _archive_bar(url.rsplit("/", 1)[1])
+    with bar:
+        got = fetch(url, args.cache, retries=args.retries, on_total=on_total, on_bytes=bar.update)
+    if got.resumed_from == got.size:
+        how = "already in the cache"
+    elif got.resumed_from or got.requests > 1:
+        how = f"resumed at byte {got.resumed_from}, {got.requests} requests"
+    else:
+        how = "new"
+    md5 = ", MD5 checked" if got.md5_checked else ""
+    print(f"{got.path.name}: {got.size} bytes ({how}{md5}, CRC-32 checked)")
+    return got.path
+
+
+def _cmd_download_bybit(args: argparse.Namespace) -> int:
+    symbol: str = args.symbol.upper()
+    if not re.fullmatch(r"[A-Z0-9]{2,30}", symbol):
+        raise JournalError(f"{args.symbol!r} is not a Bybit symbol (letters and digits)")
+    dates: list[str] = []
+    for text in args.dates:
+        try:
+            dates.append(date.fromisoformat(text).isoformat())
+        except ValueError:
+            raise JournalError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    _check_import_target(args.out, [])
+    depths = [args.depth] if args.depth else [500, 200] if args.category == "linear" else [200]
+    archives: list[Path] = []
+    for day in dates:
+        for i, depth in enumerate(depths):
+            url = orderbook_url(args.orderbook_base, args.category, symbol, day, depth)
+            try:
+                archives.append(_download(url, args))
+                break
+            except NotFound:
+                if i == len(depths) - 1:
+                    raise  # Bybit switched some symbols from ob500 to ob200: tried both
+    return _cmd_import_bybit(
+        argparse.Namespace(
+            out=args.out, files=archives, tick_size=args.tick_size, lot_size=args.lot_size
+        )
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asn-journal", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -367,6 +425,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-size", help="price step, e.g. 0.1 (default: inferred per symbol)")
     p.add_argument("--lot-size", help="size step, e.g. 0.001 (default: inferred per symbol)")
     p.set_defaults(func=_cmd_import_binance)
+
+    p = sub.add_parser(
+        "download-bybit", help="Bybit's daily public order-book archives -> a new journal"
+    )
+    p.add_argument("symbol", help="e.g. BTCUSDT")
+    p.add_argument("dates", nargs="+", metavar="DATE", help="UTC days, YYYY-MM-DD")
+    p.add_argument("--out", type=Path, required=True, help="new journal directory")
+    p.add_argument("--category", choices=["linear", "spot"], default="linear")
+    p.add_argument("--depth", type=int, help="archive depth (default: 500, else 200; spot 200)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("var/bybit-archives"),
+        help="where archives are kept (and resumed); default var/bybit-archives",
+    )
+    p.add_argument("--retries", type=int, default=3, help="resumes after a dropped connection")
+    p.add_argument(
+        "--orderbook-base",
+        default=ORDERBOOK_BASE,
+        metavar="URL",
+        help=f"where the order-book archives are (default {ORDERBOOK_BASE}; a mirror)",
+    )
+    p.add_argument("--tick-size", help="price step, e.g. 0.0001 (default: inferred)")
+    p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")
+    p.set_defaults(func=_cmd_download_bybit)
     return parser
 
 
