@@ -111,9 +111,10 @@ def fetch(
         except (OSError, http.client.HTTPException) as exc:
             if attempt > retries:
                 have = part.stat().st_size if part.is_file() else 0
+                kept = f"{have} bytes kept in {part} (run again to resume)" if have else ""
                 raise DownloadError(
-                    f"{url}: {_why(exc)}; gave up after {attempt} attempts with {have} bytes "
-                    f"kept in {part} (run again to resume)"
+                    f"{url}: {_why(exc)}; gave up after {attempt} attempts"
+                    + (f", {kept}" if kept else "")
                 ) from None
     size = part.stat().st_size
     if total is not None and size != total:

@@ -29,7 +29,15 @@ from tqdm import tqdm
 
 from journal.binance_feed import feed_size, read_feeds, survey
 from journal.bybit_archive import archive_size, read_archive
-from journal.bybit_download import ORDERBOOK_BASE, NotFound, fetch, orderbook_url
+from journal.bybit_download import (
+    ORDERBOOK_BASE,
+    TRADES_BASE,
+    NotFound,
+    fetch,
+    orderbook_url,
+    trades_url,
+)
+from journal.bybit_trades import with_trades
 from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
 from journal.events import Event, kind_name
@@ -361,21 +369,29 @@ def _cmd_download_bybit(args: argparse.Namespace) -> int:
             raise JournalError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     _check_import_target(args.out, [])
     depths = [args.depth] if args.depth else [500, 200] if args.category == "linear" else [200]
-    archives: list[Path] = []
+    days: list[tuple[Path, Path | None]] = []
     for day in dates:
         for i, depth in enumerate(depths):
             url = orderbook_url(args.orderbook_base, args.category, symbol, day, depth)
             try:
-                archives.append(_download(url, args))
+                book = _download(url, args)
                 break
             except NotFound:
                 if i == len(depths) - 1:
                     raise  # Bybit switched some symbols from ob500 to ob200: tried both
-    return _cmd_import_bybit(
-        argparse.Namespace(
-            out=args.out, files=archives, tick_size=args.tick_size, lot_size=args.lot_size
-        )
-    )
+        trades = _download(trades_url(args.trades_base, symbol, day), args) if args.trades else None
+        days.append((book, trades))
+
+    def fill(writer: JournalWriter) -> int:
+        count = 0
+        for book, trades in days:
+            events = read_archive(book, tick_size=args.tick_size, lot_size=args.lot_size)
+            for event in events if trades is None else with_trades(events, trades):
+                writer.append(event)
+                count += 1
+        return count
+
+    return _staged_import(args.out, fill)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -446,6 +462,15 @@ def _parser() -> argparse.ArgumentParser:
         default=ORDERBOOK_BASE,
         metavar="URL",
         help=f"where the order-book archives are (default {ORDERBOOK_BASE}; a mirror)",
+    )
+    p.add_argument(
+        "--trades", action="store_true", help="also the day's trade archive, merged in time"
+    )
+    p.add_argument(
+        "--trades-base",
+        default=TRADES_BASE,
+        metavar="URL",
+        help=f"where the trade archives are (default {TRADES_BASE}; a mirror)",
     )
     p.add_argument("--tick-size", help="price step, e.g. 0.0001 (default: inferred)")
     p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")

@@ -6,6 +6,7 @@ a damaged archive and a 404, each with one clear line and nothing partial left.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import socket
 import threading
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from journal.events import BookDelta, BookSnapshot
+from journal.bybit_archive import read_archive
+from journal.events import BUY, SELL, BookDelta, BookSnapshot, Trade
 from journal.reader import JournalReader
 from tests.journal.test_cli import asn_journal
 
@@ -92,6 +94,7 @@ def _download(tmp_path: Path, archives: Archives, *dates: str) -> tuple[int, str
     proc = asn_journal(
         "download-bybit", "XRPUSDT", *(dates or ("2024-12-01",)), "--out", tmp_path / "j",
         "--cache", tmp_path / "cache", "--orderbook-base", archives.url,
+        "--trades-base", archives.url,
     )  # fmt: skip
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -185,3 +188,66 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, archives: Archives) -
     code, _out, err = _download(tmp_path, archives, "2024-13-01")
     _refused(tmp_path, code, err, "'2024-13-01' is not a date")
     assert archives.requests == []
+
+
+# ------------------------------------------------------------------------------ trades
+
+TRADES = "/trading/XRPUSDT/XRPUSDT2024-12-01.csv.gz"
+HEADER = "timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,"
+HEADER += "foreignNotional"
+
+
+def _trade_archive(bybit_archive: Path, rows: list[tuple[float, str, str, str]]) -> bytes:
+    """A trade archive in Bybit's CSV layout whose rows fall at ``offset`` seconds after the
+    order-book archive's first message (the shared data has no trade archive of that day)."""
+    first_ms = next(e for e in read_archive(bybit_archive) if isinstance(e, BookSnapshot))
+    t0 = first_ms.venue_ts_ms / 1000
+    lines = [HEADER] + [
+        f"{t0 + offset:.4f},XRPUSDT,{side},{size},{price},PlusTick,m-{i},0,{size},0"
+        for i, (offset, side, size, price) in enumerate(rows)
+    ]
+    return gzip.compress(("\n".join(lines) + "\n").encode())
+
+
+def test_trades_are_downloaded_and_merged_in_time(
+    tmp_path: Path, archives: Archives, bybit_archive: Path
+) -> None:
+    rows = [
+        (0.5, "Buy", "120", "1.9538"),
+        (2.25, "Sell", "7", "1.9537"),
+        (4.0, "Buy", "1", "1.954"),
+    ]
+    archives.files[TRADES] = _trade_archive(bybit_archive, rows)
+    code, out, err = _download(tmp_path, archives, "2024-12-01", "--trades")
+    assert code == 0, err
+    assert "XRPUSDT2024-12-01.csv.gz" in out
+    events = list(JournalReader(tmp_path / "j").events())
+    trades = [e for e in events if isinstance(e, Trade)]
+    assert [(t.trade_id, t.side, t.price_ticks, t.qty_lots) for t in trades] == [
+        ("m-0", BUY, 19538, 120), ("m-1", SELL, 19537, 7), ("m-2", BUY, 19540, 1),
+    ]  # fmt: skip
+    stamps = [e.ts_local_ns for e in events]
+    assert stamps == sorted(stamps)
+    assert events.index(trades[0]) > 1  # between book events, not after them all
+    assert events.index(trades[-1]) < len(events) - 1
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ([(1.0, "Buy", "1", "1.9538"), (0.5, "Sell", "1", "1.9537")], 3, "not in time order"),
+        ([(1.0, "Buy", "0.5", "1.9538")], 2, "--lot-size"),
+        ([(1.0, "Hold", "1", "1.9538")], 2, "unknown side"),
+    ],
+)
+def test_bad_trade_rows_are_named(
+    tmp_path: Path,
+    archives: Archives,
+    bybit_archive: Path,
+    case: tuple[list[tuple[float, str, str, str]], int, str],
+) -> None:
+    rows, line, needle = case
+    archives.files[TRADES] = _trade_archive(bybit_archive, rows)
+    code, _out, err = _download(tmp_path, archives, "2024-12-01", "--trades")
+    message = _refused(tmp_path, code, err, needle, cached=2)
+    assert f"XRPUSDT2024-12-01.csv.gz:{line}:" in message
