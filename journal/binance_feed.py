@@ -177,7 +177,20 @@ def _parse(text: bytes) -> tuple[int, _DepthDiff | _TradeData | BookTicker | _Sn
     return int(stamp), _decode(body)
 
 
-def _lines(paths: Sequence[Path], progress: Callable[[int], object] | None) -> Iterator[_Line]:
+#: Where a combined-stream line names its stream: within its first bytes (after the time).
+_HEAD: Final = 64
+_TICKER: Final = b'@bookTicker"'
+
+
+def _lines(
+    paths: Sequence[Path],
+    progress: Callable[[int], object] | None,
+    *,
+    tickers: bool | None = True,
+) -> Iterator[_Line]:
+    """The messages of the files in order: every line (``tickers`` True), all but bookTicker
+    lines (False) or only those (None). Skipped lines are not decoded: that is for the passes
+    after ``survey``, which decodes every line."""
     for path in paths:
         number = 0
         with ExitStack() as stack:
@@ -190,6 +203,8 @@ def _lines(paths: Sequence[Path], progress: Callable[[int], object] | None) -> I
                         at = raw.tell()
                         progress(at - done)
                         done = at
+                    if tickers is not True and (_TICKER in text[:_HEAD]) != (tickers is None):
+                        continue
                     if text.strip():
                         recv_ns, message = _parse(text)
                         yield _Line(path, number, recv_ns, message)
@@ -261,7 +276,7 @@ def survey(
 
 def book_tickers(paths: Sequence[Path]) -> Iterator[BookTicker]:
     """Every ``bookTicker`` of the feed, in order (for checking a rebuilt book)."""
-    for line in _lines(paths, None):
+    for line in _lines(paths, None, tickers=None):
         if isinstance(line.message, BookTicker):
             yield line.message
 
@@ -386,7 +401,7 @@ def read_feeds(
     told of every ``n`` bytes read by this pass.
     """
     replay = _Replay(survey(paths) if surveyed is None else surveyed, tick_size, lot_size)
-    for line in _lines(paths, progress):
+    for line in _lines(paths, progress, tickers=False):
         try:
             yield from replay.on_line(line)
         except _Located:
