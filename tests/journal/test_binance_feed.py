@@ -33,9 +33,10 @@ from asnd.core.kernel.layout import (
     O_STALE,
     O_VERDICT,
 )
-from journal.binance_feed import book_tickers
+from journal.binance_feed import book_tickers, read_feeds
 from journal.blocks import JournalBlocks
 from journal.decimals import Scale
+from journal.errors import ArchiveError
 from journal.events import BookDelta, BookSnapshot, InstrumentInfo, Trade
 from journal.reader import JournalReader
 from tests.conftest import BINANCE_RECORDINGS, REPO
@@ -238,3 +239,84 @@ def test_a_killed_import_publishes_nothing(tmp_path: Path, shared_data: Path) ->
     small.write_bytes(b"".join(_excerpt(shared_data, "usdm/btcusdt_20240808.gz", 100)))
     assert asn_journal("import-binance", out, small).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["btcusdt_20240808.txt", "j"]
+
+
+# ------------------------------------------------------------- the replay rules, in small
+
+
+def _diff(recv: int, first: int, last: int, prev: int | None, bids: str = "[]") -> str:
+    pu = "" if prev is None else f',"pu":{prev}'
+    stream = "btcusdt@depth@0ms" if prev is not None else "btcusdt@depth@100ms"
+    return (
+        f'{recv} {{"stream":"{stream}","data":{{"e":"depthUpdate","E":{recv},"s":"BTCUSDT",'
+        f'"U":{first},"u":{last}{pu},"b":{bids},"a":[["101.0","1"]]}}}}'
+    )
+
+
+def _snapshot(recv: int, last_update_id: int) -> str:
+    return (
+        f'{recv} {{"lastUpdateId":{last_update_id},"bids":[["99.5","2"]],"asks":[["100.5","3"]]}}'
+    )
+
+
+def _replay(tmp_path: Path, lines: list[str]) -> list[BookSnapshot | BookDelta]:
+    feed = tmp_path / "btcusdt_20240808.txt"
+    feed.write_text("\n".join(lines) + "\n")
+    return [e for e in read_feeds([feed]) if isinstance(e, BookSnapshot | BookDelta)]
+
+
+def test_futures_keep_the_diff_ending_at_last_update_id_and_chain_on_pu(tmp_path: Path) -> None:
+    book = _replay(tmp_path, [
+        _diff(1, 90, 99, 89),  # covered by the snapshot (u < 100): dropped
+        _diff(2, 99, 100, 99),  # u == lastUpdateId: futures keep it (it straddles 100)
+        _snapshot(3, 100),
+        _diff(4, 101, 107, 100),
+        _diff(5, 108, 108, 107, '[["99.5","0"]]'),
+    ])  # fmt: skip
+    assert [(type(e), e.update_id, e.venue_seq) for e in book] == [
+        (BookSnapshot, 1, 100), (BookDelta, 2, 100), (BookDelta, 3, 107), (BookDelta, 4, 108),
+    ]  # fmt: skip
+    # A diff received before the snapshot is journaled after it, at the snapshot's time.
+    assert [e.ts_local_ns for e in book] == [3, 3, 4, 5]
+    assert (book[-1].bid_ticks, book[-1].bid_lots) == ([995], [0])  # tick 0.1 inferred
+
+
+def test_spot_drops_the_diff_ending_at_last_update_id_and_chains_on_u(tmp_path: Path) -> None:
+    book = _replay(tmp_path, [
+        _snapshot(1, 100),
+        _diff(2, 95, 100, None),  # u <= lastUpdateId: spot drops it
+        _diff(3, 101, 104, None),
+        _diff(4, 105, 109, None),
+    ])  # fmt: skip
+    assert [(e.update_id, e.venue_seq) for e in book] == [(1, 100), (2, 104), (3, 109)]
+
+
+def test_a_later_snapshot_resyncs_the_book(tmp_path: Path) -> None:
+    book = _replay(tmp_path, [
+        _snapshot(1, 100),
+        _diff(2, 95, 104, 94),
+        _snapshot(3, 200),  # a new session: its diffs start over from lastUpdateId
+        _diff(4, 150, 180, 170),  # covered
+        _diff(5, 190, 205, 180),
+        _diff(6, 206, 210, 205),
+    ])  # fmt: skip
+    assert [(type(e).__name__, e.update_id, e.venue_seq) for e in book] == [
+        ("BookSnapshot", 1, 100), ("BookDelta", 2, 104), ("BookSnapshot", 3, 200),
+        ("BookDelta", 4, 205), ("BookDelta", 5, 210),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lines", "where", "what"),
+    [
+        ([_snapshot(1, 100), _diff(2, 102, 104, 100)], 2, "does not cover 100"),
+        ([_snapshot(1, 100), _diff(2, 96, 101, None), _diff(3, 103, 104, None)], 3, "U=103"),
+        ([_diff(1, 99, 104, 98), _snapshot(2, 90)], 1, "does not cover 90"),
+    ],
+)
+def test_chain_breaks_name_the_diff(
+    tmp_path: Path, lines: list[str], where: int, what: str
+) -> None:
+    with pytest.raises(ArchiveError, match=f"btcusdt_20240808.txt:{where}: gap in BTCUSDT") as e:
+        _replay(tmp_path, lines)
+    assert what in str(e.value)
