@@ -218,11 +218,14 @@ def _lines(
                 ) from None
 
 
-def _snapshot_symbol(snap: _Snapshot, path: Path) -> str:
-    """USD-M and spot snapshots do not name their symbol; the collector names its files
-    ``<symbol>_<yyyymmdd>.gz``."""
+def _snapshot_symbol(snap: _Snapshot, path: Path, depth_symbols: Sequence[str]) -> str:
+    """USD-M and spot snapshots do not name their symbol: it is the recording's only symbol
+    with diff depth, or else the one in the file name (the collector writes
+    ``<symbol>_<yyyymmdd>.gz``)."""
     if snap.symbol:
         return snap.symbol
+    if len(depth_symbols) == 1:
+        return depth_symbols[0]
     stem = path.name.partition(".")[0]
     return stem.rpartition("_")[0].upper() or stem.upper()
 
@@ -256,6 +259,7 @@ def survey(
     and the finest price and size steps used. Also finds every malformed line before
     anything is written."""
     out: dict[str, SymbolSurvey] = {}
+    unnamed: list[tuple[_Snapshot, Path]] = []  # snapshots named once every symbol is known
     for line in _lines(paths, progress):
         msg = line.message
         if isinstance(msg, _DepthDiff):
@@ -268,10 +272,18 @@ def survey(
             s.prices.observe(msg.p)
             s.sizes.observe(msg.q)
         elif isinstance(msg, _Snapshot):
-            s = out.setdefault(_snapshot_symbol(msg, line.path), SymbolSurvey())
-            s.observe(msg.bids)
-            s.observe(msg.asks)
+            unnamed.append((msg, line.path))  # one per session: few
+    depth = depth_symbols(out)
+    for snap, path in unnamed:
+        s = out.setdefault(_snapshot_symbol(snap, path, depth), SymbolSurvey())
+        s.observe(snap.bids)
+        s.observe(snap.asks)
     return out
+
+
+def depth_symbols(surveyed: dict[str, SymbolSurvey]) -> list[str]:
+    """The symbols that have diff depth (a market), in order of appearance."""
+    return [symbol for symbol, s in surveyed.items() if s.venue != "binance"]
 
 
 def book_tickers(paths: Sequence[Path]) -> Iterator[BookTicker]:
@@ -427,6 +439,10 @@ class _Replay:
     tick_size: str | None
     lot_size: str | None
     books: dict[str, _Book] = field(default_factory=dict)
+    depth: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.depth = depth_symbols(self.symbols)
 
     def on_line(self, line: _Line) -> Iterator[Event]:
         msg = line.message
@@ -440,7 +456,10 @@ class _Replay:
                         _counted(book.tick, book.tick_memo, msg.p),
                         _counted(book.lot, book.lot_memo, msg.q), msg.T)  # fmt: skip
             return
-        symbol = msg.s if isinstance(msg, _DepthDiff) else _snapshot_symbol(msg, line.path)
+        if isinstance(msg, _DepthDiff):
+            symbol = msg.s
+        else:
+            symbol = _snapshot_symbol(msg, line.path, self.depth)
         book = yield from self._book(symbol, line.recv_ns)
         if isinstance(msg, _Snapshot):
             yield from book.on_snapshot(msg, line.recv_ns)

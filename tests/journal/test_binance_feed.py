@@ -259,8 +259,10 @@ def _snapshot(recv: int, last_update_id: int) -> str:
     )
 
 
-def _replay(tmp_path: Path, lines: list[str]) -> list[BookSnapshot | BookDelta]:
-    feed = tmp_path / "btcusdt_20240808.txt"
+def _replay(
+    tmp_path: Path, lines: list[str], name: str = "btcusdt_20240808.txt"
+) -> list[BookSnapshot | BookDelta]:
+    feed = tmp_path / name
     feed.write_text("\n".join(lines) + "\n")
     return [e for e in read_feeds([feed]) if isinstance(e, BookSnapshot | BookDelta)]
 
@@ -299,7 +301,9 @@ def test_a_later_snapshot_resyncs_the_book(tmp_path: Path) -> None:
         _diff(4, 150, 180, 170),  # covered
         _diff(5, 190, 205, 180),
         _diff(6, 206, 210, 205),
-    ])  # fmt: skip
+    ], name="recording.txt")  # fmt: skip
+    # The snapshots name no symbol (USD-M, spot): the recording's only depth symbol it is.
+    assert {e.symbol for e in book} == {"BTCUSDT"}
     assert [(type(e).__name__, e.update_id, e.venue_seq) for e in book] == [
         ("BookSnapshot", 1, 100), ("BookDelta", 2, 104), ("BookSnapshot", 3, 200),
         ("BookDelta", 4, 205), ("BookDelta", 5, 210),
