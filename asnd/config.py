@@ -129,6 +129,9 @@ class JournalSettings:
     fsync: bool
     group_commit_max_delay_ms: int
     snapshot_every_events: int
+    retain_days: int | None = None  # None: no age limit ([journal] retain_days)
+    retain_bytes: int | None = None  # None: no size limit
+    archive_directory: Path | None = None  # None: pruned segments are deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,11 +362,20 @@ def _check_readable(table: Table, name: str, path: Path) -> None:
 
 
 def _journal(table: Table, base: Path) -> JournalSettings:
+    # 0 and "" switch retention off (the default: the journal is kept whole).
+    days = table.integer("retain_days", 0, maximum=36_500)
+    size = table.integer("retain_bytes", 0)
+    if 0 < size < 1 << 20:
+        raise table.error("retain_bytes", f"expected 0 (no limit) or at least 1048576, got {size}")
+    archive = table.string("archive_directory", "")
     settings = JournalSettings(
         directory=table.path_value("directory", base),
         fsync=table.boolean("fsync", True),
         group_commit_max_delay_ms=table.integer("group_commit_max_delay_ms", 5, maximum=10_000),
         snapshot_every_events=table.integer("snapshot_every_events", 100_000, minimum=1),
+        retain_days=days or None,
+        retain_bytes=size or None,
+        archive_directory=table.path_value("archive_directory", base) if archive else None,
     )
     table.finish()
     return settings

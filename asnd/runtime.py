@@ -35,6 +35,7 @@ from asnd import __version__
 from asnd.actors.core import CoreActor
 from asnd.actors.desk import Desk, Health
 from asnd.actors.executor import Executor
+from asnd.actors.housekeeper import Housekeeper
 from asnd.actors.pitcrew import PitCrew
 from asnd.actors.supervisor import ActorSpec, Supervisor
 from asnd.config import Config
@@ -65,6 +66,7 @@ from journal.events import (
     FeedLost,
     Trade,
 )
+from journal.retention import RetainPolicy
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
@@ -220,6 +222,15 @@ class Daemon:
                     if config.metrics.enabled:
                         serve = partial(serve_metrics, config.metrics, self.metrics.registry)
                         specs.append(ActorSpec("metrics", serve, critical=False))
+                    retain = RetainPolicy(config.journal.retain_days, config.journal.retain_bytes)
+                    if retain.active:
+                        keeper = Housekeeper(
+                            config.journal.directory,
+                            retain,
+                            lambda: core.last_snapshot_as_of,
+                            archive=config.journal.archive_directory,
+                        )
+                        specs.append(ActorSpec("housekeeper", keeper.run, critical=False))
                     await actors.start(supervisor.run, specs)
                     actors.start_soon(
                         partial(run_watchdog, self.notifier, healthy=supervisor.healthy)
