@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 import structlog
 import trio
 
+from asnd.backoff import Backoff
 from asnd.config import SupervisorSettings
 from journal.events import ActorCrashed, Event, TradingHalted
 
@@ -79,6 +80,12 @@ class Supervisor:
         self._on_halt = on_halt
         self._clock_ns = clock_ns
         self._status: dict[str, ActorStatus] = {}
+        # No jitter: restarts of one process's actors never stampede a shared service.
+        self._backoff = Backoff(
+            settings.restart_backoff_initial_ms / 1000,
+            settings.restart_backoff_max_ms / 1000,
+            jitter=0.0,
+        )
         self.halted_reason: str | None = None
 
     def status(self) -> list[ActorStatus]:
@@ -92,9 +99,7 @@ class Supervisor:
 
     def backoff_s(self, crashes_in_window: int) -> float:
         """Delay before restart number ``crashes_in_window`` (1 = first crash)."""
-        initial = self._settings.restart_backoff_initial_ms
-        delay_ms = initial << max(crashes_in_window - 1, 0)
-        return min(delay_ms, self._settings.restart_backoff_max_ms) / 1000
+        return self._backoff.delay(crashes_in_window)
 
     async def run(
         self,

@@ -31,6 +31,7 @@ import httpx
 import msgspec
 import trio
 
+from asnd.backoff import Backoff
 from asnd.venues.base import (
     BannedError,
     NeedsHumanError,
@@ -38,7 +39,6 @@ from asnd.venues.base import (
     RetryableVenueError,
 )
 from asnd.venues.bybit import codes
-from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
 from asnd.venues.bybit.wire import ExecutionRow, InstrumentRow, OrderRow, PositionRow, RestEnvelope
