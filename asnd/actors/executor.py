@@ -37,6 +37,7 @@ import structlog
 import trio
 
 from asnd.backoff import Backoff
+from asnd.core.halts import HaltKind, halt_text
 from asnd.venues.base import (
     NeedsHumanError,
     OrderRejectedError,
@@ -229,7 +230,7 @@ class Executor:
 
     async def _halt(self, slot: int, link_id: str, exc: NeedsHumanError) -> None:
         now = self._clock_ns()
-        reason = f"venue needs an operator: {exc}"  # logged as trading.halted once journaled
+        reason = halt_text(HaltKind.VENUE, str(exc))  # logged as trading.halted once journaled
         code = exc.code if exc.code is not None else LOCAL_REJECT
         await self._input(
             OrderRejected(0, now, slot, link_id, code, str(exc)), TradingHalted(0, now, reason)

@@ -33,6 +33,7 @@ import trio
 
 from asnd.backoff import Backoff
 from asnd.config import SupervisorSettings
+from asnd.core.halts import HaltKind, halt_text
 from journal.events import ActorCrashed, Event, TradingHalted
 
 __all__ = ["ActorSpec", "ActorState", "ActorStatus", "Supervisor"]
@@ -163,8 +164,11 @@ class Supervisor:
             if spec.critical and len(crashes) >= self._settings.max_crashes:
                 status.state = "stopped"
                 await self._halt(
-                    f"critical actor {spec.name} crashed {len(crashes)} times within "
-                    f"{self._settings.crash_window_s} s; last error: {error}"
+                    halt_text(
+                        HaltKind.ACTOR_CRASHED,
+                        f"{spec.name} crashed {len(crashes)} times within "
+                        f"{self._settings.crash_window_s} s; last error: {error}",
+                    )
                 )
                 return
             status.state = "backoff"

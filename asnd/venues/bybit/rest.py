@@ -32,6 +32,7 @@ import msgspec
 import trio
 
 from asnd.backoff import Backoff
+from asnd.core.halts import HaltKind, halt_text
 from asnd.venues.base import (
     BannedError,
     NeedsHumanError,
@@ -247,9 +248,10 @@ class BybitRest:
         wait = self.ban_backoff.delay(self.bans, self._rng)
         self._ban_until = trio.current_time() + wait
         self._ban_reason = f"IP banned ({exc})"
-        reason = (
-            f"IP banned ({exc}): nothing is sent for {wait / 60:.1f} min (ban {self.bans}, "
-            "backing off); trading halted: `asnctl resume` once requests succeed again"
+        reason = halt_text(
+            HaltKind.IP_BAN,
+            f"({exc}): nothing is sent for {wait / 60:.1f} min (ban {self.bans}, "
+            "backing off); trading halted: `asnctl resume` once requests succeed again",
         )
         log.error("%s", reason)
         if self.bans == 1 and self.on_ban is not None:
