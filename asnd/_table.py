@@ -246,8 +246,9 @@ class Table:
                 raise self.error(
                     name,
                     "secrets do not belong in the config file (it is journaled); set "
-                    "ASN_BYBIT_API_KEY / ASN_BYBIT_API_SECRET in the environment or use "
-                    "systemd credentials (LoadCredential=)",
+                    "ASN_BYBIT_API_KEY / ASN_BYBIT_API_SECRET (Bybit) or ASN_ALERTS_WEBHOOK_URL"
+                    " / ASN_ALERTS_TELEGRAM_TOKEN (alerts) in the environment or use systemd "
+                    "credentials (LoadCredential=)",
                 )
         names = ", ".join(self.key(n) for n in sorted(self._data))
         plural = "s" if len(self._data) > 1 else ""

@@ -38,6 +38,7 @@ from asnd.actors.executor import Executor
 from asnd.actors.pitcrew import PitCrew
 from asnd.actors.supervisor import ActorSpec, Supervisor
 from asnd.alerts.actor import Alerter
+from asnd.alerts.collector import AlertCollector
 from asnd.alerts.destinations import Destination, destinations
 from asnd.config import Config
 from asnd.control import serve_control
@@ -198,6 +199,7 @@ class Daemon:
                 clock_ns=now,
             )
             on_folded = _fan_out(on_folded, self.alerter.folded)
+            self.metrics.registry.register(AlertCollector(self.alerter))
         core = self.core = CoreActor(
             restored.state,
             service,

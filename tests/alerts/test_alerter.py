@@ -18,9 +18,12 @@ import pytest
 import structlog
 import trio
 import trio.testing
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from asnd._table import Table
 from asnd.alerts.actor import Alerter
+from asnd.alerts.collector import AlertCollector
 from asnd.alerts.destinations import Destination, Telegram, Webhook
 from asnd.alerts.settings import AlertSettings, parse_alerts
 from asnd.backoff import Backoff
@@ -176,6 +179,19 @@ async def test_a_full_queue_drops_counts_and_logs_without_waiting(
         await trio.sleep(30)
         nursery.cancel_scope.cancel()
     assert [body["seq"] for _, _, body in recorder.requests] == [1, 2]
+    registry = CollectorRegistry()
+    registry.register(AlertCollector(actor))
+    scraped = {
+        (sample.name, sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if sample.labels.get("destination") == "webhook"
+    }
+    assert scraped == {
+        ("asn_alerts_total", "delivered"): 2,
+        ("asn_alerts_total", "failed"): 0,
+        ("asn_alerts_total", "dropped"): 3,
+    }
 
 
 async def test_the_daily_summary_goes_out_at_its_utc_time_with_usdt_figures(
