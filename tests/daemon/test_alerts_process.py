@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,10 +25,12 @@ from typing import Any
 
 import pytest
 
+from asnd.config import load_config
+from asnd.daemon import main as asnd_main
 from evolution.export import challenger_name
 from journal.events import Fill, Kill, Promotion, TradingHalted
 
-from .harness import DaemonProcess, make_config, wait_for
+from .harness import REPO, DaemonProcess, make_config, wait_for
 from .test_pitcrew_live import PROMOTION, champion_doc
 
 TOKEN = "424242:AAH-test-bot-token"
@@ -215,3 +219,29 @@ def wait_log(daemon: DaemonProcess, event: str, count: int, timeout: float = 20.
             return found[:count]
         time.sleep(0.05)  # polling a file another process writes; the deadline bounds it
     raise TimeoutError(f"{event} not logged {count} times; log: {daemon_log(daemon)[-3000:]}")
+
+
+def test_an_enabled_destination_without_its_secret_stops_the_start_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = alerts_config(tmp_path, free_port())
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "ASN_ALERTS_TELEGRAM_TOKEN": TOKEN}
+    started = subprocess.run(
+        [sys.executable, "-m", "asnd.daemon", "run", "--config", str(path)],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert started.returncode == 1
+    assert started.stderr.splitlines() == [
+        "asnd: alerts: the webhook is enabled but has no secret: set $ASN_ALERTS_WEBHOOK_URL "
+        "or the systemd credential alerts-webhook-url"
+    ]
+    journal = load_config(path).journal.directory
+    assert not journal.exists() or not any(journal.iterdir()), "nothing was journaled"
+    # check-config (in-process: the same main) says so too, without failing: under systemd
+    # the secrets come from credentials this shell does not have.
+    monkeypatch.delenv("ASN_ALERTS_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("ASN_ALERTS_TELEGRAM_TOKEN", TOKEN)
+    assert asnd_main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "  alerts: webhook, telegram (not ready in this environment (alerts: the webhook" in out
+    assert TOKEN not in out + started.stderr
