@@ -28,13 +28,21 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import httpx
 import structlog
 import trio
 
 from asnd.alerts.destinations import Destination
-from asnd.alerts.messages import Alert, alert_for, daily_summary, feed_back, feed_lost
+from asnd.alerts.messages import (
+    ALERTED,
+    Alert,
+    alert_for,
+    daily_summary,
+    feed_back,
+    feed_lost,
+)
 from asnd.alerts.settings import AlertSettings
 from asnd.backoff import Backoff
 from asnd.core.brakes import NS_PER_DAY, utc_day
@@ -45,7 +53,9 @@ __all__ = ["AlertCounts", "Alerter"]
 
 _log = structlog.get_logger("asnd.alerts")
 
-NS_PER_MINUTE = 60 * 1_000_000_000
+NS_PER_MINUTE: Final = 60 * 1_000_000_000
+#: What ``folded`` looks at; everything else (market data, the bulk) costs one set lookup.
+_WATCHED: Final = frozenset({FeedLost, FeedConnected, *ALERTED})
 
 
 @dataclass(slots=True)
@@ -108,9 +118,11 @@ class Alerter:
 
     def folded(self, event: Event, decisions: Sequence[Event], elapsed_ns: int = 0) -> None:
         """``CoreActor``'s ``on_folded``: ``event`` and its ``decisions`` were journaled."""
-        self.observe(event)
+        if type(event) in _WATCHED:
+            self.observe(event)
         for decision in decisions:
-            self.observe(decision)
+            if type(decision) in _WATCHED:
+                self.observe(decision)
 
     def observe(self, event: Event) -> None:
         """One journaled event: the feed's state, and its alert if it raises one."""

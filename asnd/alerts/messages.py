@@ -31,6 +31,7 @@ from journal.events import (
 )
 
 __all__ = [
+    "ALERTED",
     "Alert",
     "Severity",
     "alert_for",
@@ -153,6 +154,10 @@ _MAKERS: Final[dict[type[Event], Callable[[Any, Sequence[str]], Alert | None]]] 
     Liquidation: _liquidation,
     Promotion: _promotion,
 }
+
+
+#: The kinds of event that raise an alert.
+ALERTED: Final = frozenset(_MAKERS)
 
 
 def alert_for(event: Event, symbols: Sequence[str] = ()) -> Alert | None:
