@@ -14,7 +14,8 @@ import sys
 
 import trio
 
-from asnd.alerts.destinations import AlertsSetupError, destinations
+from asnd.alerts.destinations import destinations
+from asnd.alerts.settings import AlertsSetupError
 from asnd.backtest import cli as backtest_cli
 from asnd.config import Config, ConfigError, load_config
 from asnd.control import ControlSocketError

@@ -24,7 +24,7 @@ import httpx
 
 from asnd._table import LOOPBACK_HOSTS
 from asnd.alerts.messages import Alert
-from asnd.alerts.settings import AlertSettings
+from asnd.alerts.settings import AlertSettings, AlertsSetupError
 from asnd.credential_source import CredentialError, lookup_secret
 from asnd.log import REDACTED, register_secret
 
@@ -49,10 +49,6 @@ FILE_TELEGRAM_TOKEN: Final = "alerts-telegram-token"
 TELEGRAM_MAX_TEXT: Final = 4096
 #: How much of an error answer's body a reason keeps.
 MAX_BODY: Final = 200
-
-
-class AlertsSetupError(Exception):
-    """An enabled destination cannot be set up (its secret is missing or unusable)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,23 @@ from typing import Final
 
 from asnd._table import Table, shown
 
-__all__ = ["AlertSettings", "TelegramSettings", "WebhookSettings", "parse_alerts"]
+__all__ = [
+    "AlertSettings",
+    "AlertsSetupError",
+    "TelegramSettings",
+    "WebhookSettings",
+    "parse_alerts",
+]
 
 TELEGRAM_API: Final = "https://api.telegram.org"
 _HHMM: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 #: A chat id: a number (negative for groups) or a public channel's "@name".
 _CHAT: Final = re.compile(r"-?\d{1,20}|@[A-Za-z0-9_]{5,32}")
+
+
+class AlertsSetupError(Exception):
+    """An enabled destination cannot be set up: its secret is missing or unusable
+    (``asnd.alerts.destinations``; defined here so the entry point can name it cheaply)."""
 
 
 @dataclass(frozen=True, slots=True)
