@@ -72,10 +72,6 @@ class Destination(Protocol):
     async def send(self, client: httpx.AsyncClient, alert: Alert) -> Delivery: ...
 
 
-def _masker(*secrets: str) -> tuple[str, ...]:
-    return tuple(s for s in secrets if s)
-
-
 class _Http:
     """The part both destinations share: one POST, its answer judged, every reason masked."""
 
@@ -129,7 +125,7 @@ class Webhook(_Http):
         self.name = "webhook"
         self.min_interval_s = min_interval_s
         self._url = url
-        self._secrets = _masker(url)
+        self._secrets = (url,)
 
     async def send(self, client: httpx.AsyncClient, alert: Alert) -> Delivery:
         return await self._post(client, self._url, alert.payload())
@@ -143,7 +139,7 @@ class Telegram(_Http):
         self.min_interval_s = min_interval_s
         self._url = f"{api_url.rstrip('/')}/bot{token}/sendMessage"
         self._chat_id = chat_id
-        self._secrets = _masker(token)
+        self._secrets = (token,)
 
     async def send(self, client: httpx.AsyncClient, alert: Alert) -> Delivery:
         body = {
