@@ -34,7 +34,7 @@ import httpx
 import structlog
 import trio
 
-from asnd.alerts.destinations import Destination
+from asnd.alerts.destinations import Delivery, Destination
 from asnd.alerts.messages import (
     ALERTED,
     Alert,
@@ -184,7 +184,12 @@ class Alerter:
         for attempt in range(1, attempts + 1):
             await trio.sleep_until(lane.next_request)
             lane.next_request = trio.current_time() + lane.destination.min_interval_s
-            outcome = await lane.destination.send(client, alert)
+            try:
+                outcome = await lane.destination.send(client, alert)
+            except Exception as exc:  # a bug, or an error httpx does not wrap: keep the actor
+                text = " ".join(str(exc).split())[:200]
+                reason = lane.destination.mask(f"unexpected {type(exc).__name__}: {text}")
+                outcome = Delivery(False, reason, retryable=True)
             if outcome.ok:
                 lane.counts.delivered += 1
                 _log.debug("alert.delivered", destination=name, kind=alert.kind, seq=alert.seq)

@@ -71,6 +71,10 @@ class Destination(Protocol):
 
     async def send(self, client: httpx.AsyncClient, alert: Alert) -> Delivery: ...
 
+    def mask(self, text: str) -> str:
+        """``text`` with the destination's secrets replaced."""
+        ...
+
 
 class _Http:
     """The part both destinations share: one POST, its answer judged, every reason masked."""

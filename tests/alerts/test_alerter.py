@@ -130,6 +130,22 @@ async def test_failures_are_retried_with_the_backoff_and_each_is_logged_with_its
     assert actor.counts()["webhook"].delivered == 1
 
 
+async def test_an_unexpected_error_is_a_failed_attempt_not_a_dead_actor(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    recorder = Recorder([ValueError(f"bad answer from {HOOK}")])
+    hook = Webhook(HOOK, min_interval_s=0.0)
+    with structlog.testing.capture_logs() as logs:
+        async with alerter(settings(), [hook], recorder) as actor:
+            actor.observe(halt(9))
+            await trio.sleep(60)
+    (failed,) = [e for e in logs if e["event"] == "alert.delivery_failed"]
+    assert failed["reason"] == "unexpected ValueError: bad answer from [REDACTED]"
+    assert failed["retrying"] is True
+    assert len(recorder.requests) == 2
+    assert actor.counts()["webhook"].delivered == 1
+
+
 async def test_a_429_is_waited_out_and_a_refusal_is_not_retried(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
