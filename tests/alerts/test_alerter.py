@@ -31,7 +31,7 @@ from asnd.core.brakes import NS_PER_DAY
 from asnd.core.portfolio import DaemonState
 from journal.events import FeedConnected, FeedLost, Kill, TradingHalted
 
-from ..core.test_brakes import setup
+from ..core.test_brakes import setup as positioned
 
 HOOK = "https://hooks.example.com/services/T000/B000/s3cr3t-hook"
 TOKEN = "123456:AAF-s3cr3t-bot-token"
@@ -84,7 +84,7 @@ async def alerter(
     recorder: Recorder,
     state: DaemonState | None = None,
 ) -> AsyncIterator[Alerter]:
-    loop_state = state if state is not None else setup()[0].state
+    loop_state = state if state is not None else positioned()[0].state
     actor = Alerter(
         config, destinations, lambda: loop_state, symbols=["XRPUSDT"], clock_ns=wall,
         rng=random.Random(5), client=client_for(recorder),
@@ -178,7 +178,7 @@ async def test_a_full_queue_drops_counts_and_logs_without_waiting(
     recorder = Recorder()
     hook = Webhook(HOOK, min_interval_s=5.0)
     actor = Alerter(
-        settings(queue_size=2), [hook], lambda: setup()[0].state, clock_ns=wall,
+        settings(queue_size=2), [hook], lambda: positioned()[0].state, clock_ns=wall,
         rng=random.Random(1), client=client_for(recorder),
     )  # fmt: skip
     started = trio.current_time()
@@ -215,7 +215,7 @@ async def test_the_daily_summary_goes_out_at_its_utc_time_with_usdt_figures(
 ) -> None:
     recorder = Recorder()
     hook = Webhook(HOOK, min_interval_s=1.0)
-    loop = setup()[0]
+    loop = positioned()[0]
     async with alerter(settings(daily_summary_utc="00:00"), [hook], recorder, loop.state):
         await trio.sleep(30 + 2 * 86_400 + 5)  # wall clock starts at 23:59:30
     assert recorder.times == [30.0, 30.0 + 86_400, 30.0 + 2 * 86_400]
@@ -255,7 +255,9 @@ async def test_a_feed_lost_longer_than_the_limit_is_alerted_and_a_short_loss_is_
 
 
 async def test_a_kill_of_all_is_alerted_once_by_its_halt_and_a_slot_kill_by_itself() -> None:
-    actor = Alerter(settings(), [Webhook(HOOK, 0.0)], lambda: setup()[0].state, symbols=["XRPUSDT"])
+    actor = Alerter(
+        settings(), [Webhook(HOOK, 0.0)], lambda: positioned()[0].state, symbols=["XRPUSDT"]
+    )
     kill_all = Kill(1, 1, -1, "operator: asnctl kill")
     actor.folded(kill_all, [halt(2, "kill all: operator: asnctl kill")])
     actor.folded(Kill(3, 1, 0, "anomaly: slot 0: fill x for order y not held open"), [])
