@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal, cast
-from urllib.parse import urlsplit
 
 from asnd._table import ConfigError, Table, shown
+from asnd.alerts.settings import AlertSettings, parse_alerts
 
 __all__ = [
+    "AlertSettings",
     "BybitSettings",
     "ChallengerSettings",
     "Config",
@@ -79,8 +80,6 @@ BYBIT_ENDPOINTS: Final = {
     ),
 }
 
-#: Hosts where plain http/ws is accepted: the local Bybit-compatible test venue.
-_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _SYMBOL: Final = re.compile(r"[A-Z0-9]{2,30}")
 MAX_SLOTS: Final = 32
 MAX_LEVERAGE: Final = Decimal(100)
@@ -226,6 +225,7 @@ class Config:
     shutdown: ShutdownSettings
     promotion: PromotionSettings
     supervisor: SupervisorSettings
+    alerts: AlertSettings  # [alerts]: asnd.alerts.settings
 
 
 def load_config(path: str | Path) -> Config:
@@ -270,6 +270,7 @@ def parse_config(text: str, path: Path) -> Config:
         shutdown=_shutdown(root.table("shutdown")),
         promotion=_promotion(root.table("promotion")),
         supervisor=_supervisor(root.table("supervisor")),
+        alerts=parse_alerts(root.table("alerts")),
     )
     root.finish()
     return config
@@ -296,16 +297,7 @@ def _venue(table: Table) -> VenueSettings:
 
 def _url(table: Table, name: str, default: str, schemes: tuple[str, str]) -> str:
     """A venue URL; "" means the kind's default. Plain http/ws only towards loopback."""
-    value = table.string(name, "") or default
-    secure, plain = schemes
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise table.error(name, f"expected a {secure}:// URL, got {shown(value)}")
-    if parts.scheme == plain and parts.hostname not in _LOOPBACK_HOSTS:
-        raise table.error(
-            name, f"{plain}:// is only allowed to a loopback host (test venue); use {secure}://"
-        )
-    return value
+    return table.url(name, default, schemes)
 
 
 def _slots(root: Table, base: Path, risk: RiskSettings) -> tuple[SlotConfig, ...]:
