@@ -14,6 +14,8 @@ import sys
 
 import trio
 
+from asnd.alerts.destinations import destinations
+from asnd.alerts.settings import AlertsSetupError
 from asnd.backtest import cli as backtest_cli
 from asnd.config import Config, ConfigError, load_config
 from asnd.control import ControlSocketError
@@ -54,6 +56,7 @@ def _summary(config: Config) -> str:
     lines.append(f"  control socket: {config.control.socket}")
     metrics = config.metrics.address
     lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
+    lines.append(_alerts_line(config))
     if config.venue.kind != "sim":
         try:
             load_credentials()
@@ -62,6 +65,24 @@ def _summary(config: Config) -> str:
             # Not fatal here: the service gets them from LoadCredential=, not this shell.
             lines.append(f"  credentials: not found in this environment ({exc})")
     return "\n".join(lines)
+
+
+def _alerts_line(config: Config) -> str:
+    alerts = config.alerts
+    on = [
+        name
+        for name, s in (("webhook", alerts.webhook), ("telegram", alerts.telegram))
+        if s.enabled
+    ]
+    if not on:
+        return "  alerts: off"
+    try:
+        destinations(alerts)
+        found = "secrets found"
+    except AlertsSetupError as exc:
+        # Not fatal here, as for the venue's credentials: the service gets them from systemd.
+        found = f"not ready in this environment ({exc})"
+    return f"  alerts: {', '.join(on)} ({found})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +106,13 @@ def run(config: Config) -> int:
     interrupted = False
     try:
         trio.run(Daemon(config).run)
-    except* (JournalError, ControlSocketError, MetricsListenError, VenueError) as group:
+    except* (
+        JournalError,
+        ControlSocketError,
+        MetricsListenError,
+        VenueError,
+        AlertsSetupError,
+    ) as group:
         failure = group  # (return is not allowed inside except*)
     except* KeyboardInterrupt:  # Ctrl-C before the signal handler was installed
         interrupted = True

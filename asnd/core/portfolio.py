@@ -57,7 +57,7 @@ from asnd.core.brakes import (
     utc_day,
 )
 from asnd.core.features import FeatureConfig, FeatureEngine
-from asnd.core.halts import resume_refusal
+from asnd.core.halts import HaltKind, halt_text, resume_refusal
 from asnd.core.instrument import Instrument
 from asnd.core.ledger import FeeSchedule
 from asnd.core.link_id import PREFIX
@@ -188,7 +188,7 @@ class DaemonState:
         goal = slot.goal if slot.status is SlotStatus.REDUCING else slot.status
         if goal in (SlotStatus.HALTED, SlotStatus.DEAD) and slot.status is not SlotStatus.HALTED:
             return []
-        return [Kill(0, trigger.ts_local_ns, slot.index, f"anomaly: {text}")]
+        return [Kill(0, trigger.ts_local_ns, slot.index, halt_text(HaltKind.ANOMALY, text))]
 
     def _slot(self, index: int, what: str) -> Slot | None:
         if 0 <= index < len(self.slots):
@@ -292,9 +292,10 @@ class DaemonState:
         if slot.liquidation_attempts >= self.config.risk.max_liquidation_attempts:
             if self.watchtower.halted:
                 return []
-            reason = (
+            reason = halt_text(
+                HaltKind.LIQUIDATION,
                 f"slot {slot.index}: {slot.liquidation_attempts} liquidations left "
-                f"{ledger.position_lots} lots open; an operator must close them"
+                f"{ledger.position_lots} lots open; an operator must close them",
             )
             return [TradingHalted(0, trigger.ts_local_ns, reason)]
         return self.watchtower.liquidate(slot, trigger)
@@ -397,13 +398,13 @@ class DaemonState:
         out: list[Event] = []
         if event.slot == -1:
             targets = self.slots
-            note = _note(f"kill all: {event.reason}", event, "kill_all")
+            note = _note(halt_text(HaltKind.KILL_ALL, event.reason), event, "kill_all")
             self.watchtower.halt(note)
             out.append(TradingHalted(0, event.ts_local_ns, note.reason))
         else:
             slot = self._slot(event.slot, "kill")
             targets = [] if slot is None else [slot]
-            note = _note(f"kill: {event.reason}", event, "kill")
+            note = _note(halt_text(HaltKind.KILL, event.reason), event, "kill")
         for slot in targets:
             if slot.status is SlotStatus.DEAD:
                 continue
@@ -572,9 +573,9 @@ class DaemonState:
         ours = sum(s.ledger.position_lots for s in slots if s.ledger is not None)
         if ours == event.position_lots or self.watchtower.halted:
             return []
-        reason = (
-            f"position mismatch on {event.symbol}: venue {event.position_lots} lots, "
-            f"slots {ours} lots"
+        reason = halt_text(
+            HaltKind.POSITION_MISMATCH,
+            f"{event.symbol}: venue {event.position_lots} lots, slots {ours} lots",
         )
         return [TradingHalted(0, event.ts_local_ns, reason)]
 

@@ -271,7 +271,7 @@ def test_resume_all_is_refused_while_a_liquidation_is_stuck() -> None:
     (halted,) = of(TradingHalted, made)
     assert isinstance(halted, TradingHalted)
     assert halted.reason == (
-        "slot 0: 3 liquidations left 475 lots open; an operator must close them"
+        "liquidation failed: slot 0: 3 liquidations left 475 lots open; an operator must close them"
     )
     stuck = (
         "slot 0 (XRPUSDT) still holds 475 lots after 3 liquidations: close the position by "

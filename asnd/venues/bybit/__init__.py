@@ -2,7 +2,8 @@
 
 Layering (each module one concept; lower ones know nothing of higher ones)::
 
-    signing, codes, wire, backoff               pure: HMAC, retCodes, frame shapes
+    signing, codes, wire                        pure: HMAC, retCodes, frame shapes
+                                                (backoff: asnd.backoff, one rule for all)
                                                 (orderLinkIds: asnd.core.link_id)
     credentials                                 the only holder of the API secret
     parse                                       frames/rows -> journal events (exact ticks/lots)
