@@ -5,7 +5,9 @@ when it is absent. A git worktree kept one folder deeper (``<root>/wt/<name>``) 
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,15 +50,30 @@ BINANCE_RECORDINGS: dict[str, tuple[str, ...]] = {
 
 @pytest.fixture(scope="session")
 def binance_journals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every Binance recording imported once per session by ``asn-journal import-binance``
-    (real subprocesses, run side by side): name -> journal directory. The feed tests and the
-    kernel differential test read the same journals."""
+    """Every Binance recording imported once by ``asn-journal import-binance`` (real
+    subprocesses, run side by side): name -> journal directory. The feed tests and the kernel
+    differential test read the same journals, and so do all pytest-xdist workers: the first
+    to get here imports under a lock in their shared temporary root, the others wait and
+    reuse its journals."""
     root = _shared_data() / "binance"
     files = {name: [root / f for f in names] for name, names in BINANCE_RECORDINGS.items()}
     missing = [str(f) for fs in files.values() for f in fs if not f.is_file()]
     if missing:
         pytest.skip(f"Binance feeds not found: {', '.join(missing)}")
-    out = tmp_path_factory.mktemp("binance")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / "binance-journals"
+    with (shared / "binance-journals.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (out / "done").is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            _import_binance(files, out)
+            (out / "done").touch()
+    return {name: out / name for name in files}
+
+
+def _import_binance(files: dict[str, list[Path]], out: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = {
         name: subprocess.Popen(
@@ -72,4 +89,3 @@ def binance_journals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
         stdout, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, f"import-binance {name}: {stderr}"
         assert stdout.startswith("imported "), stdout
-    return {name: out / name for name in files}
