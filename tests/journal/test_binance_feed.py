@@ -42,7 +42,8 @@ from journal.reader import JournalReader
 from tests.conftest import BINANCE_RECORDINGS, REPO
 from tests.journal.test_cli import asn_journal
 
-# From shared/data/README.md (trade lines per recording) and Binance's published filters.
+# Markets, the grids the survey infers (the finest step the feed uses) and the trade lines per
+# recording (shared/data/README.md).
 EXPECTED = {
     "usdm": ("binance-usdm", "BTCUSDT", "0.1", "0.001", 21_313),
     "spot": ("binance-spot", "BTCUSDT", "0.01", "0.000001", 19_904),
