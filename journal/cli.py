@@ -44,7 +44,7 @@ from journal.bybit_download import (
 from journal.bybit_trades import with_trades
 from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
-from journal.events import Event, kind_name
+from journal.events import Event, InstrumentInfo, kind_name
 from journal.reader import JournalReader, follow
 from journal.retention import RetainPolicy, latest_snapshot_seq, plan, prune
 from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames
@@ -329,6 +329,11 @@ def _cmd_import_binance(args: argparse.Namespace) -> int:
                 progress=bar.update,
                 surveyed=surveyed,
             ):
+                if isinstance(event, InstrumentInfo):  # the grid, so a wrong guess shows
+                    print(
+                        f"{event.symbol} ({event.venue}): tick {event.tick_size}, "
+                        f"lot {event.lot_size}"
+                    )
                 writer.append(event)
                 count += 1
         return count

@@ -88,4 +88,4 @@ def _import_binance(files: dict[str, list[Path]], out: Path) -> None:
     for name, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, f"import-binance {name}: {stderr}"
-        assert stdout.startswith("imported "), stdout
+        assert stdout.splitlines()[-1].startswith("imported "), stdout

@@ -157,6 +157,7 @@ def test_the_whole_excerpt_imports(tmp_path: Path, shared_data: Path) -> None:
     feed.write_bytes(b"".join(_excerpt(shared_data, "usdm/btcusdt_20240808.gz", 300)))
     proc = asn_journal("import-binance", tmp_path / "j", feed)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "BTCUSDT (binance-usdm): tick 0.1, lot 0.001"
     kinds = {type(e) for e in JournalReader(tmp_path / "j").events()}
     assert kinds == {InstrumentInfo, BookSnapshot, BookDelta, Trade}
 
