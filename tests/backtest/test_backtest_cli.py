@@ -18,7 +18,10 @@ from journal.segment import HEADER_SIZE, SegmentHeader
 from ..daemon.harness import make_config
 from .helpers import market, write_journal
 
-OUTPUTS = ("fills.csv", "equity.csv", "report.json", "equity_slot3.png", "price_fills.png")
+OUTPUTS = (
+    "fills.csv", "equity.csv", "trades.csv", "report.json", "report.html", "equity_slot3.png",
+    "price_fills.png",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -66,10 +69,10 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
     with (runs[0] / "fills.csv").open() as f:
         fills = list(csv.DictReader(f))
     assert fills, "the XRPUSDT champion traded"
-    assert xrp["trades"] == len(fills)
+    assert xrp["fills"] == len(fills)
     assert xrp["fees_e8"] == sum(int(f["fee_e8"]) for f in fills) > 0
     assert {f["symbol"] for f in fills} == {"XRPUSDT"}
-    assert all(m["trades"] == 0 for m in report["slots"] if m["symbol"] != "XRPUSDT")
+    assert all(m["fills"] == 0 for m in report["slots"] if m["symbol"] != "XRPUSDT")
     with (runs[0] / "equity.csv").open() as f:
         equity = [r for r in csv.DictReader(f) if r["slot"] == "3"]
     assert len(equity) >= 290, "one sample a second over five minutes"
@@ -161,7 +164,7 @@ def test_memory_does_not_grow_with_the_journal_length(
     """Four times the events, about the same peak: events are streamed, outputs written out.
     (Holding the 4500 extra events and their decisions would take several MB.) The plots are
     left out: they read back at most ``plots.MAX_POINTS`` samples per slot, by design."""
-    monkeypatch.setattr(session, "plot_outputs", lambda *_args: None)
+    monkeypatch.setattr(session, "plot_outputs", lambda *_args: [])
     peaks = []
     for i, n in enumerate((1500, 1500, 6000)):  # the first run warms up imports and caches
         journal = write_journal(tmp_path / f"j{i}", market(n))
