@@ -3,20 +3,23 @@ with one line."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import socket
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from asnd.backtest import session
+from asnd.backtest.html import MAX_TRADE_ROWS
 from asnd.daemon import main
 from journal.segment import HEADER_SIZE, SegmentHeader
 
 from ..daemon.harness import make_config
-from .helpers import market, write_journal
+from .helpers import HtmlPage, market, write_journal
 
 OUTPUTS = (
     "fills.csv", "equity.csv", "trades.csv", "report.json", "report.html", "equity_slot3.png",
@@ -79,6 +82,39 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
     assert int(equity[-1]["equity_e8"]) - 200 * 10**8 == xrp["pnl_e8"]
     assert 0 < xrp["time_in_market_pct"] <= 100
     assert (runs[0] / "price_fills.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for row in (*fills, *equity):  # the ISO time is the exact ns, to the millisecond
+        moment = datetime.fromisoformat(row["time"])
+        assert moment.tzinfo == UTC
+        assert int(moment.timestamp() * 1000) == int(row["ts_local_ns"]) // 10**6
+    with (runs[0] / "trades.csv").open() as f:
+        trades = list(csv.DictReader(f))
+    assert len(trades) == xrp["round_trips"] > 0
+    assert {f["side"] for f in fills} == {"buy", "sell"}
+
+
+def test_the_html_report_shows_the_run_its_slots_trades_and_plots(
+    tmp_path: Path, journal: Path, config: Path
+) -> None:
+    out = tmp_path / "o"
+    assert backtest(str(journal), "--config", str(config), "--out", str(out)) == 0
+    report = json.loads((out / "report.json").read_text())
+    page = HtmlPage()
+    page.feed((out / "report.html").read_text())
+    trips = report["slots"][3]["round_trips"]
+    shown = min(trips, MAX_TRADE_ROWS)
+    assert page.captions == [
+        "run", "slots", "slot 3 XRPUSDT (champion-xrpusdt)", f"round trips ({shown} of {trips})",
+    ]  # fmt: skip
+    run, slots, slot, trades = page.tables
+    assert ["ratios", report["sampling"]["annualisation"]] in run
+    assert [r[1] for r in slots[1:]] == [m["symbol"] for m in report["slots"]]
+    assert ["profit factor", f"{report['slots'][3]['profit_factor']}", "-"] in slot
+    assert len(trades) == 1 + shown
+    pngs = [out / "equity_slot3.png", out / "price_fills.png"]
+    assert page.images == [
+        "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() for p in pngs
+    ]
+    assert page.links == [], "self-contained: nothing fetched"
 
 
 def test_the_queue_model_and_latency_change_the_fills(
