@@ -116,21 +116,6 @@ def write_report(result: RunResult, directory: Path) -> list[Path]:
 
 
 def _fitness_png(result: RunResult, path: Path) -> None:
-    import matplotlib
+    from evolution.plots import fitness_figure, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    h = result.search.history
-    gens = [g.generation for g in h]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(gens, [g.best for g in h], label="best", marker="o")
-    ax.plot(gens, [g.mean for g in h], label="mean")
-    ax.plot(gens, [g.median for g in h], label="median", linestyle="--")
-    ax.set_xlabel("generation")
-    ax.set_ylabel("fitness (TTT)")
-    ax.set_title(f"{result.dataset.symbol}: fitness per generation")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save(fitness_figure(result.search.history, result.dataset.symbol), path)
