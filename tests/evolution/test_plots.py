@@ -44,8 +44,8 @@ def _hidden_tick_labels(fig: Figure) -> set[int]:
 def texts(fig: Figure) -> list[tuple[str, Bbox]]:
     """Every text drawn in ``fig`` and where it is, in pixels."""
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
+    canvas.draw()  # type: ignore[no-untyped-call]
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     hidden = _hidden_tick_labels(fig)
     found = []
     for artist in fig.findobj(Text):
