@@ -17,9 +17,10 @@ from asnd.backtest import session
 from asnd.backtest.html import MAX_TRADE_ROWS
 from asnd.daemon import main
 from journal.segment import HEADER_SIZE, SegmentHeader
+from tests.html_page import HtmlPage
 
 from ..daemon.harness import make_config
-from .helpers import HtmlPage, market, write_journal
+from .helpers import market, write_journal
 
 OUTPUTS = (
     "fills.csv", "equity.csv", "trades.csv", "report.json", "report.html", "equity_slot3.png",

@@ -25,8 +25,7 @@ from asnd.core.instrument import E8
 from asnd.core.portfolio import CoreConfig, DaemonState
 from asnd.core.slot import SlotConfig
 from journal.events import BookSnapshot, Fill, InstrumentInfo
-
-from .helpers import HtmlPage
+from tests.html_page import HtmlPage
 
 T = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z
 S = 1_000_000_000
