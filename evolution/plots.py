@@ -26,6 +26,11 @@ __all__ = ["causal_figure", "fitness_figure", "save"]
 _META: Final = {"Software": None}  # no version string: the same run, the same bytes
 
 
+def _p_text(p: float) -> str:
+    # PCMCI reports a p-value below double precision as 0, which is not a probability.
+    return "p<1e-10" if p < 1e-10 else f"p={p:.2g}"
+
+
 def causal_figure(selection: CausalSelection, target: str) -> Figure:
     """The links into ``target`` as a feature x lag heat map of partial correlations, each
     cell showing its p-value; the causal parents (the GP's inputs) boxed."""
@@ -46,7 +51,7 @@ def causal_figure(selection: CausalSelection, target: str) -> Figure:
     for i in range(t):
         for k in range(lags):
             strong = abs(float(vals[i, k])) > 0.6  # dark cell: white text
-            ax.text(k, i, f"p={selection.p_matrix[i, t, k + 1]:.2g}", ha="center",
+            ax.text(k, i, _p_text(float(selection.p_matrix[i, t, k + 1])), ha="center",
                     va="center", fontsize=7, color="white" if strong else "black")  # fmt: skip
     ax.set_title(f"causal links into {target}\n(boxed: GP inputs)", fontsize=10)
     fig.colorbar(im, ax=ax, label="partial correlation", shrink=0.9)

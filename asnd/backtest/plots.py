@@ -29,6 +29,10 @@ __all__ = ["plot_outputs", "plain_axes", "utc_time_axis"]
 MAX_POINTS: Final = 4000
 _META: Final = {"Software": None}
 _DAY_NS: Final = 86_400 * 10**9
+#: Tick labels per tick unit (years .. seconds): a clock time, never a bare "05" that could be
+#: a day or a second; the offset text below the axis gives the date.
+_FORMATS: Final = ["%Y", "%b", "%d", "%H:%M", "%H:%M", "%H:%M:%S"]
+_ZERO_FORMATS: Final = ["", "%Y", "%b", "%b-%d", "%H:%M", "%H:%M:%S"]
 
 
 def _days(ts_ns: int) -> float:
@@ -40,7 +44,9 @@ def utc_time_axis(ax: Axes) -> None:
     """The x axis as UTC wall-clock time, ticks at the unit that fits the span."""
     locator = mdates.AutoDateLocator(tz=dt.UTC, minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    concise = mdates.ConciseDateFormatter(locator, tz=dt.UTC)  # type: ignore[no-untyped-call]
+    concise = mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
+        locator, tz=dt.UTC, formats=_FORMATS, zero_formats=_ZERO_FORMATS
+    )
     ax.xaxis.set_major_formatter(concise)
 
 
