@@ -264,7 +264,9 @@ class Recorder:
             if touch is not None:
                 bid, ask = touch
                 mid = mid_text(Scale(instrument.tick_size), bid, ask)
-                gross = float(instrument.notional_e8(abs(position) * (bid + ask)) / 2)
+                gross = (
+                    abs(position) * (bid + ask) * instrument.unit_num / (2 * instrument.unit_den)
+                )
                 if r.buy_hold is None:
                     r.buy_hold = BuyAndHold.at(instrument, r.capital_e8, bid, ask)
         hold = r.capital_e8
