@@ -54,7 +54,8 @@ from journal.events import (
 )
 from journal.timefmt import utc_text
 
-__all__ = ["Desk", "Health"]
+# utc_text: defined in journal.timefmt, still importable from here as before.
+__all__ = ["Desk", "Health", "utc_text"]
 
 
 @dataclass(slots=True)
