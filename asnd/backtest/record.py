@@ -156,6 +156,21 @@ class Recorder:
         self._sampled_ns: int | None = None
         self.sample_ns: array[int] = array("q")
         self.fill_rows = 0
+        self._not_holding = list(zip(state.slots, self.slots, strict=True))
+        self._touched = 0
+
+    def _buy_and_hold(self) -> None:
+        """Each slot's buy-and-hold buys at the first touch of its symbol (checked whenever a
+        symbol gets its first touch, until every slot has bought)."""
+        waiting = []
+        for slot, r in self._not_holding:
+            touch = self.state.touch.get(slot.symbol)
+            instrument = self.state.instruments.get(slot.symbol)
+            if touch is None or instrument is None:
+                waiting.append((slot, r))
+            else:
+                r.buy_hold = BuyAndHold.at(instrument, r.capital_e8, *touch)
+        self._not_holding = waiting
 
     @property
     def samples(self) -> int:
@@ -237,6 +252,9 @@ class Recorder:
             self.start_ns = ts_ns
             self._next_sample_ns = ts_ns
         self.end_ns = max(self.end_ns, ts_ns)
+        if self._not_holding and len(self.state.touch) != self._touched:
+            self._touched = len(self.state.touch)  # a symbol has its first touch
+            self._buy_and_hold()
         if ts_ns >= self._next_sample_ns:
             self._next_sample_ns = (ts_ns // EQUITY_STEP_NS + 1) * EQUITY_STEP_NS
             self._sample(ts_ns)
@@ -267,8 +285,6 @@ class Recorder:
                 gross = (
                     abs(position) * (bid + ask) * instrument.unit_num / (2 * instrument.unit_den)
                 )
-                if r.buy_hold is None:
-                    r.buy_hold = BuyAndHold.at(instrument, r.capital_e8, bid, ask)
         hold = r.capital_e8
         if r.buy_hold is not None and instrument is not None and isinstance(bid, int):
             hold = r.buy_hold.equity_e8(instrument, bid)
