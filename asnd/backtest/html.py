@@ -37,8 +37,15 @@ _SLOT_ONLY: Final = (
 )  # fmt: skip
 
 
+def _shown(value: object) -> object:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
 def _slot_rows(m: dict[str, Any]) -> list[tuple[object, ...]]:
-    hold = m["buy_hold"] or {}
+    hold = {k: _shown(v) for k, v in (m["buy_hold"] or {}).items()}
+    m = {k: _shown(v) for k, v in m.items()}
     rows: list[tuple[object, ...]] = [("capital", m["capital"], m["capital"])]
     rows += [(label, m[key], hold.get(key)) for key, label in _COMPARED]
     rows += [(label, m[key], None) for key, label in _SLOT_ONLY]

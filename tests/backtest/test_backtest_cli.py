@@ -82,6 +82,13 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
     assert len(equity) >= 290, "one sample a second over five minutes"
     assert int(equity[-1]["equity_e8"]) - 200 * 10**8 == xrp["pnl_e8"]
     assert 0 < xrp["time_in_market_pct"] <= 100
+    # five minutes of 1 s samples: ratios per sample, none annualised, and the report says so
+    assert report["sampling"]["interval_s"] == 1.0
+    assert report["sampling"]["annualised"] is False
+    assert report["sampling"]["annualisation"].startswith("not annualised: the samples span")
+    assert xrp["sharpe"] is None
+    assert xrp["sharpe_per_sample"] is not None
+    assert xrp["buy_hold"]["qty"] != "0"
     assert (runs[0] / "price_fills.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for row in (*fills, *equity):  # the ISO time is the exact ns, to the millisecond
         moment = datetime.fromisoformat(row["time"])
