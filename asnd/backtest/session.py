@@ -26,8 +26,8 @@ from tqdm import tqdm
 from asnd.backtest.html import write_html
 from asnd.backtest.inputs import BacktestInputError, Warn, market_events, symbols_in
 from asnd.backtest.plots import plot_outputs
-from asnd.backtest.record import EQUITY_STEP_NS, Recorder
-from asnd.backtest.slot_report import SUMMARY_HEAD, annualisation_of, slot_report, summary_row
+from asnd.backtest.record import Recorder
+from asnd.backtest.slot_report import SUMMARY_HEAD, run_figures, summary_row
 from asnd.core.backtest import Backtest
 from asnd.core.l2replay import ConstantLatency
 from asnd.core.portfolio import CoreConfig
@@ -35,7 +35,6 @@ from asnd.core.slot import strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from journal.events import Fill, StrategyLoaded
 from journal.staging import staged_directory
-from journal.timefmt import utc_text
 from journal.writer import JournalWriter
 
 __all__ = ["BacktestPlan", "run_backtest", "summary_table"]
@@ -156,11 +155,6 @@ def _run_into(
         recorder.close()
         if writer is not None:
             writer.close()
-    year = annualisation_of(recorder.sample_ns)
-    instruments = backtest.state.instruments
-    slots = [
-        slot_report(r, instruments.get(r.symbol), recorder.span_ns, year) for r in recorder.slots
-    ]
     report = {
         "inputs": [str(p) for p in plan.journals],
         "market_events": events,
@@ -171,28 +165,10 @@ def _run_into(
             "queue": plan.queue,
             "latency_ms": plan.latency_ms,
         },
-        "sampling": {
-            "equity_step_s": EQUITY_STEP_NS / 1e9,
-            "samples": recorder.samples,
-            "interval_s": year.interval_s,
-            "periods_per_year": None
-            if year.periods_per_year is None
-            else round(year.periods_per_year),
-            "annualised": year.factor is not None,
-            "annualisation": year.note,
-            "equity_mark": "conservative (long at the bid, short at the ask)",
-            "sharpe": "mean/std(ddof=1) of returns between equity samples",
-            "sortino": "mean/sqrt(mean(min(r, 0)^2)) of the same returns",
-            "buy_hold": "the slot's capital in whole lots at its first mid, no fee, same mark",
-            "trades": "FIFO round trips; PnL net of both fills' fee shares",
-        },
-        "start": utc_text(recorder.start_ns),
-        "end": utc_text(recorder.end_ns if recorder.start_ns is not None else None),
-        "span_s": round(recorder.span_ns / 1e9, 3),
-        "slots": slots,
+        **run_figures(recorder, backtest.state.instruments),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    active = [m["slot"] for m in slots if m["strategy"]]
+    active = [m["slot"] for m in report["slots"] if m["strategy"]]
     plots = plot_outputs(out, active, recorder.samples)
     write_html(out / "report.html", report, plots, out / "trades.csv")
     return report

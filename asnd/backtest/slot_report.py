@@ -24,11 +24,12 @@ from asnd.backtest.metrics import (
     sortino,
     trade_stats,
 )
-from asnd.backtest.record import SlotRecord, mid_text, money
+from asnd.backtest.record import EQUITY_STEP_NS, Recorder, SlotRecord, mid_text, money
 from asnd.core.instrument import Instrument
 from journal.decimals import Scale
+from journal.timefmt import utc_text
 
-__all__ = ["SUMMARY_HEAD", "annualisation_of", "slot_report", "summary_row"]
+__all__ = ["SUMMARY_HEAD", "annualisation_of", "run_figures", "slot_report", "summary_row"]
 
 
 def _r(x: float | None, digits: int = 4) -> float | None:
@@ -115,6 +116,34 @@ def slot_report(
             exposure(np.asarray(r.sample_gross_e8, dtype=np.float64), samples), 4
         ),
         "buy_hold": hold,
+    }
+
+
+def run_figures(recorder: Recorder, instruments: dict[str, Instrument]) -> dict[str, Any]:
+    """The report's time span, ``sampling`` (how every figure was computed) and ``slots``."""
+    year = annualisation_of(recorder.sample_ns)
+    slots = [
+        slot_report(r, instruments.get(r.symbol), recorder.span_ns, year) for r in recorder.slots
+    ]
+    periods = year.periods_per_year
+    return {
+        "sampling": {
+            "equity_step_s": EQUITY_STEP_NS / 1e9,
+            "samples": recorder.samples,
+            "interval_s": year.interval_s,
+            "periods_per_year": None if periods is None else round(periods),
+            "annualised": year.factor is not None,
+            "annualisation": year.note,
+            "equity_mark": "conservative (long at the bid, short at the ask)",
+            "sharpe": "mean/std(ddof=1) of returns between equity samples",
+            "sortino": "mean/sqrt(mean(min(r, 0)^2)) of the same returns",
+            "buy_hold": "the slot's capital in whole lots at its first mid, no fee, same mark",
+            "trades": "FIFO round trips; PnL net of both fills' fee shares",
+        },
+        "start": utc_text(recorder.start_ns),
+        "end": utc_text(recorder.end_ns if recorder.start_ns is not None else None),
+        "span_s": round(recorder.span_ns / 1e9, 3),
+        "slots": slots,
     }
 
 
