@@ -4,7 +4,10 @@ clock), so every figure in a report can be recomputed by hand from ``equity.csv`
 
 Conventions (empyrical's, the statistics library behind zipline and pyfolio, so the figures
 compare with what a quant already uses; the formulas are kept here, in a few lines each, because
-empyrical assumes daily pandas series and would bring pandas and scipy into the backtest):
+empyrical-reloaded would bring pandas, scipy, bottleneck and peewee into the backtest for a
+dozen lines of numpy. Checked once by hand against empyrical-reloaded 0.7.1 on 500 random
+returns: Sharpe, Sortino and max drawdown agree to 1e-14; the tests pin the formulas against
+hand-computed and ``statistics`` values):
 
 - returns are simple returns between consecutive equity samples, ``e_i / e_{i-1} - 1``;
 - Sharpe is ``mean(r) / std(r, ddof=1)``, Sortino ``mean(r) / sqrt(mean(min(r, 0)^2))``
