@@ -11,6 +11,7 @@ Agg backend: no display needed.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,10 @@ def write_report(result: RunResult, directory: Path) -> list[Path]:
     return [directory / n for n in names]
 
 
+def _figure(x: float) -> str:
+    return f"{x:.3f}" if math.isfinite(x) else "- (nothing ranked)"
+
+
 def _html(data: dict[str, Any], directory: Path) -> None:
     """``report.html``: the figures of ``report.json`` as tables, the two plots inline."""
     oracle = data["oracle"]
@@ -128,7 +133,7 @@ def _html(data: dict[str, Any], directory: Path) -> None:
         ("full evaluations", data["evaluations"]),
         ("oracle", "-" if oracle is None else
          f"ranked {oracle['candidates']}, evaluated {oracle['evaluated']}, saved "
-         f"{oracle['saved']}, Spearman vs true fitness {oracle['spearman']:.3f}"),
+         f"{oracle['saved']}, Spearman vs true fitness {_figure(oracle['spearman'])}"),
         ("challengers", ", ".join(Path(c).name for c in data["challengers"]) or "-"),
     ]  # fmt: skip
     caption = "causal parents (GP inputs)" + (
