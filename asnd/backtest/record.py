@@ -12,8 +12,8 @@ Sampling (stated in the report): equity is sampled on a fixed grid of event time
 (``EQUITY_STEP_NS``, 1 s): the first event at or after each grid point writes one row per
 slot. Equity is the conservative mark (long at the bid, short at the ask), as the watchtower
 uses it. Buy-and-hold is the same capital spent on whole lots at the first mid the slot sees
-(no fee) and marked the same way. Memory: the report's series cost 40 bytes per sample and
-slot (about 3.5 MB a slot-day), plus 8 bytes per round trip; events are not kept.
+(no fee) and marked the same way. Memory: the report's series cost 48 bytes per sample and
+slot (about 4 MB a slot-day), plus 16 per fill and 8 per round trip; events are not kept.
 """
 
 from __future__ import annotations
