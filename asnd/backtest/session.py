@@ -2,7 +2,8 @@
 middle, the output directory out.
 
 Streaming: market events are read one at a time, and the backtest's own journal is handed to
-the ``Recorder`` and dropped after every event, so memory stays flat however long the input.
+the ``Recorder`` and dropped after every event, so memory grows only by the report's compact
+equity samples (``asnd.backtest.record``), never by the events.
 Deterministic: strategies are installed before the first market event with time 0; every
 time written comes from the recorded events.
 
