@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OffGridError", "Scale", "decimals_of", "e8_text", "to_units", "units_to_str"]
+__all__ = ["OffGridError", "Scale", "decimals_of", "to_units", "units_to_str"]
 
 
 class OffGridError(ValueError):
@@ -46,16 +46,6 @@ def units_to_str(units: int, decimals: int) -> str:
     if decimals == 0:
         return sign + digits
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
-
-
-def e8_text(e8: int, *, min_decimals: int = 0) -> str:
-    """An amount in 1e-8 units (money ``*_e8``) as its exact decimal, trailing zeros dropped
-    down to ``min_decimals`` digits: 80000 -> "0.0008", 2 * 10**10 -> "200" ("200.00" with
-    ``min_decimals=2``). Nothing is rounded."""
-    text = units_to_str(e8, 8)
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0").ljust(min_decimals, "0")
-    return f"{whole}.{frac}" if frac else whole
 
 
 @dataclass(frozen=True, slots=True)

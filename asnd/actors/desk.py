@@ -44,7 +44,6 @@ from asnd.core.pitlane import swap_events
 from asnd.core.portfolio import DaemonState
 from asnd.core.strategy.validate import StrategyError, parse_strategy
 from asnd.core.views import slot_views
-from journal.decimals import e8_text
 from journal.events import (
     ChallengerRejected,
     Event,
@@ -52,9 +51,9 @@ from journal.events import (
     OperatorCommand,
     Resume,
 )
-from journal.timefmt import utc_text
+from journal.texts import e8_text, utc_text
 
-# utc_text: defined in journal.timefmt, still importable from here as before.
+# utc_text: defined in journal.texts, still importable from here as before.
 __all__ = ["Desk", "Health", "utc_text"]
 
 

@@ -28,9 +28,9 @@ from asnd.backtest.trades import RoundTrip, RoundTrips
 from asnd.core.instrument import Instrument, ceil_div
 from asnd.core.portfolio import DaemonState
 from asnd.core.slot import Slot
-from journal.decimals import Scale, e8_text, units_to_str
+from journal.decimals import Scale, units_to_str
 from journal.events import Fill
-from journal.timefmt import utc_text
+from journal.texts import e8_text, utc_text
 
 __all__ = [
     "EQUITY_COLUMNS",

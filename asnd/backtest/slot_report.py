@@ -27,7 +27,7 @@ from asnd.backtest.metrics import (
 from asnd.backtest.record import EQUITY_STEP_NS, Recorder, SlotRecord, mid_text, money
 from asnd.core.instrument import Instrument
 from journal.decimals import Scale
-from journal.timefmt import utc_text
+from journal.texts import utc_text
 
 __all__ = ["SUMMARY_HEAD", "annualisation_of", "run_figures", "slot_report", "summary_row"]
 

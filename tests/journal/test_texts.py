@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from journal.decimals import e8_text
-from journal.timefmt import utc_text
+from journal.texts import e8_text, utc_text
 
 
 def test_money_text_is_exact_with_trailing_zeros_dropped() -> None:
