@@ -6,8 +6,10 @@ Start-up, in this order, every step journaled:
    from it (``asnd.recovery``);
 2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point), and
    ``ConfigLoaded`` (the file as read; it never holds secrets);
-3. instruments from the venue; the champion strategy of every slot that has none yet (after a
-   swap the journal's champion wins over the config's file);
+3. on Bybit, the account checked (``asnd.readiness``: one-way mode, unified account, linear
+   USDT perpetuals trading, balance): the daemon refuses to start with one line saying what
+   to change; instruments from the venue; the champion strategy of every slot that has none
+   yet (after a swap the journal's champion wins over the config's file);
 4. reconciliation: every order the journal believes working is looked up at the venue, and
    the venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
@@ -49,6 +51,7 @@ from asnd.core.watchtower import RiskLimits
 from asnd.metrics import DaemonMetrics, MeteredVenue, serve_metrics
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
+from asnd.venue_check import ensure_ready
 from asnd.venues.base import EmbeddedVenue, Venue
 from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
 from asnd.venues.sim.venue import SimVenue
@@ -249,6 +252,8 @@ class Daemon:
         # The recovered state, journaled: the recovery point, and a bound on the next restart.
         await core.snapshot()
         await core.submit(ConfigLoaded(0, now(), str(config.path), config.digest, config.text))
+        if isinstance(self.venue, BybitVenue):  # hedge mode, classic account, ...: refuse
+            await ensure_ready(config)
         symbols = [s.symbol for s in config.slots]
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)
