@@ -4,7 +4,9 @@
 ``asnd run --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a clean stop,
 1 when it cannot start or must stop, 2 for a bad configuration). ``asnd check-config
 --config FILE`` validates a configuration and exits 0 (valid) or 2 (the error, naming the
-key, on stderr).
+key, on stderr). ``asnd check-venue --config FILE`` asks the Bybit account, read-only,
+whether trading can start (``asnd.venue_check``): a table, exit 0 (it can), 1 (something
+must change, named in the table), 2 (bad config or usage).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from asnd.control import ControlSocketError
 from asnd.log import configure_logging
 from asnd.metrics import MetricsListenError
 from asnd.runtime import Daemon
+from asnd.venue_check import check_venue
 from asnd.venues.base import NeedsHumanError, VenueError
 from asnd.venues.bybit.credentials import load_credentials
 from journal.errors import JournalError
@@ -34,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the daemon")
     check = commands.add_parser("check-config", help="validate a config file and exit")
-    for sub in (run, check):
+    venue = commands.add_parser(
+        "check-venue",
+        help="check the Bybit account with read-only requests (exit 0: trading can start)",
+    )
+    for sub in (run, check, venue):
         sub.add_argument(
             "--config", default=DEFAULT_CONFIG, help=f"config file (default {DEFAULT_CONFIG})"
         )
@@ -76,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print(_summary(config))
         return 0
+    if args.command == "check-venue":
+        return check_venue(config)
     return run(config)
 
 
