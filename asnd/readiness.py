@@ -143,8 +143,8 @@ def _position_mode(answers: AccountAnswers, symbol: str) -> Finding | None:
         check,
         "change",
         f"hedge mode (positionIdx {', '.join(map(str, hedge))})",
-        f"switch {symbol} to one-way mode (Bybit: Derivatives > Settings > Position Mode > "
-        "One-Way, with no position or order open on it); ASN supports one-way mode only",
+        f"switch {symbol} to one-way mode (Bybit: trading page settings > Position Mode > "
+        "One-Way Mode, with no position or order open on it); ASN supports one-way mode only",
     )
 
 
