@@ -22,7 +22,6 @@ from asnd.control import ControlSocketError
 from asnd.log import configure_logging
 from asnd.metrics import MetricsListenError
 from asnd.runtime import Daemon
-from asnd.venue_check import check_venue
 from asnd.venues.base import NeedsHumanError, VenueError
 from asnd.venues.bybit.credentials import load_credentials
 from journal.errors import JournalError
@@ -80,11 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"asnd: invalid config: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-venue":
+        from asnd.venue_check import check_venue  # noqa: PLC0415 -- only when it runs
+
+        return check_venue(config)
     if args.command == "check-config":
         print(_summary(config))
         return 0
-    if args.command == "check-venue":
-        return check_venue(config)
     return run(config)
 
 

@@ -21,7 +21,7 @@ from asnd.config import ForeignOrders
 from asnd.core.link_id import NAMESPACE_BYTES, draw_namespace
 from asnd.core.portfolio import DaemonState
 from asnd.venues.base import Venue, VenueError
-from journal.events import Event, LinkNamespace, PositionReconciled
+from journal.events import Event, LinkNamespace
 
 __all__ = ["namespace_for", "reconcile_foreign"]
 
@@ -44,13 +44,11 @@ def namespace_for(
 
 async def reconcile_foreign(
     venue: Venue, state: DaemonState, symbols: Sequence[str], mode: ForeignOrders
-) -> tuple[list[Event], list[PositionReconciled]]:
-    """Events to journal about open orders not of this journal, and the venue's positions."""
+) -> list[Event]:
+    """Events to journal about the venue's open orders not of this journal."""
     events: list[Event] = []
-    positions: list[PositionReconciled] = []
     for symbol in symbols:  # one symbol at a time: a cancel needs the order's symbol
-        orders, held = await venue.reconcile([symbol])
-        positions.extend(held)
+        orders, _positions = await venue.reconcile([symbol])
         for order in orders:
             if order.status != "open" or state.owns(order.link_id):
                 continue
@@ -71,4 +69,4 @@ async def reconcile_foreign(
                 venue_order_id=order.venue_order_id,
                 action=action,
             )
-    return events, positions
+    return events

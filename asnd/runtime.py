@@ -4,20 +4,23 @@ Start-up, in this order, every step journaled:
 
 1. open the journal (a torn tail from a crash is truncated and reported) and rebuild the state
    from it (``asnd.recovery``);
-2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point),
-   ``ConfigLoaded`` (the file as read; it never holds secrets), and for a new journal its
-   link-id namespace (``LinkNamespace``, ``asnd.foreign``);
-3. on Bybit, the account checked (``asnd.readiness``: one-way mode, unified account, linear
-   USDT perpetuals trading, balance): the daemon refuses to start with one line saying what
-   to change; instruments from the venue; the champion strategy of every slot that has none
-   yet (after a swap the journal's champion wins over the config's file);
-4. reconciliation: every order the journal believes working is looked up at the venue, open
-   orders not of this journal are reported (or cancelled: ``[venue] foreign_orders``), and
+2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point), and
+   ``ConfigLoaded`` (the file as read; it never holds secrets);
+3. instruments from the venue; the champion strategy of every slot that has none yet (after a
+   swap the journal's champion wins over the config's file);
+4. reconciliation: every order the journal believes working is looked up at the venue, and
    the venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
    the core folds their shadows, ``asnd.core.pitlane``) and the systemd watchdog; then
    ``READY=1``.
+
+Two more steps keep a journal's orders its own (``asnd.foreign``): a new journal draws its
+link-id namespace right after ``ConfigLoaded`` (``LinkNamespace``), and after reconciliation
+the venue's open orders not of this journal are reported (or cancelled: ``[venue]
+foreign_orders``). On Bybit, before the instruments, the account is checked
+(``asnd.readiness``: one-way mode, unified account, linear USDT perpetuals trading, balance,
+clock): the daemon refuses to start with one line saying what to change.
 
 SIGTERM or SIGINT stops it: ``STOPPING=1``, the feed and control stop taking inputs, open
 orders are cancelled if ``[shutdown] cancel_open_orders`` (within ``grace_ms``),
@@ -35,7 +38,7 @@ from functools import partial
 import structlog
 import trio
 
-from asnd import __version__
+from asnd import __version__, foreign, venue_check
 from asnd.actors.core import CoreActor
 from asnd.actors.desk import Desk, Health
 from asnd.actors.executor import Executor
@@ -50,11 +53,9 @@ from asnd.core.promotion import PromotionRule
 from asnd.core.slot import SlotConfig, strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
-from asnd.foreign import namespace_for, reconcile_foreign
 from asnd.metrics import DaemonMetrics, MeteredVenue, serve_metrics
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
-from asnd.venue_check import ensure_ready
 from asnd.venues.base import EmbeddedVenue, Venue
 from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
 from asnd.venues.sim.venue import SimVenue
@@ -137,14 +138,14 @@ class Daemon:
         *,
         venue: Venue | None = None,
         notifier: Notifier | None = None,
-        clock_ns: Callable[[], int] = time.time_ns,
         entropy: Callable[[int], bytes] = os.urandom,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.config = config
-        self._entropy = entropy  # randomness is an input: the journal's link-id namespace
         self.venue = venue or make_venue(config)
         self.notifier = notifier or Notifier()
         self._clock_ns = clock_ns
+        self._entropy = entropy  # randomness is an input: the journal's link-id namespace
         self.health = Health(started_ns=clock_ns())
         self.stop = trio.Event()
         self.core: CoreActor | None = None
@@ -257,11 +258,11 @@ class Daemon:
         # The recovered state, journaled: the recovery point, and a bound on the next restart.
         await core.snapshot()
         await core.submit(ConfigLoaded(0, now(), str(config.path), config.digest, config.text))
-        namespace = namespace_for(core.state, self._entropy, now())
+        namespace = foreign.namespace_for(core.state, self._entropy, now())
         if namespace is not None:
             await core.submit(namespace, wait=True)
         if isinstance(self.venue, BybitVenue):  # hedge mode, classic account, ...: refuse
-            await ensure_ready(config)
+            await venue_check.ensure_ready(config)
         symbols = [s.symbol for s in config.slots]
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)
@@ -275,10 +276,12 @@ class Daemon:
             self.venue.carry_over(held)
         for slot, symbol, link_id in state.orders_to_reconcile():
             await executor.resolve(slot, symbol, link_id)
-        foreign, positions = await reconcile_foreign(
-            self.venue, state, symbols, config.venue.foreign_orders
+        _orders, positions = await self.venue.reconcile(symbols)
+        await core.submit(*positions, wait=True)
+        mode = config.venue.foreign_orders
+        await core.submit(
+            *await foreign.reconcile_foreign(self.venue, state, symbols, mode), wait=True
         )
-        await core.submit(*foreign, *positions, wait=True)
 
     def _champions(self, core: CoreActor) -> list[Event]:
         out: list[Event] = []
