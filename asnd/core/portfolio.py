@@ -260,7 +260,7 @@ class DaemonState:
         if marked and self._brakes:
             out.extend(daemon_brake(self, event))
         halted = self.watchtower.halted or (bool(out) and any(isinstance(e, RiskHalt) for e in out))
-        namespace = self.link_namespace
+        prefix = self.link_namespace  # the journal's link-id namespace ("": none)
         for slot in slots:
             dying = stopped.get(slot.index) if stopped else None
             if dying:
@@ -269,7 +269,7 @@ class DaemonState:
                 out.extend(self._continue_reducing(slot, event))
             if row is not None:
                 may_trade = not halted and dying is None
-                out.extend(slot.on_row(event, row, book, may_trade=may_trade, namespace=namespace))
+                out.extend(slot.on_row(event, row, book, may_trade=may_trade, prefix=prefix))
         return out
 
     def _on_trade(self, event: Event) -> list[Event]:

@@ -21,7 +21,7 @@ The trading policy (what a model does with each feature row of its symbol):
    mark, floored at 0) as capital: a losing slot trades smaller.
 
 Link ids: ``asn-{namespace}-{slot}-{n}`` with ``n`` the slot's intent counter
-(``asnd.core.link_id``).
+(``asnd.core.link_id``); ``prefix`` in the trading calls is the journal's namespace.
 
 State changes only when an event is applied (``apply_*`` below), never when a decision is
 made: a decision becomes state when it comes back through the journal (``DaemonState``).
@@ -315,7 +315,7 @@ class Slot:
     # ------------------------------------------------------------------------------ policy
 
     def on_row(
-        self, trigger: Event, row: FeatureRow, book: L2Book, *, may_trade: bool, namespace: str
+        self, trigger: Event, row: FeatureRow, book: L2Book, *, may_trade: bool, prefix: str
     ) -> list[Event]:
         """The slot's decisions on one feature row of its symbol (see the module doc)."""
         strategy = self.strategy
@@ -329,11 +329,11 @@ class Slot:
             )
         ]  # fmt: skip
         if may_trade and self.status is SlotStatus.ACTIVE:
-            out.extend(self._trade(trigger, signal, size, book, namespace))
+            out.extend(self._trade(trigger, signal, size, book, prefix))
         return out
 
     def _trade(
-        self, trigger: Event, signal: float, size: float, book: L2Book, namespace: str
+        self, trigger: Event, signal: float, size: float, book: L2Book, prefix: str
     ) -> list[Event]:
         ledger, sizing, strategy = self.ledger, self._sizing, self.strategy
         best_bid, best_ask = book.best_bid, book.best_ask
@@ -361,7 +361,7 @@ class Slot:
         join = self.config.order_style == "join"
         side = decision.side
         price = (bid if side == BUY else ask) if join else (ask if side == BUY else bid)
-        link = make_link_id(self.index, self.intents, namespace)
+        link = make_link_id(self.index, self.intents, prefix)
         return [
             OrderIntent(
                 0, trigger.ts_local_ns, self.index, self.symbol, link, side, "limit",

@@ -282,16 +282,16 @@ class Exchange:
         position_idx: int = 0,
     ) -> LocalOrder:
         m = self.market(symbol)
-        if self.mode.hedge:  # Bybit refuses a one-way order on a hedge-mode account
-            if position_idx not in (1, 2):
-                raise ExchangeError(codes.PARAMS_ERROR, "position idx not match position mode")
-            raise ExchangeError(codes.PARAMS_ERROR, "the local venue does not trade hedge mode")
         if link_id and link_id in self.orders:
             raise ExchangeError(codes.DUPLICATE_LINK_ID, "OrderLinkedID is duplicate")
         if qty_lots < max(1, m.lot.count(m.info.min_qty)):
             raise ExchangeError(codes.PARAMS_ERROR, "Qty invalid: below the minimum order qty")
         if tif not in TIF_BY_NAME:
             raise ExchangeError(codes.PARAMS_ERROR, f"timeInForce invalid: {tif}")
+        if self.mode.hedge:  # Bybit refuses a one-way order on a hedge-mode account
+            if position_idx not in (1, 2):
+                raise ExchangeError(codes.PARAMS_ERROR, "position idx not match position mode")
+            raise ExchangeError(codes.PARAMS_ERROR, "the local venue does not trade hedge mode")
         pos = m.position.lots
         if reduce_only and (pos == 0 or (pos > 0) == (side == BUY)):
             raise ExchangeError(
