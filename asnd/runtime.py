@@ -262,7 +262,7 @@ class Daemon:
         if namespace is not None:
             await core.submit(namespace, wait=True)
         if isinstance(self.venue, BybitVenue):  # hedge mode, classic account, ...: refuse
-            await venue_check.ensure_ready(config)
+            await venue_check.ensure_ready(config, core.state)
         symbols = [s.symbol for s in config.slots]
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)

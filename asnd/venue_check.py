@@ -32,6 +32,7 @@ from asnd.readiness import (
     findings,
     journal_findings,
     refusal,
+    slots_money,
 )
 from asnd.recovery import restore_state
 from asnd.venues.base import VenueError
@@ -52,9 +53,12 @@ async def read_answers(config: Config) -> AccountAnswers:
         return await read_account(rest, [s.symbol for s in config.slots])
 
 
-async def ensure_ready(config: Config) -> list[Finding]:
-    """The account's findings; raises ``AccountNotReady`` if any of them blocks trading."""
-    found = findings(await read_answers(config), config.slots, config.venue.bybit.recv_window_ms)
+async def ensure_ready(config: Config, state: DaemonState | None = None) -> list[Finding]:
+    """The account's findings for the journal's ``state`` (None: a new journal); raises
+    ``AccountNotReady`` if any of them blocks trading."""
+    money = slots_money(state, config.slots)
+    answers = await read_answers(config)
+    found = findings(answers, config.slots, config.venue.bybit.recv_window_ms, money)
     if blocking(found):
         raise AccountNotReady(refusal(found, config.venue.kind))
     _log.info("venue account ready", checks=len(found))
@@ -71,11 +75,7 @@ def _journal_state(config: Config) -> DaemonState | None:
         return None
 
 
-def _known(config: Config, answers: AccountAnswers) -> list[Finding]:
-    try:
-        state = _journal_state(config)
-    except JournalError as exc:
-        return [Finding("journal", "change", f"unreadable: {exc}", "repair or move the journal")]
+def _known(state: DaemonState | None, answers: AccountAnswers) -> list[Finding]:
     if state is None or not (state.link_namespace or any(s.intents for s in state.slots)):
         # A new journal draws its namespace at start: no order on the account is its own.
         return journal_findings(
@@ -104,12 +104,18 @@ def check_venue(config: Config, out: TextIO = sys.stdout) -> int:
         return 2
     configure_logging(config.log.format, "warning")  # the table is the output
     try:
+        state = _journal_state(config)
+    except JournalError as exc:
+        print(f"asnd: cannot read the journal: {exc}", file=sys.stderr)
+        return 1
+    try:
         answers = trio.run(read_answers, config)
     except VenueError as exc:
         print(f"asnd: cannot check the venue: {exc}", file=sys.stderr)
         return 1
-    found = findings(answers, config.slots, config.venue.bybit.recv_window_ms)
-    found += _known(config, answers)
+    money = slots_money(state, config.slots)
+    found = findings(answers, config.slots, config.venue.bybit.recv_window_ms, money)
+    found += _known(state, answers)
     rows = [(f.check, _STATUS[f.status], f.seen, f.change) for f in found]
     print(f"{config.path}: {config.venue.kind} at {config.venue.bybit.rest_url}", file=out)
     print(table(rows, ("CHECK", "STATUS", "SEEN", "CHANGE")), file=out)

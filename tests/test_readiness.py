@@ -11,13 +11,23 @@ import pytest
 import trio
 
 from asnd.config import SlotConfig
-from asnd.readiness import AccountNotReady, blocking, findings, journal_findings, refusal
+from asnd.core.portfolio import CoreConfig, DaemonState
+from asnd.core.slot import SlotConfig as CoreSlot
+from asnd.readiness import (
+    AccountNotReady,
+    SlotsMoney,
+    blocking,
+    findings,
+    journal_findings,
+    refusal,
+    slots_money,
+)
 from asnd.venues.bybit.account import AccountAnswers, read_account
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.local.server import LocalBybit
 from asnd.venues.bybit.rest import BybitRest
 from asnd.venues.bybit.wire import PositionRow
-from journal.events import BUY
+from journal.events import BUY, SELL, Fill, InstrumentInfo
 
 from .venues.bybit.bybit_helpers import KEY, SECRET, WAIT_S, local_bybit
 
@@ -177,3 +187,44 @@ def test_the_local_venue_refuses_one_way_orders_in_hedge_mode() -> None:
             tif="GTC", link_id="x",
         )  # fmt: skip
     assert [r["positionIdx"] for r in ex.position_rows("BTCUSDT")] == [1, 2]
+
+
+def _traded_state(*fills: tuple[int, int]) -> DaemonState:
+    """One BTCUSDT slot (200 USDT) that booked ``(side, price_ticks)`` fills of 10 lots."""
+    config = CoreConfig(
+        slots=(
+            CoreSlot.from_decimals(
+                "BTCUSDT", capital=Decimal(200), min_qty=Decimal("0.001"), max_qty=Decimal("1")
+            ),
+        )
+    )
+    state = DaemonState(config)
+    state.apply(InstrumentInfo(1, 0, "bybit", "BTCUSDT", "0.5", "0.001", "0.001", "5"))
+    for i, (side, price) in enumerate(fills):
+        state.apply(
+            Fill(2 + i, 0, 0, f"asn-0-{i}", str(i), f"e{i}", "BTCUSDT", side, price, 10, 0,
+                 True, 0, 0)
+        )  # fmt: skip
+    return state
+
+
+async def test_the_balance_a_restart_needs_is_the_slots_cash_not_their_first_capital() -> None:
+    flat = _traded_state((BUY, 100_000), (SELL, 99_000))  # 0.01 BTC, 500 USDT lower: -5 USDT
+    money = slots_money(flat, slots("BTCUSDT"))
+    ledger = flat.slots[0].ledger
+    assert ledger is not None
+    cash = Decimal(ledger.cash_e8) / 10**8  # 200 - 5 - fees
+    assert cash < 195
+    assert money == SlotsMoney(cash, holding=False, what="cash")
+    assert slots_money(None, slots("BTCUSDT")) == SlotsMoney(Decimal(200))
+    async with local_bybit() as venue:
+        venue.exchange.wallet.deposit = cash
+        answers = await answers_of(venue, ("BTCUSDT",))
+    assert blocking(findings(answers, slots("BTCUSDT"), 5000, money)) == []
+    (bad,) = blocking(findings(answers, slots("BTCUSDT"), 5000))  # a new journal: capital
+    assert bad.check == "balance"
+    holding = slots_money(_traded_state((BUY, 100_000)), slots("BTCUSDT"))
+    assert holding.holding
+    short = replace(holding, needed=Decimal(1000))
+    (note,) = [f for f in findings(answers, slots("BTCUSDT"), 5000, short) if f.check == "balance"]
+    assert note.status == "note", "never refuse to manage open positions"
