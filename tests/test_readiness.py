@@ -228,3 +228,16 @@ async def test_the_balance_a_restart_needs_is_the_slots_cash_not_their_first_cap
     short = replace(holding, needed=Decimal(1000))
     (note,) = [f for f in findings(answers, slots("BTCUSDT"), 5000, short) if f.check == "balance"]
     assert note.status == "note", "never refuse to manage open positions"
+
+
+def test_a_malformed_wallet_answer_is_a_venue_error_naming_it() -> None:
+    from asnd.venues.base import VenueError
+    from asnd.venues.bybit.account import wallet_view
+
+    row = {"accountType": "UNIFIED", "totalEquity": "1e3", "totalAvailableBalance": "oops"}
+    with pytest.raises(VenueError, match="wallet-balance: not a number: 'oops'"):
+        wallet_view({"list": [row]})
+    assert wallet_view({"list": []}) is None
+    view = wallet_view({"list": [{**row, "totalAvailableBalance": "5", "coin": []}]})
+    assert view is not None
+    assert view.usdt_equity is None

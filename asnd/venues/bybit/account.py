@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from asnd.venues.base import OrderRejectedError
+from asnd.venues.base import OrderRejectedError, VenueError
 from asnd.venues.bybit.rest import BybitRest
 from asnd.venues.bybit.wire import InstrumentRow, OrderRow, PositionRow
 
@@ -65,7 +65,7 @@ def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value)) if value not in (None, "") else Decimal(0)
     except InvalidOperation:
-        raise ValueError(f"not a decimal: {value!r}") from None
+        raise VenueError(f"bybit wallet-balance: not a number: {value!r}") from None
 
 
 def wallet_view(result: dict[str, Any]) -> WalletView | None:
