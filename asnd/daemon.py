@@ -2,7 +2,8 @@
 
 ``asnd backtest ...`` replays journals through the core (``asnd.backtest.cli``).
 ``asnd run --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a clean stop,
-1 when it cannot start or must stop, 2 for a bad configuration). ``asnd check-config
+1 when it cannot start or must stop, 2 for a bad configuration, 3 when the Bybit account
+must change before it may trade: hedge mode, ...). ``asnd check-config
 --config FILE`` validates a configuration and exits 0 (valid) or 2 (the error, naming the
 key, on stderr). ``asnd check-venue --config FILE`` asks the Bybit account, read-only,
 whether trading can start (``asnd.venue_check``): a table, exit 0 (it can), 1 (something
@@ -29,6 +30,9 @@ from journal.errors import JournalError
 __all__ = ["main"]
 
 DEFAULT_CONFIG = "/etc/asnd/asnd.toml"
+#: ``asnd run``'s exit status when the Bybit account must change first (``asnd.readiness``);
+#: systemd/asnd.service does not restart on it (``RestartPreventExitStatus=``).
+ACCOUNT_NOT_READY = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,9 +106,13 @@ def run(config: Config) -> int:
     if interrupted:
         return 130
     if failure is not None:
-        for exc in _leaves(failure):
+        from asnd.readiness import AccountNotReady  # noqa: PLC0415 -- only on this path
+
+        leaves = _leaves(failure)
+        for exc in leaves:
             print(f"asnd: {exc}", file=sys.stderr)
-        return 1
+        # The account must change before a start can succeed: a restart would only repeat it.
+        return ACCOUNT_NOT_READY if any(isinstance(e, AccountNotReady) for e in leaves) else 1
     return 0
 
 

@@ -31,7 +31,7 @@ def run_daemon(config: Path) -> subprocess.CompletedProcess[str]:
 
 
 def refusal_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.returncode == 3, result.stderr[-3000:]  # the account must change first
     lines = [line for line in result.stderr.splitlines() if line.startswith("asnd: ")]
     assert len(lines) == 1, result.stderr[-3000:]
     assert SECRET not in result.stderr + result.stdout
