@@ -578,28 +578,6 @@ class DaemonState:
             slot.finish(event.link_id, event.status, owed)
         return []
 
-    def _on_link_namespace(self, event: Event) -> list[Event]:
-        assert isinstance(event, LinkNamespace)
-        if self.link_namespace and event.namespace != self.link_namespace:
-            self._note(f"second link namespace {event.namespace!r} ignored")
-        elif not self.link_namespace:
-            self.link_namespace = self.watchtower.namespace = event.namespace
-        return []
-
-    def _foreign(self, event: Event) -> list[Event]:
-        """A venue update for an order not of this journal (another journal's namespace, a
-        person's order): never adopted, never booked. A foreign *fill* on a symbol a slot
-        trades moves the venue position away from the slots' ledgers: trading halts."""
-        if not isinstance(event, Fill) or event.symbol not in self.by_symbol:
-            return []
-        if self.watchtower.halted:
-            return []
-        reason = (
-            f"fill {event.exec_id} on {event.symbol} for order {event.link_id!r} not of this "
-            "journal: something else trades this account's symbol; close it there, then resume"
-        )
-        return [TradingHalted(0, event.ts_local_ns, reason)]
-
     def _on_position(self, event: Event) -> list[Event]:
         assert isinstance(event, PositionReconciled)
         slots = self.by_symbol.get(event.symbol, [])
@@ -664,6 +642,28 @@ class DaemonState:
             f"slot {slot.index}: fill {event.exec_id} for order {event.link_id} not held open "
             f"({how}; booked)",
         )
+
+    def _on_link_namespace(self, event: Event) -> list[Event]:
+        assert isinstance(event, LinkNamespace)
+        if self.link_namespace and event.namespace != self.link_namespace:
+            self._note(f"second link namespace {event.namespace!r} ignored")
+        elif not self.link_namespace:
+            self.link_namespace = self.watchtower.namespace = event.namespace
+        return []
+
+    def _foreign(self, event: Event) -> list[Event]:
+        """A venue update for an order not of this journal (another journal's namespace, a
+        person's order): never adopted, never booked. A foreign *fill* on a symbol a slot
+        trades moves the venue position away from the slots' ledgers: trading halts."""
+        if not isinstance(event, Fill) or event.symbol not in self.by_symbol:
+            return []
+        if self.watchtower.halted:
+            return []
+        reason = (
+            f"fill {event.exec_id} on {event.symbol} for order {event.link_id!r} not of this "
+            "journal: something else trades this account's symbol; close it there, then resume"
+        )
+        return [TradingHalted(0, event.ts_local_ns, reason)]
 
     # --------------------------------------------------------------------------- snapshot
 
