@@ -101,11 +101,18 @@ class BybitSettings:
     recv_window_ms: int
 
 
+#: What start-up reconciliation does with open orders not of this journal (``[venue]
+#: foreign_orders``): report them (journaled, logged, left alone) or also cancel them.
+ForeignOrders = Literal["report", "cancel"]
+FOREIGN_ORDERS: Final = ("report", "cancel")
+
+
 @dataclass(frozen=True, slots=True)
 class VenueSettings:
     kind: VenueKind
     sim: SimSettings
     bybit: BybitSettings
+    foreign_orders: ForeignOrders = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +285,7 @@ def parse_config(text: str, path: Path) -> Config:
 
 def _venue(table: Table) -> VenueSettings:
     kind = table.choice("kind", VENUE_KINDS)
+    foreign = cast(ForeignOrders, table.choice("foreign_orders", FOREIGN_ORDERS, "report"))
     sim_table = table.table("sim")
     sim = SimSettings(seed=sim_table.integer("seed", 1))
     sim_table.finish()
@@ -292,7 +300,7 @@ def _venue(table: Table) -> VenueSettings:
     )
     bybit_table.finish()
     table.finish()
-    return VenueSettings(kind=cast(VenueKind, kind), sim=sim, bybit=bybit)
+    return VenueSettings(kind=cast(VenueKind, kind), sim=sim, bybit=bybit, foreign_orders=foreign)
 
 
 def _url(table: Table, name: str, default: str, schemes: tuple[str, str]) -> str:

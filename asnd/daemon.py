@@ -2,9 +2,12 @@
 
 ``asnd backtest ...`` replays journals through the core (``asnd.backtest.cli``).
 ``asnd run --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a clean stop,
-1 when it cannot start or must stop, 2 for a bad configuration). ``asnd check-config
+1 when it cannot start or must stop, 2 for a bad configuration, 3 when the Bybit account
+must change before it may trade: hedge mode, ...). ``asnd check-config
 --config FILE`` validates a configuration and exits 0 (valid) or 2 (the error, naming the
-key, on stderr).
+key, on stderr). ``asnd check-venue --config FILE`` asks the Bybit account, read-only,
+whether trading can start (``asnd.venue_check``): a table, exit 0 (it can), 1 (something
+must change, named in the table), 2 (bad config or usage).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from journal.errors import JournalError
 __all__ = ["main"]
 
 DEFAULT_CONFIG = "/etc/asnd/asnd.toml"
+#: ``asnd run``'s exit status when the Bybit account must change first (``asnd.readiness``);
+#: systemd/asnd.service does not restart on it (``RestartPreventExitStatus=``).
+ACCOUNT_NOT_READY = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the daemon")
     check = commands.add_parser("check-config", help="validate a config file and exit")
-    for sub in (run, check):
+    venue = commands.add_parser(
+        "check-venue",
+        help="check the Bybit account with read-only requests (exit 0: trading can start)",
+    )
+    for sub in (run, check, venue):
         sub.add_argument(
             "--config", default=DEFAULT_CONFIG, help=f"config file (default {DEFAULT_CONFIG})"
         )
@@ -94,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"asnd: invalid config: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-venue":
+        from asnd.venue_check import check_venue  # noqa: PLC0415 -- only when it runs
+
+        return check_venue(config)
     if args.command == "check-config":
         print(_summary(config))
         return 0
@@ -119,9 +133,13 @@ def run(config: Config) -> int:
     if interrupted:
         return 130
     if failure is not None:
-        for exc in _leaves(failure):
+        from asnd.readiness import AccountNotReady  # noqa: PLC0415 -- only on this path
+
+        leaves = _leaves(failure)
+        for exc in leaves:
             print(f"asnd: {exc}", file=sys.stderr)
-        return 1
+        # The account must change before a start can succeed: a restart would only repeat it.
+        return ACCOUNT_NOT_READY if any(isinstance(e, AccountNotReady) for e in leaves) else 1
     return 0
 
 

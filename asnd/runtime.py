@@ -15,6 +15,13 @@ Start-up, in this order, every step journaled:
    the core folds their shadows, ``asnd.core.pitlane``), the alerts (``asnd.alerts``, when a
    destination is enabled) and the systemd watchdog; then ``READY=1``.
 
+Two more steps keep a journal's orders its own (``asnd.foreign``): a new journal draws its
+link-id namespace right after ``ConfigLoaded`` (``LinkNamespace``), and after reconciliation
+the venue's open orders not of this journal are reported (or cancelled: ``[venue]
+foreign_orders``). On Bybit, before the instruments, the account is checked
+(``asnd.readiness``: one-way mode, unified account, linear USDT perpetuals trading, balance,
+clock): the daemon refuses to start with one line saying what to change.
+
 SIGTERM or SIGINT stops it: ``STOPPING=1``, the feed and control stop taking inputs, open
 orders are cancelled if ``[shutdown] cancel_open_orders`` (within ``grace_ms``),
 ``DaemonStopped`` is journaled, the journal is flushed, exit status 0.
@@ -31,7 +38,7 @@ from functools import partial
 import structlog
 import trio
 
-from asnd import __version__
+from asnd import __version__, foreign, venue_check
 from asnd.actors.core import CoreActor
 from asnd.actors.desk import Desk, Health
 from asnd.actors.executor import Executor
@@ -148,6 +155,7 @@ class Daemon:
         *,
         venue: Venue | None = None,
         notifier: Notifier | None = None,
+        entropy: Callable[[int], bytes] = os.urandom,
         clock_ns: Callable[[], int] = time.time_ns,
         alert_destinations: Sequence[Destination] | None = None,
     ) -> None:
@@ -160,6 +168,7 @@ class Daemon:
         self.venue = venue or make_venue(config)
         self.notifier = notifier or Notifier()
         self._clock_ns = clock_ns
+        self._entropy = entropy  # randomness is an input: the journal's link-id namespace
         self.health = Health(started_ns=clock_ns())
         self.stop = trio.Event()
         self.core: CoreActor | None = None
@@ -295,6 +304,11 @@ class Daemon:
         # The recovered state, journaled: the recovery point, and a bound on the next restart.
         await core.snapshot()
         await core.submit(ConfigLoaded(0, now(), str(config.path), config.digest, config.text))
+        namespace = foreign.namespace_for(core.state, self._entropy, now())
+        if namespace is not None:
+            await core.submit(namespace, wait=True)
+        if isinstance(self.venue, BybitVenue):  # hedge mode, classic account, ...: refuse
+            await venue_check.ensure_ready(config, core.state)
         symbols = [s.symbol for s in config.slots]
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)
@@ -310,6 +324,10 @@ class Daemon:
             await executor.resolve(slot, symbol, link_id)
         _orders, positions = await self.venue.reconcile(symbols)
         await core.submit(*positions, wait=True)
+        mode = config.venue.foreign_orders
+        await core.submit(
+            *await foreign.reconcile_foreign(self.venue, state, symbols, mode), wait=True
+        )
 
     def _champions(self, core: CoreActor) -> list[Event]:
         out: list[Event] = []

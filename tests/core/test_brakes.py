@@ -326,7 +326,7 @@ def test_a_kill_retries_the_liquidation_of_a_dying_slot_that_got_stuck() -> None
 def test_an_old_snapshot_is_refused_by_name_so_recovery_replays() -> None:
     _loop, _venue, config = setup()
     old = msgspec.msgpack.encode(["asn-core/1", 12, False, ""])
-    with pytest.raises(SnapshotError, match="snapshot schema 'asn-core/1', expected 'asn-core/2'"):
+    with pytest.raises(SnapshotError, match="snapshot schema 'asn-core/1', expected 'asn-core/3'"):
         DaemonState.restore(config, old)
 
 

@@ -9,6 +9,7 @@ Layering (each module one concept; lower ones know nothing of higher ones)::
     parse                                       frames/rows -> journal events (exact ticks/lots)
     retry                                       the one retry helper (policy in exception types)
     rest                                        signed REST over httpx; server-time offset
+    account                                     read-only account questions (mode, balance)
     connection                                  WebSocket reconnect discipline (ping, silence)
     public_ws, private_ws                       the two feeds
     venue                                       BybitVenue: the ``Venue`` protocol

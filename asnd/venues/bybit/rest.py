@@ -395,6 +395,12 @@ class BybitRest:
         result: dict[str, Any] = msgspec.json.decode(raw)
         return result
 
+    async def account_info(self) -> dict[str, Any]:
+        """``/v5/account/info``: ``unifiedMarginStatus``, ``marginMode``, ... (read-only)."""
+        raw = await self._call("GET", "/v5/account/info", {}, signed=True, what="account info")
+        result: dict[str, Any] = msgspec.json.decode(raw)
+        return result
+
     async def instruments(self, symbol: str) -> list[InstrumentRow]:
         params = {"category": self.category, "symbol": symbol}
         raw = await self._call(
