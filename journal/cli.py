@@ -5,6 +5,8 @@
     asn-journal cat DIR [--kind K]... [--from X] [--to X] [--json] [--follow]
     asn-journal verify DIR                  checks every record; changes nothing
     asn-journal import-bybit OUT FILE...    Bybit order-book archives -> a new journal
+    asn-journal import-binance OUT FILE...  raw Binance feeds (one recording) -> a new journal
+    asn-journal download-bybit SYMBOL DATE... --out OUT   Bybit's daily archives -> a journal
     asn-journal prune DIR [--retain-days N] [--retain-bytes SIZE] [--archive DIR] [--dry-run]
                                             remove (or archive) segments below the latest
                                             state snapshot that the limits no longer keep
@@ -17,20 +19,32 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Never
 
 import msgspec
 from tqdm import tqdm
 
+from journal.binance_feed import feed_size, read_feeds, survey
 from journal.bybit_archive import archive_size, read_archive
+from journal.bybit_download import (
+    ORDERBOOK_BASE,
+    TRADES_BASE,
+    NotFound,
+    fetch,
+    orderbook_url,
+    trades_url,
+)
+from journal.bybit_trades import with_trades
 from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
-from journal.events import Event, kind_name
+from journal.events import Event, InstrumentInfo, kind_name
 from journal.reader import JournalReader, follow
 from journal.retention import RetainPolicy, latest_snapshot_seq, plan, prune
 from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames
@@ -257,11 +271,11 @@ def _import_archive(writer: JournalWriter, path: Path, args: argparse.Namespace)
     return count
 
 
-def _cmd_import_bybit(args: argparse.Namespace) -> int:
-    out: Path = args.out
+def _check_import_target(out: Path, files: Sequence[Path]) -> None:
+    """Refuse before any work an import that could not be published or read."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise JournalError(f"{out} already exists and is not an empty directory")
-    for f in args.files:
+    for f in files:
         if not f.is_file():
             raise JournalError(f"{f}: no such file")
     parent = out.resolve().parent
@@ -269,16 +283,125 @@ def _cmd_import_bybit(args: argparse.Namespace) -> int:
         raise JournalError(f"cannot create {out}: {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise JournalError(f"cannot write into {parent}: permission denied")
-    total = 0
+
+
+def _staged_import(out: Path, fill: Callable[[JournalWriter], int]) -> int:
+    """A new journal at ``out`` holding what ``fill`` appends, published whole or not at all."""
     # Built beside OUT and renamed into place: a killed import leaves no partial journal, only
     # a hidden partial directory that the next import (or backtest) in that parent removes.
     with staged_directory(out) as staging, JournalWriter.open(staging, fsync=False) as writer:
-        for path in args.files:
-            total += _import_archive(writer, path, args)
+        total = fill(writer)
         writer.fsync = True
         writer.commit()
     print(f"imported {total} events into {out}")
     return 0
+
+
+def _cmd_import_bybit(args: argparse.Namespace) -> int:
+    _check_import_target(args.out, args.files)
+
+    def fill(writer: JournalWriter) -> int:
+        return sum(_import_archive(writer, path, args) for path in args.files)
+
+    return _staged_import(args.out, fill)
+
+
+def _bytes_bar(total: int, desc: str) -> tqdm[Never]:
+    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=None, leave=False)
+
+
+def _cmd_import_binance(args: argparse.Namespace) -> int:
+    files: list[Path] = args.files
+    _check_import_target(args.out, files)
+    total_bytes = sum(feed_size(f) for f in files)
+
+    def fill(writer: JournalWriter) -> int:
+        # Two streaming passes: the survey infers tick/lot sizes (and finds malformed lines)
+        # before the first event is written, the second writes.
+        with _bytes_bar(total_bytes, "survey") as bar:
+            surveyed = survey(files, progress=bar.update)
+        count = 0
+        with _bytes_bar(total_bytes, "import") as bar:
+            for event in read_feeds(
+                files,
+                tick_size=args.tick_size,
+                lot_size=args.lot_size,
+                progress=bar.update,
+                surveyed=surveyed,
+            ):
+                if isinstance(event, InstrumentInfo):  # the grid, so a wrong guess shows
+                    print(
+                        f"{event.symbol} ({event.venue}): tick {event.tick_size}, "
+                        f"lot {event.lot_size}"
+                    )
+                writer.append(event)
+                count += 1
+        return count
+
+    return _staged_import(args.out, fill)
+
+
+def _archive_bar(desc: str) -> tuple[tqdm[Never], Callable[[int, int], None]]:
+    """A byte progress bar whose total is set when the server states the size."""
+    bar = _bytes_bar(0, desc)
+
+    def on_total(total: int, have: int) -> None:
+        bar.reset(total=total or None)
+        bar.update(have)
+
+    return bar, on_total
+
+
+def _download(url: str, args: argparse.Namespace) -> Path:
+    bar, on_total = _archive_bar(url.rsplit("/", 1)[1])
+    with bar:
+        got = fetch(url, args.cache, retries=args.retries, on_total=on_total, on_bytes=bar.update)
+    if got.resumed_from == got.size:
+        how = "already in the cache"
+    elif got.resumed_from or got.requests > 1:
+        how = f"resumed at byte {got.resumed_from}, {got.requests} requests"
+    else:
+        how = "new"
+    md5 = ", MD5 checked" if got.md5_checked else ""
+    print(f"{got.path.name}: {got.size} bytes ({how}{md5}, CRC-32 checked)")
+    return got.path
+
+
+def _cmd_download_bybit(args: argparse.Namespace) -> int:
+    symbol: str = args.symbol.upper()
+    if not re.fullmatch(r"[A-Z0-9]{2,30}", symbol):
+        raise JournalError(f"{args.symbol!r} is not a Bybit symbol (letters and digits)")
+    dates: list[str] = []
+    for text in args.dates:
+        try:
+            dates.append(date.fromisoformat(text).isoformat())
+        except ValueError:
+            raise JournalError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    _check_import_target(args.out, [])
+    depths = [args.depth] if args.depth else [500, 200] if args.category == "linear" else [200]
+    days: list[tuple[Path, Path | None]] = []
+    for day in dates:
+        for i, depth in enumerate(depths):
+            url = orderbook_url(args.orderbook_base, args.category, symbol, day, depth)
+            try:
+                book = _download(url, args)
+                break
+            except NotFound:
+                if i == len(depths) - 1:
+                    raise  # Bybit switched some symbols from ob500 to ob200: tried both
+        trades = _download(trades_url(args.trades_base, symbol, day), args) if args.trades else None
+        days.append((book, trades))
+
+    def fill(writer: JournalWriter) -> int:
+        count = 0
+        for book, trades in days:
+            events = read_archive(book, tick_size=args.tick_size, lot_size=args.lot_size)
+            for event in events if trades is None else with_trades(events, trades):
+                writer.append(event)
+                count += 1
+        return count
+
+    return _staged_import(args.out, fill)
 
 
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -362,6 +485,53 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")
     p.set_defaults(func=_cmd_import_bybit)
 
+    p = sub.add_parser(
+        "import-binance", help="raw Binance feeds (hftbacktest collector) -> a new journal"
+    )
+    p.add_argument("out", type=Path, help="new journal directory")
+    p.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        help="<symbol>_<yyyymmdd>.gz files of one recording, in order (one stream)",
+    )
+    p.add_argument("--tick-size", help="price step, e.g. 0.1 (default: inferred per symbol)")
+    p.add_argument("--lot-size", help="size step, e.g. 0.001 (default: inferred per symbol)")
+    p.set_defaults(func=_cmd_import_binance)
+
+    p = sub.add_parser(
+        "download-bybit", help="Bybit's daily public order-book archives -> a new journal"
+    )
+    p.add_argument("symbol", help="e.g. BTCUSDT")
+    p.add_argument("dates", nargs="+", metavar="DATE", help="UTC days, YYYY-MM-DD")
+    p.add_argument("--out", type=Path, required=True, help="new journal directory")
+    p.add_argument("--category", choices=["linear", "spot"], default="linear")
+    p.add_argument("--depth", type=int, help="archive depth (default: 500, else 200; spot 200)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("var/bybit-archives"),
+        help="where archives are kept (and resumed); default var/bybit-archives",
+    )
+    p.add_argument("--retries", type=int, default=3, help="resumes after a dropped connection")
+    p.add_argument(
+        "--orderbook-base",
+        default=ORDERBOOK_BASE,
+        metavar="URL",
+        help=f"where the order-book archives are (default {ORDERBOOK_BASE}; a mirror)",
+    )
+    p.add_argument(
+        "--trades", action="store_true", help="also the day's trade archive, merged in time"
+    )
+    p.add_argument(
+        "--trades-base",
+        default=TRADES_BASE,
+        metavar="URL",
+        help=f"where the trade archives are (default {TRADES_BASE}; a mirror)",
+    )
+    p.add_argument("--tick-size", help="price step, e.g. 0.0001 (default: inferred)")
+    p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")
+    p.set_defaults(func=_cmd_download_bybit)
     p = sub.add_parser("prune", help="remove or archive old segments below the latest snapshot")
     p.add_argument("journal", type=Path)
     p.add_argument("--retain-days", type=float, metavar="N", help="keep segments younger")
