@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-import trio
-
+from asnd import __version__
 from asnd.backtest import cli as backtest_cli
 from asnd.config import Config, ConfigError, load_config
-from asnd.control import ControlSocketError
-from asnd.log import configure_logging
-from asnd.metrics import MetricsListenError
-from asnd.runtime import Daemon
-from asnd.venues.base import NeedsHumanError, VenueError
-from asnd.venues.bybit.credentials import load_credentials
-from journal.errors import JournalError
+
+# Only what parsing arguments and checking a config need is imported here: the runtime
+# (trio, numba kernels, venues) and the backtest's reports (matplotlib) are imported by the
+# command that runs them, so `asnd check-config` and `asnd --help` start in a fraction of a
+# second (tests/test_entry_points.py checks which modules each command imports).
 
 __all__ = ["main"]
 
@@ -31,6 +28,7 @@ DEFAULT_CONFIG = "/etc/asnd/asnd.toml"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asnd", description="The ASN trading daemon.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the daemon")
     check = commands.add_parser("check-config", help="validate a config file and exit")
@@ -55,6 +53,9 @@ def _summary(config: Config) -> str:
     metrics = config.metrics.address
     lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
     if config.venue.kind != "sim":
+        from asnd.venues.base import NeedsHumanError
+        from asnd.venues.bybit.credentials import load_credentials
+
         try:
             load_credentials()
             lines.append("  credentials: found")
@@ -80,6 +81,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(config: Config) -> int:
+    import trio
+
+    from asnd.control import ControlSocketError
+    from asnd.log import configure_logging
+    from asnd.metrics import MetricsListenError
+    from asnd.runtime import Daemon
+    from asnd.venues.base import VenueError
+    from journal.errors import JournalError
+
     configure_logging(config.log.format, config.log.level)
     failure: BaseExceptionGroup[Exception] | None = None
     interrupted = False
