@@ -75,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"asnd: invalid config: {exc}", file=sys.stderr)
         return 2
     if args.command == "check-config":
-        print(_summary(config))
+        try:
+            print(_summary(config))
+        except BrokenPipeError:  # `asnd check-config ... | head`: the reader has had enough
+            sys.stderr.close()
         return 0
     return run(config)
 
