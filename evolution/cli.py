@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--generations", type=int, default=20)
     r.add_argument("--population", type=_positive, default=40)
-    r.add_argument("--workers", type=_positive, help="worker processes (default: the CPUs)")
+    r.add_argument("--workers", type=_positive, help="worker processes (default: CPUs - 1, 1 to 4)")
     r.add_argument("--scheduler", help="Dask scheduler tcp://HOST:PORT (needs asn[distributed])")
     r.add_argument("--no-oracle", action="store_true", help="evaluate every offspring in full")
     r.add_argument("--nsga2", action="store_true", help="NSGA-II over (fitness, tree size)")
