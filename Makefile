@@ -2,9 +2,12 @@
 # fresh machine (Python 3.11+), and are quick when it is already installed.
 #
 # What each installs: `make run` only the runtime (`pip install -e .`); `make test` adds the
-# test extras (pytest, mypy, ruff, dask, ccxt, pybit, ...), `make bench` the bench extras
-# (hftbacktest, order-book). Each install has its own stamp, named after pyproject.toml's
-# checksum, so it is redone only when the dependency list changes.
+# test extras (pytest, mypy, ruff, dask, ccxt, pybit, ...) and the bench extras (hftbacktest,
+# order-book), `make bench` the bench extras. The suite gets the bench extras too because
+# hftbacktest's numba pins numpy: CI then has the numpy (and numpy type stubs, which mypy
+# checks the tests against) of the development environment, where the benches run. Each
+# install has its own stamp, named after pyproject.toml's checksum, so it is redone only when
+# the dependency list changes.
 
 # Found once (a simply expanded variable), quietly: a pyenv shim for a version that is not
 # selected exists on PATH but fails when run.
@@ -44,8 +47,8 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)
-	@echo "==> installing the test extras (pytest, mypy, ruff, dask, ccxt, pybit)"
-	$(BIN)/python -m pip install --progress-bar on -e '.[test]'
+	@echo "==> installing the test and bench extras (pytest, mypy, ruff, dask, ccxt, pybit, hftbacktest)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[test,bench]'
 	@rm -f $(VENV)/.installed-test-*
 	@touch $@
 
