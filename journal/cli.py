@@ -339,8 +339,10 @@ def _cmd_import_bybit(args: argparse.Namespace) -> int:
         if not f.is_file():
             raise JournalError(f"{f}: no such file")
     parent = out.resolve().parent
-    if not parent.is_dir():
-        raise JournalError(f"cannot create {out}: {parent} does not exist")
+    try:  # like `asnd backtest --out`: missing parents are created (`var/` on a fresh checkout)
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise JournalError(f"cannot create {out}: {parent} is not a directory") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise JournalError(f"cannot write into {parent}: permission denied")
     total = 0
