@@ -14,9 +14,9 @@ market data at ``../shared/data``), with this interpreter's scripts first on ``P
 - ``<!-- not-run: REASON -->`` before a block skips it (it needs keys, root or a network, or
   is the test suite itself); the reason is required.
 
-It takes about half a minute (a daemon start and stop, an import, four backtests of the
-shared XRPUSDT archive and two evolution starts as subprocesses); each command has its own
-timeout.
+It is longer than a unit test because it starts the real commands: a daemon start and stop,
+an import, four backtests of the shared XRPUSDT archive and two evolution starts, about 25 s
+of CPU (72-84 s wall on the shared, loaded 2-core machine); each command has its own timeout.
 """
 
 from __future__ import annotations
