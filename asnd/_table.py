@@ -201,12 +201,7 @@ class Table:
         if not text:
             raise self.error(name, "expected a path, got an empty string")
         # Normalised but not symlink-resolved: errors show the path as the user wrote it.
-        return _resolve(base, text)
-
-    def optional_path(self, name: str, base: Path) -> Path | None:
-        """Like ``path_value``, with "" or an absent key meaning none."""
-        text = self.string(name, "")
-        return _resolve(base, text) if text else None
+        return Path(os.path.normpath(base / Path(text).expanduser()))
 
     def table(self, name: str) -> Table:
         """A sub-table; an absent one reads as empty, so every key in it takes its default."""
@@ -239,7 +234,3 @@ class Table:
         names = ", ".join(self.key(n) for n in sorted(self._data))
         plural = "s" if len(self._data) > 1 else ""
         raise ConfigError(f"unknown key{plural}: {names}")
-
-
-def _resolve(base: Path, text: str) -> Path:
-    return Path(os.path.normpath(base / Path(text).expanduser()))

@@ -129,10 +129,6 @@ class JournalSettings:
     fsync: bool
     group_commit_max_delay_ms: int
     snapshot_every_events: int
-    # Retention (journal.retention): 0 = no limit of that kind; archive None = delete.
-    retain_days: int = 0
-    retain_bytes: int = 0
-    archive: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,9 +364,6 @@ def _journal(table: Table, base: Path) -> JournalSettings:
         fsync=table.boolean("fsync", True),
         group_commit_max_delay_ms=table.integer("group_commit_max_delay_ms", 5, maximum=10_000),
         snapshot_every_events=table.integer("snapshot_every_events", 100_000, minimum=1),
-        retain_days=table.integer("retain_days", 0),
-        retain_bytes=table.integer("retain_bytes", 0),
-        archive=table.optional_path("archive", base),
     )
     table.finish()
     return settings

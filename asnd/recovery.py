@@ -19,7 +19,6 @@ import structlog
 
 from asnd.core.drive import recover
 from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
-from journal.errors import JournalError
 from journal.events import StateSnapshot
 from journal.reader import JournalReader
 
@@ -35,19 +34,6 @@ class Restored:
     replayed: int  # seqs the replay after the snapshot covered
 
 
-def _require_whole(reader: JournalReader, why: str) -> None:
-    """A full replay needs the journal from seq 1: after ``asn-journal prune`` (or
-    ``[journal] retain``) it starts later, and folding only its tail would be a wrong state."""
-    segments = reader.segments()
-    if segments and segments[0].header.first_seq > 1:
-        first = segments[0].header.first_seq
-        raise JournalError(
-            f"{reader.directory}: cannot recover: {why}, and the journal starts at seq "
-            f"{first} (older segments were pruned or archived); put the archived segments "
-            "back to replay it whole"
-        )
-
-
 def restore_state(config: CoreConfig, directory: Path) -> Restored:
     reader = JournalReader(directory)
     latest: StateSnapshot | None = None
@@ -56,11 +42,8 @@ def restore_state(config: CoreConfig, directory: Path) -> Restored:
         latest = event
     start = 0 if latest is None else latest.as_of_seq + 1
     try:
-        if latest is None:
-            _require_whole(reader, "it holds no state snapshot")
         state = recover(config, latest, reader.events(from_seq=start))
     except SnapshotError as exc:
-        _require_whole(reader, f"its state snapshot is unusable ({exc})")
         _log.warning("state snapshot unusable, replaying the whole journal", error=str(exc))
         latest, start = None, 0
         state = recover(config, None, reader.events())

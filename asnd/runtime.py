@@ -35,7 +35,6 @@ from asnd import __version__
 from asnd.actors.core import CoreActor
 from asnd.actors.desk import Desk, Health
 from asnd.actors.executor import Executor
-from asnd.actors.housekeeper import JournalHousekeeper
 from asnd.actors.pitcrew import PitCrew
 from asnd.actors.supervisor import ActorSpec, Supervisor
 from asnd.config import Config
@@ -66,7 +65,6 @@ from journal.events import (
     FeedLost,
     Trade,
 )
-from journal.retention import RetentionPolicy
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
@@ -169,18 +167,10 @@ class Daemon:
             max_batch_delay_s=config.journal.group_commit_max_delay_ms / 1000,
             on_commit=self.metrics.journal.committed,
         )
-        retain = config.journal
-        housekeeper = JournalHousekeeper(
-            retain.directory,
-            RetentionPolicy(retain.retain_days * 86_400 or None, retain.retain_bytes or None),
-            archive=retain.archive,
-            clock_ns=now,
-        )
         core = self.core = CoreActor(
             restored.state,
             service,
             snapshot_every=config.journal.snapshot_every_events,
-            on_snapshot=housekeeper.snapshot_journaled,
             clock_ns=now,
             observe=partial(_observe, self.health, now),
             pit=PitLane(
@@ -227,8 +217,6 @@ class Daemon:
                         ActorSpec("watch", partial(self._watch, core), critical=False),
                         ActorSpec("pitcrew", pit_crew.run, critical=False),
                     ]
-                    if housekeeper.policy.active:
-                        specs.append(ActorSpec("retain", housekeeper.run, critical=False))
                     if config.metrics.enabled:
                         serve = partial(serve_metrics, config.metrics, self.metrics.registry)
                         specs.append(ActorSpec("metrics", serve, critical=False))

@@ -4,7 +4,6 @@
     asn-journal stats DIR                   seq and time range, counts per kind
     asn-journal cat DIR [--kind K]... [--from X] [--to X] [--json] [--follow]
     asn-journal verify DIR                  checks every record; changes nothing
-    asn-journal prune DIR --keep-days D | --keep-bytes N [--archive DIR] [--dry-run]
     asn-journal import-bybit OUT FILE...    Bybit order-book archives -> a new journal
 
 ``--from``/``--to`` take a seq (an integer) or a UTC time (ISO 8601, e.g. 2024-12-01T00:00:05).
@@ -274,44 +273,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-_BYTE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def _byte_count(text: str) -> int:
-    """``--keep-bytes``: an integer, optionally with K, M, G or T (binary: 1K = 1024)."""
-    number, unit = text.rstrip("KMGTkmgt"), text[len(text.rstrip("KMGTkmgt")) :].upper()
-    if not number.isdigit() or unit not in _BYTE_UNITS:
-        raise argparse.ArgumentTypeError(f"not a byte count: {text!r} (e.g. 500M, 20G)")
-    return int(number) * _BYTE_UNITS[unit]
-
-
-def _days(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}")
-    return int(text)
-
-
-def _cmd_prune(args: argparse.Namespace) -> int:
-    import time  # noqa: PLC0415 - only pruning reads the clock
-
-    from journal.retention import RetentionPolicy, prune  # noqa: PLC0415
-
-    if args.keep_days is None and args.keep_bytes is None:
-        raise JournalError("prune needs --keep-days and/or --keep-bytes")
-    days = args.keep_days
-    policy = RetentionPolicy(None if days is None else days * 86_400, args.keep_bytes)
-    done = prune(args.journal, policy, time.time_ns(), archive=args.archive, dry_run=args.dry_run)
-    verb = "would remove" if args.dry_run else ("archived" if args.archive else "pruned")
-    if done.removed:
-        where = f" to {args.archive}" if args.archive else ""
-        span = f"{done.removed[0].name}..{done.removed[-1].name}"
-        print(f"{verb} {len(done.removed)} segment(s), {done.freed_bytes} bytes{where}: {span}")
-    else:
-        print("nothing to prune")
-    print(f"kept the rest: {done.kept_because}")
-    return 0
-
-
 def _import_archive(writer: JournalWriter, path: Path, args: argparse.Namespace) -> int:
     """Append one archive's events; returns how many."""
     count = 0
@@ -382,16 +343,6 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every record; changes nothing")
     p.add_argument("journal", type=Path)
     p.set_defaults(func=_cmd_verify)
-
-    p = sub.add_parser(
-        "prune", help="archive or delete old segments (only below the latest state snapshot)"
-    )
-    p.add_argument("journal", type=Path)
-    p.add_argument("--keep-days", type=_days, metavar="DAYS", help="keep this many days")
-    p.add_argument("--keep-bytes", type=_byte_count, metavar="N", help="keep at most N bytes")
-    p.add_argument("--archive", type=Path, metavar="DIR", help="move segments here instead")
-    p.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
-    p.set_defaults(func=_cmd_prune)
 
     p = sub.add_parser("import-bybit", help="Bybit order-book archives -> a new journal")
     p.add_argument("out", type=Path, help="new journal directory")

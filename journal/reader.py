@@ -38,7 +38,6 @@ from journal.segment import (
     FrameBlocks,
     ScanEnd,
     SegmentHeader,
-    open_for_reading,
     segment_name,
     segment_paths,
 )
@@ -106,7 +105,7 @@ class _Cursor:
     ) -> None:
         self.path = path
         self.read_block = read_block
-        self.fd = open_for_reading(path)
+        self.fd = os.open(path, os.O_RDONLY)
         raw = os.pread(self.fd, HEADER_SIZE, 0)
         try:
             self.header = self._parse_header(raw, header_pending_ok)

@@ -22,7 +22,6 @@ Reading classifies the first bad frame it meets (see ``scan``):
 from __future__ import annotations
 
 import enum
-import fcntl
 import os
 import struct
 from collections.abc import Iterator
@@ -51,7 +50,6 @@ __all__ = [
     "segment_name",
     "segment_paths",
     "require_journal",
-    "open_for_reading",
 ]
 
 MAGIC: Final = b"ASNJ\x89\r\n\x1a"
@@ -120,21 +118,6 @@ def require_journal(directory: Path) -> list[Path]:
     if not paths:
         raise JournalNotFound(f"{directory} holds no journal (no *{SUFFIX} segment files)")
     return paths
-
-
-def open_for_reading(path: Path) -> int:
-    """A segment opened for reading under a shared ``flock``, held until the fd is closed:
-    ``journal.retention`` never removes a segment while a reader holds it (it takes an
-    exclusive lock without waiting). A segment pruned after the directory was listed is a
-    clear error, never a silent gap."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise JournalNotFound(
-            f"{path} was pruned or archived after this reader listed the journal; read again"
-        ) from None
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    return fd
 
 
 class ScanEnd(enum.Enum):

@@ -76,7 +76,6 @@ class CoreActor:
         observe: Callable[[Event], None] | None = None,
         pit: PitLane | None = None,
         on_folded: Callable[[Event, list[Event], int], None] | None = None,
-        on_snapshot: Callable[[Event], None] | None = None,
     ) -> None:
         self.state = state
         self.journal = journal
@@ -85,7 +84,6 @@ class CoreActor:
         self._observe = observe
         self.pit = pit
         self._on_folded = on_folded
-        self._on_snapshot = on_snapshot  # journal housekeeping (asnd.actors.housekeeper)
         # A venue streams plain events into the inbox (``emit``); the control desk and the
         # executor use ``submit`` when they need to know their inputs were applied.
         self.inbox, self._inbox = trio.open_memory_channel[Event | Submission](INBOX_SIZE)
@@ -179,7 +177,4 @@ class CoreActor:
     async def snapshot(self) -> Event:
         """Journal the state as of now (durably: restart time depends on it)."""
         self._since_snapshot = 0
-        event = await self.journal.append_durable(self.state.snapshot_event(self._clock_ns()))
-        if self._on_snapshot is not None:
-            self._on_snapshot(event)
-        return event
+        return await self.journal.append_durable(self.state.snapshot_event(self._clock_ns()))
