@@ -15,19 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-import trio
-
-from asnd.alerts.destinations import destinations
+from asnd import __version__
 from asnd.alerts.settings import AlertsSetupError
 from asnd.backtest import cli as backtest_cli
 from asnd.config import Config, ConfigError, load_config
-from asnd.control import ControlSocketError
-from asnd.log import configure_logging
-from asnd.metrics import MetricsListenError
-from asnd.runtime import Daemon
-from asnd.venues.base import NeedsHumanError, VenueError
-from asnd.venues.bybit.credentials import load_credentials
-from journal.errors import JournalError
+
+# Only what parsing arguments and checking a config need is imported here: the runtime
+# (trio, numba kernels, venues) and the backtest's reports (matplotlib) are imported by the
+# command that runs them, so `asnd check-config` and `asnd --help` start in a fraction of a
+# second (tests/test_entry_points.py checks which modules each command imports).
 
 __all__ = ["main"]
 
@@ -39,6 +35,7 @@ ACCOUNT_NOT_READY = 3
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asnd", description="The ASN trading daemon.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the daemon")
     check = commands.add_parser("check-config", help="validate a config file and exit")
@@ -68,6 +65,9 @@ def _summary(config: Config) -> str:
     lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
     lines.append(_alerts_line(config))
     if config.venue.kind != "sim":
+        from asnd.venues.base import NeedsHumanError
+        from asnd.venues.bybit.credentials import load_credentials
+
         try:
             load_credentials()
             lines.append("  credentials: found")
@@ -86,6 +86,8 @@ def _alerts_line(config: Config) -> str:
     ]
     if not on:
         return "  alerts: off"
+    from asnd.alerts.destinations import destinations  # httpx: only when alerts are on
+
     try:
         destinations(alerts)
         found = "secrets found"
@@ -105,16 +107,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"asnd: invalid config: {exc}", file=sys.stderr)
         return 2
     if args.command == "check-venue":
-        from asnd.venue_check import check_venue  # noqa: PLC0415 -- only when it runs
+        from asnd.venue_check import check_venue
 
         return check_venue(config)
     if args.command == "check-config":
-        print(_summary(config))
+        try:
+            print(_summary(config))
+        except BrokenPipeError:  # `asnd check-config ... | head`: the reader has had enough
+            sys.stderr.close()
         return 0
     return run(config)
 
 
 def run(config: Config) -> int:
+    import trio
+
+    from asnd.control import ControlSocketError
+    from asnd.log import configure_logging
+    from asnd.metrics import MetricsListenError
+    from asnd.runtime import Daemon
+    from asnd.venues.base import VenueError
+    from journal.errors import JournalError
+
     configure_logging(config.log.format, config.log.level)
     failure: BaseExceptionGroup[Exception] | None = None
     interrupted = False
@@ -133,7 +147,7 @@ def run(config: Config) -> int:
     if interrupted:
         return 130
     if failure is not None:
-        from asnd.readiness import AccountNotReady  # noqa: PLC0415 -- only on this path
+        from asnd.readiness import AccountNotReady
 
         leaves = _leaves(failure)
         for exc in leaves:

@@ -12,7 +12,9 @@
                                             state snapshot that the limits no longer keep
 
 ``--from``/``--to`` take a seq (an integer) or a UTC time (ISO 8601, e.g. 2024-12-01T00:00:05).
-Errors are one line on stderr and exit status 2; ``verify`` exits 1 when it found problems.
+Errors are one line on stderr and exit status 2 (a missing or empty journal directory
+included); ``verify`` prints what it read (segments, records by kind, seq range) and exits 1
+when it found problems.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Never
@@ -31,6 +34,7 @@ from typing import Never
 import msgspec
 from tqdm import tqdm
 
+from journal import __version__
 from journal.binance_feed import feed_size, read_feeds, survey
 from journal.bybit_archive import archive_size, read_archive
 from journal.bybit_download import (
@@ -47,7 +51,7 @@ from journal.errors import CorruptJournal, JournalError
 from journal.events import Event, InstrumentInfo, kind_name
 from journal.reader import JournalReader, follow
 from journal.retention import RetainPolicy, latest_snapshot_seq, plan, prune
-from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames
+from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames, require_journal
 from journal.staging import staged_directory
 from journal.writer import JournalWriter
 
@@ -112,6 +116,7 @@ def json_line(event: Event) -> bytes:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
+    require_journal(args.journal)
     reader = JournalReader(args.journal)
     for info in reader.segments():
         h = info.header
@@ -123,6 +128,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
+    require_journal(args.journal)
     reader = JournalReader(args.journal)
     segments = reader.segments()
     counts: Counter[str] = Counter()
@@ -152,6 +158,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cat_events(args: argparse.Namespace) -> Iterator[Event]:
+    require_journal(args.journal)
     from_seq, from_ts = _bound(args.from_)
     to_seq, to_ts = _bound(args.to)
     kinds = _kinds(args.kind)
@@ -184,11 +191,34 @@ def _cmd_cat(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(slots=True)
+class JournalCheck:
+    """What ``verify`` found: its problems, and what it read (the counts it prints)."""
+
+    problems: list[str] = field(default_factory=list)
+    segments: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+    @property
+    def records(self) -> int:
+        return sum(self.by_kind.values())
+
+
 def verify_journal(directory: Path) -> list[str]:
     """Every problem found, one sentence each; an empty list means the journal is sound."""
+    return check_journal(directory).problems
+
+
+def check_journal(directory: Path) -> JournalCheck:
+    """Read every record of a journal, checking frames, checksums, kinds and seqs."""
+    require_journal(directory)
     reader = JournalReader(directory)
-    problems: list[str] = []
+    check = JournalCheck()
+    problems = check.problems
     paths = [s.path for s in reader.segments()] if _headers_ok(reader, problems) else []
+    check.segments = len(paths)
     expected: int | None = None
     for i, path in enumerate(paths):
         first = int(path.stem)
@@ -201,7 +231,7 @@ def verify_journal(directory: Path) -> list[str]:
         with path.open("rb") as f:
             try:
                 for payload in read_frames(path, f.fileno(), HEADER_SIZE, scan):
-                    problem = _check_record(path, scan.frame_offset, payload, seq)
+                    problem = _check_record(path, scan.frame_offset, payload, seq, check)
                     if problem:
                         problems.append(problem)
                     seq += 1
@@ -216,7 +246,7 @@ def verify_journal(directory: Path) -> list[str]:
                 f"{path}: {what} at byte offset {scan.good_end} ({scan.tail_bytes} bytes)"
             )
         expected = seq
-    return problems
+    return check
 
 
 def _headers_ok(reader: JournalReader, problems: list[str]) -> bool:
@@ -228,25 +258,35 @@ def _headers_ok(reader: JournalReader, problems: list[str]) -> bool:
     return True
 
 
-def _check_record(path: Path, offset: int, payload: memoryview, seq: int) -> str | None:
+def _check_record(
+    path: Path, offset: int, payload: memoryview, seq: int, check: JournalCheck
+) -> str | None:
     where = f"{path}: byte offset {offset}:"
     if peek_kind(payload) not in KINDS:
         return f"{where} record of unknown kind"
     try:
-        event_seq = decode(payload).seq
+        event = decode(payload)
     except ValueError as exc:
         return f"{where} undecodable record ({exc})"
-    if event_seq != seq:
-        return f"{where} seq {event_seq} where {seq} was expected"
+    check.by_kind[kind_name(type(event))] += 1
+    check.first_seq = event.seq if check.first_seq is None else check.first_seq
+    check.last_seq = event.seq
+    if event.seq != seq:
+        return f"{where} seq {event.seq} where {seq} was expected"
     return None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    problems = verify_journal(args.journal)
-    for p in problems:
+    check = check_journal(args.journal)
+    for p in check.problems:
         print(p)
-    if problems:
-        print(f"{len(problems)} problem(s) found; nothing was changed", file=sys.stderr)
+    seqs = f"seq {check.first_seq}..{check.last_seq}" if check.records else "no seq"
+    print(f"segments  {check.segments}")
+    print(f"records   {check.records}  {seqs}")
+    for name, n in sorted(check.by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {name:<20} {n}")
+    if check.problems:
+        print(f"{len(check.problems)} problem(s) found; nothing was changed", file=sys.stderr)
         return 1
     print(f"{args.journal}: ok")
     return 0
@@ -279,8 +319,10 @@ def _check_import_target(out: Path, files: Sequence[Path]) -> None:
         if not f.is_file():
             raise JournalError(f"{f}: no such file")
     parent = out.resolve().parent
-    if not parent.is_dir():
-        raise JournalError(f"cannot create {out}: {parent} does not exist")
+    try:  # like `asnd backtest --out`: missing parents are created (`var/` on a fresh checkout)
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise JournalError(f"cannot create {out}: {parent} is not a directory") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise JournalError(f"cannot write into {parent}: permission denied")
 
@@ -453,6 +495,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asn-journal", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ls", help="list segments")

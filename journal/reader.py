@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-import trio
 from crc32c import crc32c
 
 from journal.codec import (
@@ -412,6 +411,9 @@ async def follow_async(
     Use it as ``async with contextlib.aclosing(follow_async(...)) as events:`` so the open
     segment is closed when the consumer stops early.
     """
+    # trio only here: the synchronous readers (backtests, evolution, asn-journal) stay free of it.
+    import trio  # noqa: PLC0415
+
     follower = Follower(directory, from_seq=from_seq, kinds=kinds)
     try:
         while True:

@@ -34,7 +34,7 @@ from typing import Final
 from crc32c import crc32c
 
 from journal.codec import SCHEMA_MAJOR, SCHEMA_MINOR
-from journal.errors import CorruptJournal, SchemaVersionError
+from journal.errors import CorruptJournal, JournalNotFound, SchemaVersionError
 
 __all__ = [
     "FIRST_SEQ",
@@ -53,6 +53,7 @@ __all__ = [
     "segment_name",
     "segment_paths",
     "open_for_reading",
+    "require_journal",
 ]
 
 #: The seq of a journal's first record; a journal whose first segment starts later was pruned.
@@ -126,6 +127,21 @@ def segment_paths(directory: Path) -> list[Path]:
     """Segment files of a journal directory in seq order."""
     paths = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.stem.isdigit()]
     return sorted(paths, key=lambda p: int(p.stem))
+
+
+def require_journal(directory: Path) -> list[Path]:
+    """The segment files of a journal that a command is about to read, or ``JournalNotFound``
+    saying what is there instead. Every reading command (``asn-journal``, ``asnd backtest``,
+    ``asn-evolve``) calls this first, so a missing or empty directory is one clear error
+    everywhere (exit status 2) rather than "0 events" or "ok"."""
+    if not directory.exists():
+        raise JournalNotFound(f"journal directory {directory} does not exist")
+    if not directory.is_dir():
+        raise JournalNotFound(f"{directory} is not a journal directory (not a directory)")
+    paths = segment_paths(directory)
+    if not paths:
+        raise JournalNotFound(f"{directory} holds no journal (no *{SUFFIX} segment files)")
+    return paths
 
 
 class ScanEnd(enum.Enum):

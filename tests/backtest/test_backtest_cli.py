@@ -194,11 +194,13 @@ def test_a_strategy_for_a_symbol_absent_from_the_journal_is_a_clear_error(
 
 
 def test_a_missing_journal_and_a_bad_strategy_argument_are_clear_errors(
-    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, journal: Path, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert backtest(str(tmp_path / "nope"), "--config", str(config)) == 2
     assert "does not exist" in _one_line_error(capsys)
-    assert backtest(str(tmp_path), "--config", str(config), "--strategy", "x") == 2
+    assert backtest(str(tmp_path), "--config", str(config)) == 2
+    assert "holds no journal" in _one_line_error(capsys)
+    assert backtest(str(journal), "--config", str(config), "--strategy", "x") == 2
     assert "SLOT=FILE" in _one_line_error(capsys)
 
 

@@ -104,8 +104,8 @@ def test_bad_input_is_refused_and_writes_no_challenger(
     assert _cli(empty, out) == 1
     assert "no market events" in capsys.readouterr().err
 
-    assert _cli(tmp_path / "missing", out) == 1
-    assert "no such directory" in capsys.readouterr().err
+    assert _cli(tmp_path / "missing", out) == 2  # bad input, as for every reading command
+    assert "does not exist" in capsys.readouterr().err
 
     short = planted_journal(tmp_path / "short", rows=10)
     assert _cli(short, out) == 1
