@@ -15,7 +15,7 @@ import sys
 import trio
 
 from asnd.backtest import cli as backtest_cli
-from asnd.config import Config, ConfigError, load_config
+from asnd.config import KEYLESS_KINDS, Config, ConfigError, load_config
 from asnd.control import ControlSocketError
 from asnd.log import configure_logging
 from asnd.metrics import MetricsListenError
@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(config: Config) -> str:
     lines = [f"{config.path}: OK", f"  venue: {config.venue.kind}"]
+    if config.venue.kind == "bybit-paper":
+        p = config.paper
+        lines.append(
+            f"  paper: {p.market} market data from {p.ws_public_url}, latency "
+            f"{p.latency_min_ms}..{p.latency_max_ms} ms, queue {p.queue}, seed {p.seed}"
+        )
     for slot in config.slots:
         lines.append(
             f"  slot {slot.index}: {slot.symbol} capital {slot.capital} USDT, "
@@ -54,7 +60,7 @@ def _summary(config: Config) -> str:
     lines.append(f"  control socket: {config.control.socket}")
     metrics = config.metrics.address
     lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
-    if config.venue.kind != "sim":
+    if config.venue.kind not in KEYLESS_KINDS:
         try:
             load_credentials()
             lines.append("  credentials: found")
