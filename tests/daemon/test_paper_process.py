@@ -107,9 +107,26 @@ def assert_no_anomaly(notes: list[str]) -> None:
     assert not odd, odd
 
 
-def test_paper_daemon_trades_six_slots_and_its_journal_verifies(
+def held_at_stake(config: Config) -> tuple[dict[str, int], dict[str, int]]:
+    """(link_id -> leaves of every resting order, symbol -> position lots) in the journal."""
+    state = fold(config, journal_events(config))
+    resting = {
+        o.link_id: o.leaves_lots
+        for s in state.slots
+        for o in s.orders.values()
+        if o.state == "open"
+    }
+    positions = {s.symbol: s.ledger.position_lots if s.ledger else 0 for s in state.slots}
+    return resting, positions
+
+
+def test_paper_daemon_trades_survives_sigkill_and_its_journal_verifies(
     tmp_path: Path, local_bybit: dict[str, str]
 ) -> None:
+    """Six slots trade on paper; asnctl shows their PnL; after SIGKILL the restarted daemon
+    finds at the new paper venue the resting orders and positions its journal holds (the
+    paper venue's state is a function of the journal) and trades on; SIGTERM exits 0; and
+    the whole journal, across the kill, re-decides identically."""
     daemon = DaemonProcess(paper_config(tmp_path, local_bybit))
     config = daemon.config
     try:
@@ -126,68 +143,19 @@ def test_paper_daemon_trades_six_slots_and_its_journal_verifies(
         # A slot that has traded has paid fees at least: its PnL is off zero.
         traded = {e.slot for e in journal_events(config) if isinstance(e, Fill)}
         assert all(Decimal(rows[i]["pnl"]) != 0 for i in traded), rows
-        assert daemon.terminate() == 0
-    finally:
-        daemon.close()
 
-    events = journal_events(config)
-    started = [e for e in events if isinstance(e, DaemonStarted)]
-    assert [e.venue for e in started] == ["bybit-paper"]
-    assert {e.venue for e in events if isinstance(e, InstrumentInfo)} == {"bybit-paper"}
-    fills = [e for e in events if isinstance(e, Fill)]
-    assert len({f.slot for f in fills}) >= 3
-    assert {e.slot for e in events if isinstance(e, OrderAccepted)} == set(range(SLOTS))
-    assert len({f.exec_id for f in fills}) == len(fills)
-    assert not [e for e in events if isinstance(e, TradingHalted)]
-    assert_no_anomaly(fold(config, events).anomalies)
-
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    journal = str(config.journal.directory)
-    verify = subprocess.run(
-        [sys.executable, "-m", "asnd.daemon", "backtest", "--config", str(config.path),
-         "--verify-against-live", journal, "--quiet"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert verify.stdout.rstrip().endswith("identical"), verify.stdout
-    assert "OrderIntent" in verify.stdout  # orders were decided, and decided alike
-
-
-def test_paper_orders_and_positions_survive_sigkill(
-    tmp_path: Path, local_bybit: dict[str, str]
-) -> None:
-    """The paper venue's state is a function of the journal: after SIGKILL the restarted
-    daemon finds at the (new) paper venue the positions and resting orders its journal holds,
-    without a position mismatch, and goes on trading."""
-    daemon = DaemonProcess(paper_config(tmp_path, local_bybit))
-    config = daemon.config
-    try:
-        daemon.start()
-        daemon.wait_notify("READY=1", timeout=90)
         deadline = time.monotonic() + 60
-        while True:  # until something is at stake: a position and a resting order
-            state = fold(config, journal_events(config))
-            resting = [o for s in state.slots for o in s.orders.values() if o.state == "open"]
-            held = [s for s in state.slots if s.ledger is not None and s.ledger.position_lots]
-            if resting and held:
+        while True:  # until something is at stake: a resting order and a position
+            resting, positions = held_at_stake(config)
+            if resting and any(positions.values()):
                 break
             assert time.monotonic() < deadline, "no position and resting order within 60 s"
-            time.sleep(0.1)  # polling a journal another process writes; the deadline bounds it
+            time.sleep(0.2)  # polling a journal another process writes; the deadline bounds it
         daemon.kill()
-        before = journal_events(config)
-        state = fold(config, before)
-        open_orders = {
-            o.link_id: o.leaves_lots
-            for s in state.slots
-            for o in s.orders.values()
-            if o.state == "open"
-        }
-        positions = {
-            s.symbol: s.ledger.position_lots if s.ledger is not None else 0 for s in state.slots
-        }
-        assert open_orders
+        resting, positions = held_at_stake(config)  # the journal on disk: the truth
+        assert resting
+        restart_seq = journal_events(config)[-1].seq + 1
 
-        restart_seq = before[-1].seq + 1
         daemon.start()
         daemon.wait_notify("READY=1", timeout=90)
         wait_trading(config, filled_slots=1, from_seq=restart_seq)
@@ -195,15 +163,31 @@ def test_paper_orders_and_positions_survive_sigkill(
     finally:
         daemon.close()
 
-    after = [e for e in journal_events(config) if e.seq >= restart_seq]
+    events = journal_events(config)
+    assert [e.venue for e in events if isinstance(e, DaemonStarted)] == ["bybit-paper"] * 2
+    assert {e.venue for e in events if isinstance(e, InstrumentInfo)} == {"bybit-paper"}
+    fills = [e for e in events if isinstance(e, Fill)]
+    assert len({f.exec_id for f in fills}) == len(fills)  # none dropped as a duplicate
+    assert not [e for e in events if isinstance(e, TradingHalted)]
+    assert_no_anomaly(fold(config, events).anomalies)
+
+    after = [e for e in events if e.seq >= restart_seq]
     reconciled: dict[str, OrderReconciled] = {}
     for e in after:  # the start-up lookups come first; later ones (shutdown) do not count
         if isinstance(e, OrderReconciled):
             reconciled.setdefault(e.link_id, e)
-    for link_id, leaves in open_orders.items():
+    for link_id, leaves in resting.items():
         assert reconciled[link_id].status == "open", reconciled[link_id]
         assert reconciled[link_id].leaves_lots == leaves
     at_venue = {e.symbol: e.position_lots for e in after if isinstance(e, PositionReconciled)}
     assert at_venue == positions
-    assert not [e for e in after if isinstance(e, TradingHalted)]
-    assert_no_anomaly(fold(config, journal_events(config)).anomalies)
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    verify = subprocess.run(
+        [sys.executable, "-m", "asnd.daemon", "backtest", "--config", str(config.path),
+         "--verify-against-live", str(config.journal.directory), "--quiet"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.stdout.rstrip().endswith("identical"), verify.stdout
+    assert "OrderIntent" in verify.stdout  # orders were decided, and decided alike
