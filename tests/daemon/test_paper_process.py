@@ -4,8 +4,8 @@ the public feed of the local Bybit-compatible venue, itself its own process
 (``python -m asnd.venues.bybit.local --moving``). No keys anywhere: the venue is started
 without any and the daemon never needs them.
 
-Each test takes about 15-20 s on a small machine, most of it the daemon's start (numba
-kernel load, six instruments, reconciliation) done once or twice.
+The test takes about 40 s on a loaded 2-core machine (load average 11), 25 s of it two daemon
+starts and the verification run, which are what it is about.
 """
 
 from __future__ import annotations
@@ -78,10 +78,15 @@ def paper_config(root: Path, urls: dict[str, str]) -> Path:
 
 
 def wait_trading(
-    config: Config, *, filled_slots: int, timeout: float = 60.0, from_seq: int = 0
+    config: Config,
+    *,
+    accepted_slots: int,
+    filled_slots: int,
+    timeout: float = 60.0,
+    from_seq: int = 0,
 ) -> None:
-    """Until every slot has an order accepted by the paper venue and ``filled_slots`` slots
-    have fills (which slots fill first is the market's luck, not the venue's)."""
+    """Until ``accepted_slots`` slots have an order accepted by the paper venue and
+    ``filled_slots`` have fills (which slots fill first is the market's luck)."""
     accepted: set[int] = set()
     filled: set[int] = set()
 
@@ -90,7 +95,7 @@ def wait_trading(
             accepted.add(event.slot)
         elif isinstance(event, Fill):
             filled.add(event.slot)
-        return len(accepted) == SLOTS and len(filled) >= filled_slots
+        return len(accepted) >= accepted_slots and len(filled) >= filled_slots
 
     try:
         wait_for(config, trading, timeout=timeout, from_seq=from_seq)
@@ -132,7 +137,7 @@ def test_paper_daemon_trades_survives_sigkill_and_its_journal_verifies(
     try:
         daemon.start()
         daemon.wait_notify("READY=1", timeout=90)
-        wait_trading(config, filled_slots=3)
+        wait_trading(config, accepted_slots=SLOTS, filled_slots=3)
         status = daemon.status()
         assert status["daemon"]["venue"] == "bybit-paper"
         assert status["daemon"]["state"] == "trading"
@@ -158,7 +163,7 @@ def test_paper_daemon_trades_survives_sigkill_and_its_journal_verifies(
 
         daemon.start()
         daemon.wait_notify("READY=1", timeout=90)
-        wait_trading(config, filled_slots=1, from_seq=restart_seq)
+        wait_trading(config, accepted_slots=0, filled_slots=1, from_seq=restart_seq)
         assert daemon.terminate() == 0
     finally:
         daemon.close()
