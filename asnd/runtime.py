@@ -9,7 +9,9 @@ Start-up, in this order, every step journaled:
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
    swap the journal's champion wins over the config's file);
 4. reconciliation: every order the journal believes working is looked up at the venue, and
-   the venue's positions are compared with ours, before any new order;
+   the venue's positions are compared with ours, before any new order (a venue that lives
+   with the daemon is first told them: the sim its positions, ``EmbeddedVenue``; the paper
+   venue its positions and working orders too, ``JournaledVenue``);
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
    the core folds their shadows, ``asnd.core.pitlane``) and the systemd watchdog; then
