@@ -187,12 +187,25 @@ def test_paper_daemon_trades_survives_sigkill_and_its_journal_verifies(
     at_venue = {e.symbol: e.position_lots for e in after if isinstance(e, PositionReconciled)}
     assert at_venue == positions
 
+    # Both tools on the paper journal, side by side (each is a process of its own).
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    verify = subprocess.run(
-        [sys.executable, "-m", "asnd.daemon", "backtest", "--config", str(config.path),
-         "--verify-against-live", str(config.journal.directory), "--quiet"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert verify.stdout.rstrip().endswith("identical"), verify.stdout
-    assert "OrderIntent" in verify.stdout  # orders were decided, and decided alike
+    asnd = [sys.executable, "-m", "asnd.daemon", "backtest", "--config", str(config.path)]
+    journal = str(config.journal.directory)
+    runs = {
+        mode: subprocess.Popen(
+            [*asnd, f"--{mode}", journal, "--quiet", "--out", str(tmp_path / mode)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for mode in ("verify-against-live", "calibrate")
+    }
+    out = {mode: proc.communicate(timeout=120)[0] for mode, proc in runs.items()}
+    assert runs["verify-against-live"].returncode == 0, out["verify-against-live"]
+    assert out["verify-against-live"].rstrip().endswith("identical"), out
+    assert "OrderIntent" in out["verify-against-live"]  # orders were decided, and alike
+    # The replay re-fills the paper orders with latencies sampled from the journal: the
+    # same fill model, so it is comparable order by order.
+    assert runs["calibrate"].returncode == 0, out["calibrate"]
+    assert "fill_rate" in out["calibrate"]
