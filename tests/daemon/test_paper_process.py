@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from asnd.config import Config
+from asnd.core.portfolio import DaemonState
+from asnd.runtime import core_config
 from journal.events import (
     DaemonStarted,
     Event,
@@ -33,6 +35,7 @@ from journal.events import (
     PositionReconciled,
     TradingHalted,
 )
+from journal.reader import Follower
 
 from .harness import REPO, DaemonProcess, fold, journal_events, make_config, wait_for
 
@@ -112,9 +115,8 @@ def assert_no_anomaly(notes: list[str]) -> None:
     assert not odd, odd
 
 
-def held_at_stake(config: Config) -> tuple[dict[str, int], dict[str, int]]:
-    """(link_id -> leaves of every resting order, symbol -> position lots) in the journal."""
-    state = fold(config, journal_events(config))
+def held_at_stake(state: DaemonState) -> tuple[dict[str, int], dict[str, int]]:
+    """(link_id -> leaves of every resting order, symbol -> position lots) of a fold."""
     resting = {
         o.link_id: o.leaves_lots
         for s in state.slots
@@ -149,17 +151,28 @@ def test_paper_daemon_trades_survives_sigkill_and_its_journal_verifies(
         traded = {e.slot for e in journal_events(config) if isinstance(e, Fill)}
         assert all(Decimal(rows[i]["pnl"]) != 0 for i in traded), rows
 
+        # The journal's fold, followed as the daemon writes it, until something is at stake:
+        # a resting order and a position.
+        state = DaemonState(core_config(config))
+        follower = Follower(config.journal.directory)
         deadline = time.monotonic() + 60
-        while True:  # until something is at stake: a resting order and a position
-            resting, positions = held_at_stake(config)
-            if resting and any(positions.values()):
-                break
-            assert time.monotonic() < deadline, "no position and resting order within 60 s"
-            time.sleep(0.2)  # polling a journal another process writes; the deadline bounds it
-        daemon.kill()
-        resting, positions = held_at_stake(config)  # the journal on disk: the truth
+        try:
+            while True:
+                for event in follower.poll():
+                    state.apply(event)
+                resting, positions = held_at_stake(state)
+                if resting and any(positions.values()):
+                    break
+                assert time.monotonic() < deadline, "no position and resting order in 60 s"
+                time.sleep(0.05)  # polling a journal another process writes (deadline bound)
+            daemon.kill()
+            for event in follower.poll():  # to the end of what is on disk: the truth
+                state.apply(event)
+        finally:
+            follower.close()
+        resting, positions = held_at_stake(state)
         assert resting
-        restart_seq = journal_events(config)[-1].seq + 1
+        restart_seq = state.last_seq + 1
 
         daemon.start()
         daemon.wait_notify("READY=1", timeout=90)
