@@ -14,7 +14,9 @@ Requests are answered by the replay, with the latency it drew (``UniformLatency`
   the one rule) and returns its ``OrderAccepted``/``OrderRejected`` once the order has arrived,
   i.e. after the drawn latency of wall time, as a real venue's answer comes one round trip
   later. Fills and IOC/FOK remainders come on the stream, as Bybit's private stream would
-  bring them. Idempotent on ``link_id``. A reduce-only order is cut to the position (rejected,
+  bring them, so a taker's fills are journaled before its acceptance (Bybit's stream can beat
+  its REST answer too; the core books them and notes the late acceptance). Idempotent on
+  ``link_id``. A reduce-only order is cut to the position (rejected,
   110017, if it cannot reduce it); an order that adds exposure is rejected (110007) once the
   paper wallet (``balance_e8`` + realised PnL - fees since start) is used up.
 - ``cancel`` answers the replay's ``OrderCancelled``; an order already gone (filled, or its
@@ -495,18 +497,18 @@ class PaperVenue:
         if order is None or order.status not in ("pending", "open"):
             return self._reconciled(symbol, link_id, order)
         replay = self._replay(order.symbol)
+        if order.awaiting_book:  # resumed, not in the replay yet: nothing to race
+            remaining = order.leaves_lots
+            order.status = "cancelled"
+            order.live.set()
+            return OrderCancelled(
+                0, self.wall_ns(), order.slot, link_id, order.vid, "cancelled", remaining
+            )
         await self._until(order.live, replay, order.due_ns)  # a cancel never overtakes
         async with self._lock:
             now = self.wall_ns()
             if order.status != "open":
                 return self._reconciled(symbol, link_id, order)
-            if order.awaiting_book:  # resumed, not in the replay yet: nothing to race
-                remaining = order.leaves_lots
-                order.status = "cancelled"
-                order.live.set()
-                return OrderCancelled(
-                    0, now, order.slot, link_id, order.vid, "cancelled", remaining
-                )
             order.start_cancel()
             out = replay.cancel(now, order.oid)
             due = now + self._latency.last_ns

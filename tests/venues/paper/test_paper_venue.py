@@ -164,3 +164,19 @@ async def test_after_a_restart_the_journal_s_orders_and_positions_keep_working()
         assert not stream.of(OrderAccepted)  # its acceptance is the journal's, not news
         _orders, positions = await venue.reconcile(["BTCUSDT"])
         assert positions[0].position_lots == 8
+
+
+async def test_a_resumed_order_cancelled_before_its_book_arrives_is_cancelled_at_once() -> None:
+    working = WorkingOrder(
+        "asn-0-10", SELL, "limit", "PostOnly", BEST_ASK + 5, 2, 2, False, 1, "open", "old-2"
+    )
+    async with local_bybit() as local:
+        config = PaperConfig(local.rest_url, local.public_url, SYMBOLS, policy=FAST_RETRY)
+        async with PaperVenue(config) as venue:
+            await venue.instruments(SYMBOLS)
+            venue.resume_orders([(0, "BTCUSDT", working)])
+            with trio.fail_after(WAIT_S):
+                cancelled = await venue.cancel("BTCUSDT", "asn-0-10")
+            assert isinstance(cancelled, OrderCancelled)
+            assert (cancelled.venue_order_id, cancelled.remaining_lots) == ("old-2", 2)
+            assert (await venue.lookup("BTCUSDT", "asn-0-10")).status == "cancelled"
