@@ -36,8 +36,11 @@ typecheck: venv
 
 # pytest exits 5 when it collected no tests; make treats any non-zero exit as failure, so an
 # empty suite fails CI instead of passing silently.
+# Two workers (pytest-xdist): most tests wait on subprocesses and sockets, not the CPU;
+# worksteal keeps both busy when one draws the long process tests. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test: lint typecheck pytest
 

@@ -5,6 +5,9 @@
     asn-journal cat DIR [--kind K]... [--from X] [--to X] [--json] [--follow]
     asn-journal verify DIR                  checks every record; changes nothing
     asn-journal import-bybit OUT FILE...    Bybit order-book archives -> a new journal
+    asn-journal prune DIR [--retain-days N] [--retain-bytes SIZE] [--archive DIR] [--dry-run]
+                                            remove (or archive) segments below the latest
+                                            state snapshot that the limits no longer keep
 
 ``--from``/``--to`` take a seq (an integer) or a UTC time (ISO 8601, e.g. 2024-12-01T00:00:05).
 Errors are one line on stderr and exit status 2; ``verify`` exits 1 when it found problems.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -28,6 +32,7 @@ from journal.codec import KINDS, KINDS_BY_NAME, decode, peek_kind
 from journal.errors import CorruptJournal, JournalError
 from journal.events import Event, kind_name
 from journal.reader import JournalReader, follow
+from journal.retention import RetainPolicy, latest_snapshot_seq, plan, prune
 from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames
 from journal.staging import staged_directory
 from journal.writer import JournalWriter
@@ -276,6 +281,53 @@ def _cmd_import_bybit(args: argparse.Namespace) -> int:
     return 0
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """``500M``, ``2G``, ``1048576``: bytes (binary units)."""
+    number, unit = text.rstrip("KMGTkmgtBb"), text[len(text.rstrip("KMGTkmgtBb")) :]
+    unit = unit.upper().rstrip("B")
+    if not number.isdigit() or unit not in _SIZE_UNITS or int(number) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 500M, 2G, 1048576)")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    try:
+        policy = RetainPolicy(args.retain_days, args.retain_bytes)
+    except ValueError as exc:
+        raise JournalError(str(exc)) from None
+    if not policy.active:
+        raise JournalError("give --retain-days and/or --retain-bytes: nothing would be pruned")
+    reader = JournalReader(args.journal)
+    segments = reader.segments()
+    if not segments:
+        raise JournalError(f"{args.journal} holds no journal segments")
+    snapshot = latest_snapshot_seq(args.journal)
+    chosen = plan(segments, policy, snapshot, time.time_ns())
+    verb = "would remove" if args.dry_run else ("archived" if args.archive else "removed")
+    if not chosen.remove:
+        print(f"{args.journal}: nothing to prune ({chosen.kept_because})")
+        return 0
+    removed = chosen.remove
+    stopped = None
+    if not args.dry_run:
+        result = prune(args.journal, chosen, args.archive)
+        removed = tuple(s for s in chosen.remove if s.path in result.removed)
+        stopped = result.stopped_at
+    first_kept = segments[len(removed)].header.first_seq if len(removed) < len(segments) else None
+    print(
+        f"{args.journal}: {verb} {len(removed)} of {len(segments)} segments "
+        f"({sum(s.size for s in removed)} bytes, seqs below {first_kept}); latest snapshot "
+        f"covers seq {snapshot}"
+        + (f"; {args.archive}" if args.archive and not args.dry_run else "")
+    )
+    if stopped is not None:
+        print(f"stopped at {stopped.name}: a reader has it open; run again later")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asn-journal", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -309,6 +361,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-size", help="price step, e.g. 0.0001 (default: inferred)")
     p.add_argument("--lot-size", help="size step, e.g. 0.1 (default: inferred)")
     p.set_defaults(func=_cmd_import_bybit)
+
+    p = sub.add_parser("prune", help="remove or archive old segments below the latest snapshot")
+    p.add_argument("journal", type=Path)
+    p.add_argument("--retain-days", type=float, metavar="N", help="keep segments younger")
+    p.add_argument("--retain-bytes", type=_size, metavar="SIZE", help="keep at most (e.g. 2G)")
+    p.add_argument("--archive", type=Path, metavar="DIR", help="move segments here instead")
+    p.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    p.set_defaults(func=_cmd_prune)
     return parser
 
 

@@ -22,6 +22,8 @@ Reading classifies the first bad frame it meets (see ``scan``):
 from __future__ import annotations
 
 import enum
+import errno
+import fcntl
 import os
 import struct
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ from journal.codec import SCHEMA_MAJOR, SCHEMA_MINOR
 from journal.errors import CorruptJournal, SchemaVersionError
 
 __all__ = [
+    "FIRST_SEQ",
     "FRAME",
     "HEADER_SIZE",
     "MAX_RECORD_BYTES",
@@ -49,8 +52,11 @@ __all__ = [
     "read_frames",
     "segment_name",
     "segment_paths",
+    "open_for_reading",
 ]
 
+#: The seq of a journal's first record; a journal whose first segment starts later was pruned.
+FIRST_SEQ: Final = 1
 MAGIC: Final = b"ASNJ\x89\r\n\x1a"
 _HEADER: Final = struct.Struct("<8sHHQq")
 HEADER_SIZE: Final = _HEADER.size + 4  # + crc32
@@ -96,6 +102,24 @@ class SegmentHeader:
 
 def segment_name(first_seq: int) -> str:
     return f"{first_seq:020d}{SUFFIX}"
+
+
+def open_for_reading(path: Path) -> int:
+    """Open a segment to read it, holding a shared lock for as long as it stays open, so that
+    retention (``journal.retention``) never removes a segment under a reader. Waits only while
+    a pruner is removing this very file (an unlink: microseconds); then the open fails as for a
+    file that is gone."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        pruned = os.fstat(fd).st_nlink == 0  # removed while we waited for the lock
+    except BaseException:
+        os.close(fd)
+        raise
+    if pruned:
+        os.close(fd)
+        raise FileNotFoundError(errno.ENOENT, "segment was pruned", str(path))
+    return fd
 
 
 def segment_paths(directory: Path) -> list[Path]:

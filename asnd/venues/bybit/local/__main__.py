@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import trio
 
 from asnd.venues.bybit.credentials import ENV_KEY, ENV_SECRET
+from asnd.venues.bybit.local import account_flags
 from asnd.venues.bybit.local import moving as walk
 from asnd.venues.bybit.local.server import LocalBybit
 from journal.events import BUY, SELL, InstrumentInfo
@@ -32,7 +33,9 @@ INSTRUMENTS = [
 ]
 
 
-async def serve(key: str, secret: str, moving: MovingArgs | None = None) -> None:
+async def serve(
+    key: str, secret: str, args: argparse.Namespace, moving: MovingArgs | None = None
+) -> None:
     venue = LocalBybit(
         walk.INSTRUMENTS if moving is not None else INSTRUMENTS, api_keys={key: secret}
     )
@@ -47,6 +50,7 @@ async def serve(key: str, secret: str, moving: MovingArgs | None = None) -> None
             venue.exchange.set_level("BTCUSDT", SELL, 100_001 + i, 1000 + 41 * i)
             venue.exchange.set_level("ETHUSDT", BUY, 300_000 - i, 500 + 7 * i)
             venue.exchange.set_level("ETHUSDT", SELL, 300_001 + i, 500 + 5 * i)
+        account_flags.apply(venue, args)
         urls = {"rest_url": venue.rest_url, "public_ws_url": venue.public_url}
         print(json.dumps({**urls, "private_ws_url": venue.private_url, "api_key": key}))
         sys.stdout.flush()
@@ -64,12 +68,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--moving", action="store_true", help="six symbols, a moving market")
     parser.add_argument("--seed", type=int, default=1, help="the moving market's seed")
     parser.add_argument("--step-ms", type=int, default=100, help="the moving market's step")
+    account_flags.add_arguments(parser)  # hedge mode, classic account, ... (account_flags)
     args = parser.parse_args(argv)
     moving = MovingArgs(args.seed, max(1, args.step_ms)) if args.moving else None
     # Never a command-line argument: argv is visible to every user of the machine.
     secret = os.environ.get(ENV_SECRET) or secrets.token_hex(16)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-        trio.run(serve, args.key, secret, moving)
+        trio.run(serve, args.key, secret, args, moving)
 
 
 if __name__ == "__main__":
