@@ -9,7 +9,9 @@ Start-up, in this order, every step journaled:
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
    swap the journal's champion wins over the config's file);
 4. reconciliation: every order the journal believes working is looked up at the venue, and
-   the venue's positions are compared with ours, before any new order;
+   the venue's positions are compared with ours, before any new order (a venue that lives
+   with the daemon is first told them: the sim its positions, ``EmbeddedVenue``; the paper
+   venue its positions and working orders too, ``JournaledVenue``);
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
    the core folds their shadows, ``asnd.core.pitlane``), the alerts (``asnd.alerts``, when a
@@ -60,8 +62,9 @@ from asnd.core.watchtower import RiskLimits
 from asnd.metrics import DaemonMetrics, MeteredVenue, serve_metrics
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
-from asnd.venues.base import EmbeddedVenue, Venue
+from asnd.venues.base import EmbeddedVenue, JournaledVenue, Venue
 from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
+from asnd.venues.paper import PaperConfig, PaperVenue
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
     BookDelta,
@@ -80,7 +83,7 @@ from journal.retention import RetainPolicy
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
-__all__ = ["Daemon", "core_config", "make_venue"]
+__all__ = ["Daemon", "core_config", "make_venue", "paper_config"]
 
 _log = structlog.get_logger("asnd")
 
@@ -108,10 +111,13 @@ def core_config(config: Config) -> CoreConfig:
 
 
 def make_venue(config: Config) -> Venue:
-    """The configured venue. Bybit kinds need credentials (``NeedsHumanError`` without)."""
+    """The configured venue. Bybit kinds need credentials (``NeedsHumanError`` without);
+    ``bybit-paper`` reads public market data only and fills on the L2 replay."""
     symbols = [s.symbol for s in config.slots]
     if config.venue.kind == "sim":
         return SimVenue.for_symbols(symbols, seed=config.venue.sim.seed, pace="wall")
+    if config.venue.kind == "bybit-paper":
+        return PaperVenue(paper_config(config))
     settings = config.venue.bybit
     bybit = BybitConfig(
         settings.rest_url,
@@ -121,6 +127,20 @@ def make_venue(config: Config) -> Venue:
         recv_window_ms=settings.recv_window_ms,
     )
     return BybitVenue(bybit, load_credentials())
+
+
+def paper_config(config: Config) -> PaperConfig:
+    """The paper venue's settings (``[paper]``) in its own units."""
+    paper = config.paper
+    return PaperConfig(
+        paper.rest_url,
+        paper.ws_public_url,
+        tuple(s.symbol for s in config.slots),
+        seed=paper.seed,
+        latency_ns=(paper.latency_min_ms * 1_000_000, paper.latency_max_ms * 1_000_000),
+        queue=paper.queue,
+        balance_e8=int(paper.balance * 100_000_000),
+    )
 
 
 def _observe(health: Health, clock_ns: Callable[[], int], event: Event) -> None:
@@ -320,6 +340,11 @@ class Daemon:
                 if s.ledger is not None and s.ledger.position_lots
             }
             self.venue.carry_over(held)
+        if isinstance(self.venue, JournaledVenue):  # paper: its orders are the journal's
+            working = [
+                (s.index, s.symbol, order) for s in state.slots for order in s.orders.values()
+            ]
+            self.venue.resume_orders(working)
         for slot, symbol, link_id in state.orders_to_reconcile():
             await executor.resolve(slot, symbol, link_id)
         _orders, positions = await self.venue.reconcile(symbols)

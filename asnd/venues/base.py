@@ -37,6 +37,7 @@ from typing import Protocol, runtime_checkable
 
 import trio
 
+from asnd.core.slot import WorkingOrder
 from journal.events import (
     Event,
     InstrumentInfo,
@@ -54,6 +55,7 @@ __all__ = [
     "OrderRejectedError",
     "RetryableVenueError",
     "EmbeddedVenue",
+    "JournaledVenue",
     "Venue",
     "VenueError",
 ]
@@ -129,3 +131,13 @@ class EmbeddedVenue(Protocol):
 
     def carry_over(self, positions: dict[str, tuple[int, int]]) -> None:
         """Take over ``{symbol: (lots, avg_price_ticks)}`` that the journal says we hold."""
+
+
+@runtime_checkable
+class JournaledVenue(Protocol):
+    """A venue whose state is a function of the journal (paper trading): after a restart it
+    is told the working orders the journal's fold holds, as an ``EmbeddedVenue`` is told the
+    positions, and keeps them working."""
+
+    def resume_orders(self, orders: Sequence[tuple[int, str, WorkingOrder]]) -> None:
+        """Take over ``(slot, symbol, order)`` for every working order of the fold."""

@@ -2,8 +2,11 @@
 
 ``python -m asnd.venues.bybit.local [--key K]`` serves BTCUSDT and ETHUSDT with a
 small seeded book on 127.0.0.1 (ports chosen by the OS) and prints the URLs and the key as
-one JSON line. Key and secret default to ``ASN_BYBIT_API_KEY``/``ASN_BYBIT_API_SECRET``, the
-variables the daemon reads, so both agree without the secret ever being printed.
+one JSON line. ``--moving`` serves the default config's six symbols instead, each a
+seeded random walk that keeps trading (``local.moving``; ``--seed``, ``--step-ms``): a public
+feed to paper-trade on. Key and secret default to ``ASN_BYBIT_API_KEY``/
+``ASN_BYBIT_API_SECRET``, the variables the daemon reads, so both agree without the secret
+ever being printed.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import json
 import os
 import secrets
 import sys
+from dataclasses import dataclass
 
 import trio
 
 from asnd.venues.bybit.credentials import ENV_KEY, ENV_SECRET
 from asnd.venues.bybit.local import account_flags
+from asnd.venues.bybit.local import moving as walk
 from asnd.venues.bybit.local.server import LocalBybit
 from journal.events import BUY, SELL, InstrumentInfo
 
@@ -28,11 +33,19 @@ INSTRUMENTS = [
 ]
 
 
-async def serve(key: str, secret: str, args: argparse.Namespace) -> None:
-    venue = LocalBybit(INSTRUMENTS, api_keys={key: secret})
+async def serve(
+    key: str, secret: str, args: argparse.Namespace, moving: MovingArgs | None = None
+) -> None:
+    venue = LocalBybit(
+        walk.INSTRUMENTS if moving is not None else INSTRUMENTS, api_keys={key: secret}
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(venue.serve)
-        for i in range(20):
+        if moving is not None:
+            market = walk.MovingMarket(venue.exchange, moving.seed)
+            market.seed_books()
+            nursery.start_soon(market.run, moving.step_ms / 1000)
+        for i in range(0 if moving is not None else 20):
             venue.exchange.set_level("BTCUSDT", BUY, 100_000 - i, 1000 + 37 * i)
             venue.exchange.set_level("BTCUSDT", SELL, 100_001 + i, 1000 + 41 * i)
             venue.exchange.set_level("ETHUSDT", BUY, 300_000 - i, 500 + 7 * i)
@@ -43,15 +56,25 @@ async def serve(key: str, secret: str, args: argparse.Namespace) -> None:
         sys.stdout.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class MovingArgs:
+    seed: int
+    step_ms: int
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m asnd.venues.bybit.local")
     parser.add_argument("--key", default=os.environ.get(ENV_KEY, "local-key"))
+    parser.add_argument("--moving", action="store_true", help="six symbols, a moving market")
+    parser.add_argument("--seed", type=int, default=1, help="the moving market's seed")
+    parser.add_argument("--step-ms", type=int, default=100, help="the moving market's step")
     account_flags.add_arguments(parser)  # hedge mode, classic account, ... (account_flags)
     args = parser.parse_args(argv)
+    moving = MovingArgs(args.seed, max(1, args.step_ms)) if args.moving else None
     # Never a command-line argument: argv is visible to every user of the machine.
     secret = os.environ.get(ENV_SECRET) or secrets.token_hex(16)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-        trio.run(serve, args.key, secret, args)
+        trio.run(serve, args.key, secret, args, moving)
 
 
 if __name__ == "__main__":
