@@ -8,6 +8,7 @@ Start-up, in this order, every step journaled:
    ``ConfigLoaded`` (the file as read; it never holds secrets);
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
    swap the journal's champion wins over the config's file);
+   (the venue is entered first, ``async with venue``, and stays open until the end);
 4. reconciliation: every order the journal believes working is looked up at the venue, and
    the venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
@@ -195,7 +196,9 @@ class Daemon:
         self.metrics.watch(desk)
         async with trio.open_nursery() as journal_scope:
             await journal_scope.start(service.run)
-            async with trio.open_nursery() as core_scope:
+            # The venue is open for the daemon's whole life: start-up, trading and the drain
+            # (its REST client, on Bybit); it is closed on every way out.
+            async with self.venue, trio.open_nursery() as core_scope:
                 await core_scope.start(core.run)
                 await self._start_up(core, executor)
                 supervisor = Supervisor(config.supervisor, core.submit)

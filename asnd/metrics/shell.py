@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from typing import Final
+from types import TracebackType
+from typing import Final, Self
 
 import trio
 from prometheus_client import CollectorRegistry, Counter
@@ -183,6 +184,18 @@ class MeteredVenue:
         self.name = venue.name
         self._metrics = metrics
         self._place, self._cancel, self._lookup = (metrics.children[op] for op in VENUE_OPS)
+
+    async def __aenter__(self) -> Self:
+        await self.venue.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.venue.__aexit__(exc_type, exc, tb)
 
     async def run(
         self,

@@ -1,7 +1,12 @@
 """The venue interface: what every venue (Bybit, the simulated agent market, the local
 Bybit-compatible test venue's client) offers the daemon. Kept as small as httpx's transport.
 
-A venue is a long-running service plus a few request/response calls:
+A venue is an async context, a long-running service and a few request/response calls:
+
+- ``async with venue:`` opens what the venue owns (Bybit: its HTTP client, the server-time
+  offset) and closes it on the way out, also on cancellation and errors. The daemon holds it
+  open for its whole life: start-up (instruments, reconciliation), trading and the drain.
+  Every other call is made inside it. A venue with nothing to open inherits ``NothingToOpen``.
 
 - ``run(emit, task_status=...)`` streams everything the venue tells us as journal events on
   ``emit`` until cancelled: market data (``BookSnapshot``, ``BookDelta``, ``Trade``), feed
@@ -33,7 +38,8 @@ Exception tree (policy is encoded in the type, like freqtrade's)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 import trio
 
@@ -54,6 +60,7 @@ __all__ = [
     "OrderRejectedError",
     "RetryableVenueError",
     "EmbeddedVenue",
+    "NothingToOpen",
     "Venue",
     "VenueError",
 ]
@@ -101,6 +108,15 @@ class Venue(Protocol):
 
     name: str
 
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
     async def run(
         self,
         emit: trio.MemorySendChannel[Event],
@@ -119,6 +135,22 @@ class Venue(Protocol):
     async def reconcile(
         self, symbols: Sequence[str]
     ) -> tuple[list[OrderReconciled], list[PositionReconciled]]: ...
+
+
+class NothingToOpen:
+    """The venue lifecycle of a venue that owns no connection or file outside ``run`` (the
+    sim, test doubles): entering and leaving do nothing."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
 
 
 @runtime_checkable

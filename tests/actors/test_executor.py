@@ -18,6 +18,7 @@ import trio
 import trio.testing
 
 from asnd.actors.executor import MAX_REASON, Executor
+from asnd.venues.base import NothingToOpen
 from asnd.venues.sim import SimVenue
 from journal.events import (
     BUY,
@@ -80,7 +81,7 @@ class Inputs:
         return self.of(link_id)
 
 
-class FaultyVenue:
+class FaultyVenue(NothingToOpen):
     """The real sim venue with scripted faults: ``place_faults[link_id]`` is raised once by
     the place of that order, each of ``cancel_faults``/``lookup_faults`` by the next call.
 

@@ -18,6 +18,7 @@ import trio
 from asnd.config import load_config
 from asnd.core.slot import SlotStatus
 from asnd.runtime import Daemon
+from asnd.venues.base import NothingToOpen
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
     BookDelta,
@@ -44,7 +45,7 @@ from ..control.client import LineClient
 from .harness import REPO, fold, journal_events, make_config, slot_setting
 
 
-class RecordingVenue:
+class RecordingVenue(NothingToOpen):
     """The real sim venue; every order it is asked to place is remembered, and its market
     data stream can be silenced (``silent``), as a dead connection would be."""
 

@@ -1,8 +1,10 @@
 """``BybitVenue``: the ``Venue`` protocol (``asnd.venues.base``) over Bybit v5.
 
-``run`` measures the server-time offset, loads instruments, starts the public feed, the
-private feed (with credentials), the background clock refresh and the resolver of unresolved
-orders, then reports ``started``. ``place`` is idempotent on ``intent.link_id``:
+``async with venue:`` opens the REST client and measures the server-time offset; leaving it
+(normally, on an error or on cancellation) closes the client. Every call below is made inside
+it. ``run`` loads instruments, starts the public feed, the private feed (with credentials),
+the background clock refresh and the resolver of unresolved orders, then reports ``started``.
+``place`` is idempotent on ``intent.link_id``:
 
 - a market intent with a protection price (``price_ticks`` > 0, the slot's worst acceptable
   price) is sent as a *Limit IOC at that price*: exact on every Bybit category, and a fill
@@ -37,6 +39,8 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
 
 import trio
 
@@ -142,6 +146,27 @@ class BybitVenue:
         #: events found before ``run`` gave a channel (start-up lookups), sent when it does
         self._backlog: list[Event] = []
 
+    # ------------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.rest.__aenter__()
+        try:
+            await self.rest.sync_time()
+        except BaseException:
+            await self.rest.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Shielded: closing the client must happen even when we leave by cancellation.
+        with trio.CancelScope(shield=True):
+            await self.rest.__aexit__(exc_type, exc, tb)
+
     # -------------------------------------------------------------------------- service
 
     async def run(
@@ -155,26 +180,26 @@ class BybitVenue:
             await emit.send(event)
         self._backlog.clear()
         cfg = self.config
-        async with self.rest:
-            await self.rest.sync_time()
-            for info in await self.instruments(cfg.symbols):
-                await emit.send(info)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self.rest.run_time_sync, cfg.time_sync_interval_s)
-                self.public = PublicFeed(
-                    cfg.public_ws_url, self.scales, depth=cfg.depth, timing=cfg.timing,
-                    rng=random.Random(self._rng.random()), venue=self.name, wall_ns=self.wall_ns,
+        if not self.rest.is_open:
+            raise RuntimeError("BybitVenue.run outside 'async with venue'")
+        for info in await self.instruments(cfg.symbols):
+            await emit.send(info)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.rest.run_time_sync, cfg.time_sync_interval_s)
+            self.public = PublicFeed(
+                cfg.public_ws_url, self.scales, depth=cfg.depth, timing=cfg.timing,
+                rng=random.Random(self._rng.random()), venue=self.name, wall_ns=self.wall_ns,
+            )  # fmt: skip
+            await nursery.start(self.public.run, emit)
+            if self._credentials is not None:
+                self.private = PrivateFeed(
+                    cfg.private_ws_url, self._credentials, self.rest, self.scales,
+                    timing=cfg.timing, rng=random.Random(self._rng.random()),
+                    venue=self.name, wall_ns=self.wall_ns, seen=self.execs,
                 )  # fmt: skip
-                await nursery.start(self.public.run, emit)
-                if self._credentials is not None:
-                    self.private = PrivateFeed(
-                        cfg.private_ws_url, self._credentials, self.rest, self.scales,
-                        timing=cfg.timing, rng=random.Random(self._rng.random()),
-                        venue=self.name, wall_ns=self.wall_ns, seen=self.execs,
-                    )  # fmt: skip
-                    await nursery.start(self.private.run, emit)
-                    nursery.start_soon(self._resolver)
-                task_status.started()
+                await nursery.start(self.private.run, emit)
+                nursery.start_soon(self._resolver)
+            task_status.started()
 
     async def _resolver(self) -> None:
         """Look up every unresolved order until the venue says what became of it."""

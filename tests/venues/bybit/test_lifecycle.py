@@ -1,0 +1,50 @@
+"""``async with venue``: BybitVenue opens its REST client on entry and closes it on every way
+out (issue 13: the daemon called ``instruments`` on a client nobody had opened)."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from asnd.venues.bybit.credentials import Credentials
+from asnd.venues.bybit.venue import BybitVenue
+from journal.events import Event
+
+from .bybit_helpers import KEY, SECRET, SYMBOLS, WAIT_S, config_for, local_bybit
+
+
+async def test_calls_work_inside_and_the_client_is_closed_on_exit() -> None:
+    async with local_bybit() as venue:
+        client = BybitVenue(config_for(venue), Credentials(KEY, SECRET))
+        with trio.fail_after(WAIT_S):
+            async with client:
+                assert client.rest.is_open
+                assert client.rest.time_syncs == 1  # the clock offset is measured on entry
+                infos = await client.instruments(SYMBOLS)  # before run(): start-up order
+                assert [i.symbol for i in infos] == list(SYMBOLS)
+                _orders, positions = await client.reconcile(SYMBOLS)
+                assert {p.symbol for p in positions} == set(SYMBOLS)
+            assert not client.rest.is_open
+
+
+async def test_closed_on_an_error_and_on_cancellation() -> None:
+    async with local_bybit() as venue:
+        client = BybitVenue(config_for(venue), Credentials(KEY, SECRET))
+        with pytest.raises(ValueError, match="boom"), trio.fail_after(WAIT_S):
+            async with client:
+                raise ValueError("boom")
+        assert not client.rest.is_open
+        with trio.move_on_after(WAIT_S) as scope:
+            async with client:
+                scope.cancel()
+                await trio.sleep_forever()
+        assert scope.cancelled_caught
+        assert not client.rest.is_open
+
+
+async def test_run_outside_async_with_says_so() -> None:
+    async with local_bybit() as venue:
+        client = BybitVenue(config_for(venue), Credentials(KEY, SECRET))
+        send, _receive = trio.open_memory_channel[Event](100)
+        with pytest.raises(RuntimeError, match="outside 'async with venue'"):
+            await client.run(send)
