@@ -9,8 +9,9 @@ Start-up, in this order, every step journaled:
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
    swap the journal's champion wins over the config's file);
    (the venue is entered first, ``async with venue``, and stays open until the end);
-4. reconciliation: every order the journal believes working is looked up at the venue, and
-   the venue's positions are compared with ours, before any new order;
+4. reconciliation: every order the journal believes working is looked up at the venue (all
+   at once; the fills found are journaled), and the venue's positions are compared with
+   ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
    the core folds their shadows, ``asnd.core.pitlane``) and the systemd watchdog; then
@@ -263,8 +264,14 @@ class Daemon:
                 if s.ledger is not None and s.ledger.position_lots
             }
             self.venue.carry_over(held)
-        for slot, symbol, link_id in state.orders_to_reconcile():
-            await executor.resolve(slot, symbol, link_id)
+        # Fills the journal holds are never journaled again by a lookup or a catch-up.
+        self.venue.remember_fills(e for s in state.slots for e in s.exec_ids)
+        async with trio.open_nursery() as lookups:  # each may wait out the recv window
+            for slot, symbol, link_id in state.orders_to_reconcile():
+                lookups.start_soon(executor.resolve, slot, symbol, link_id)
+        # What the lookups found (fills of orders that filled while we were away) is folded
+        # before the venue's positions are compared with ours.
+        await core.submit(*self.venue.take_backlog(), wait=True)
         _orders, positions = await self.venue.reconcile(symbols)
         await core.submit(*positions, wait=True)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Final, Self
 
@@ -196,6 +196,12 @@ class MeteredVenue:
         tb: TracebackType | None,
     ) -> None:
         await self.venue.__aexit__(exc_type, exc, tb)
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None:
+        self.venue.remember_fills(exec_ids)
+
+    def take_backlog(self) -> list[Event]:
+        return self.venue.take_backlog()
 
     async def run(
         self,

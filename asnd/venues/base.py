@@ -6,7 +6,13 @@ A venue is an async context, a long-running service and a few request/response c
 - ``async with venue:`` opens what the venue owns (Bybit: its HTTP client, the server-time
   offset) and closes it on the way out, also on cancellation and errors. The daemon holds it
   open for its whole life: start-up (instruments, reconciliation), trading and the drain.
-  Every other call is made inside it. A venue with nothing to open inherits ``NothingToOpen``.
+  Every other call is made inside it.
+- ``remember_fills(exec_ids)``: the fills the journal already holds, told at start-up, so a
+  start-up lookup or a stream catch-up never journals one of them again;
+- ``take_backlog()``: what requests found before ``run`` had a channel to say it on (a
+  start-up lookup's fills), for the daemon to journal before it compares positions.
+
+A venue that owns nothing outside ``run`` and remembers nothing inherits ``VenueDefaults``.
 
 - ``run(emit, task_status=...)`` streams everything the venue tells us as journal events on
   ``emit`` until cancelled: market data (``BookSnapshot``, ``BookDelta``, ``Trade``), feed
@@ -37,7 +43,7 @@ Exception tree (policy is encoded in the type, like freqtrade's)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -60,7 +66,7 @@ __all__ = [
     "OrderRejectedError",
     "RetryableVenueError",
     "EmbeddedVenue",
-    "NothingToOpen",
+    "VenueDefaults",
     "Venue",
     "VenueError",
 ]
@@ -117,6 +123,10 @@ class Venue(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
+    def remember_fills(self, exec_ids: Iterable[str]) -> None: ...
+
+    def take_backlog(self) -> list[Event]: ...
+
     async def run(
         self,
         emit: trio.MemorySendChannel[Event],
@@ -137,9 +147,10 @@ class Venue(Protocol):
     ) -> tuple[list[OrderReconciled], list[PositionReconciled]]: ...
 
 
-class NothingToOpen:
-    """The venue lifecycle of a venue that owns no connection or file outside ``run`` (the
-    sim, test doubles): entering and leaving do nothing."""
+class VenueDefaults:
+    """The protocol's parts a venue that owns no connection outside ``run`` and keeps no
+    memory of fills does not need (the sim, test doubles): entering and leaving do nothing,
+    there is no fill memory to seed and never a backlog."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -151,6 +162,12 @@ class NothingToOpen:
         tb: TracebackType | None,
     ) -> None:
         return None
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None:
+        return None
+
+    def take_backlog(self) -> list[Event]:
+        return []
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ import trio
 import trio.testing
 
 from asnd.actors.executor import MAX_REASON, Executor
-from asnd.venues.base import NothingToOpen
+from asnd.venues.base import VenueDefaults
 from asnd.venues.sim import SimVenue
 from journal.events import (
     BUY,
@@ -81,7 +81,7 @@ class Inputs:
         return self.of(link_id)
 
 
-class FaultyVenue(NothingToOpen):
+class FaultyVenue(VenueDefaults):
     """The real sim venue with scripted faults: ``place_faults[link_id]`` is raised once by
     the place of that order, each of ``cancel_faults``/``lookup_faults`` by the next call.
 
@@ -293,3 +293,26 @@ async def test_keyboard_interrupt_is_not_taken_for_a_venue_failure(
             await executor.place(intent("e-1"))
         assert [type(e) for e in inputs.offered] == [OrderSent]
         assert venue.lookups == []
+
+
+async def test_draining_refuses_new_orders_and_never_asks_the_venue_to_cancel_them(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Found end to end on Bybit (issue 13): at SIGTERM the drain cancels every order the
+    slot holds, including one approved but not yet sent. The draining executor refuses to
+    send it, and its cancel must not go to the venue: "not found" there starts a lookup that
+    waits out the recv window, holding the shutdown for seconds."""
+    async with trading() as (venue, inputs, executor):
+        await inputs.approve.send(intent("d-1"))
+        assert await inputs.answers("d-1", 2) == [OrderSent, OrderAccepted]
+        executor.draining = True
+        await inputs.approve.send(intent("d-2"))
+        await inputs.approve.send(cancel("d-2"))
+        await inputs.approve.send(cancel("d-1"))
+        assert await inputs.answers("d-1", 3) == [OrderSent, OrderAccepted, OrderCancelled]
+        assert inputs.of("d-2") == [OrderRejected]
+        refused = only(inputs.events, OrderRejected, "d-2")
+        assert isinstance(refused, OrderRejected)
+        assert refused.reason == "not sent: the daemon is shutting down"
+        assert venue.lookups == []
+        assert executor.pending == 0

@@ -18,7 +18,7 @@ import trio
 from asnd.config import load_config
 from asnd.core.slot import SlotStatus
 from asnd.runtime import Daemon
-from asnd.venues.base import NothingToOpen
+from asnd.venues.base import VenueDefaults
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
     BookDelta,
@@ -45,7 +45,7 @@ from ..control.client import LineClient
 from .harness import REPO, fold, journal_events, make_config, slot_setting
 
 
-class RecordingVenue(NothingToOpen):
+class RecordingVenue(VenueDefaults):
     """The real sim venue; every order it is asked to place is remembered, and its market
     data stream can be silenced (``silent``), as a dead connection would be."""
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -166,6 +166,14 @@ class BybitVenue:
         # Shielded: closing the client must happen even when we leave by cancellation.
         with trio.CancelScope(shield=True):
             await self.rest.__aexit__(exc_type, exc, tb)
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None:
+        for exec_id in exec_ids:
+            self.execs.add(exec_id)
+
+    def take_backlog(self) -> list[Event]:
+        backlog, self._backlog = self._backlog, []
+        return backlog
 
     # -------------------------------------------------------------------------- service
 

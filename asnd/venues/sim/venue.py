@@ -36,7 +36,7 @@ from typing import Any, Final
 import msgspec
 import trio
 
-from asnd.venues.base import NeedsHumanError, NothingToOpen, RetryableVenueError
+from asnd.venues.base import NeedsHumanError, RetryableVenueError, VenueDefaults
 from asnd.venues.sim.agents import Genome
 from asnd.venues.sim.instruments import sim_config_for
 from asnd.venues.sim.market import AgentMarket, SimConfig
@@ -80,7 +80,7 @@ class _Position:
     cost: int = 0  # ticks x lots of the open position
 
 
-class SimVenue(NothingToOpen):
+class SimVenue(VenueDefaults):
     """See the module docstring."""
 
     name = "sim"

@@ -8,9 +8,10 @@ import trio
 
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.venue import BybitVenue
-from journal.events import Event
+from journal.events import BUY, Event, Fill, OrderAccepted
 
 from .bybit_helpers import KEY, SECRET, SYMBOLS, WAIT_S, config_for, local_bybit
+from .test_end_to_end import intent
 
 
 async def test_calls_work_inside_and_the_client_is_closed_on_exit() -> None:
@@ -48,3 +49,32 @@ async def test_run_outside_async_with_says_so() -> None:
         send, _receive = trio.open_memory_channel[Event](100)
         with pytest.raises(RuntimeError, match="outside 'async with venue'"):
             await client.run(send)
+
+
+async def test_start_up_lookups_keep_their_fills_for_the_daemon_and_never_repeat_one() -> None:
+    """Found end to end (issue 13): a start-up lookup (before ``run``) found a filled order
+    and kept its fills where nobody read them before the position check, which then halted
+    trading on a mismatch. They wait in ``take_backlog``; and a fill the journal already holds
+    (``remember_fills``) is not journaled again by the next run's lookup."""
+    async with local_bybit() as venue:
+        first = BybitVenue(config_for(venue), Credentials(KEY, SECRET))
+        with trio.fail_after(WAIT_S):
+            async with first:
+                await first.instruments(SYMBOLS)
+                ioc = intent(2, 11, BUY, price_ticks=100_001, qty_lots=700, tif="IOC")
+                assert isinstance(await first.place(ioc), OrderAccepted)
+                found = await first.lookup("BTCUSDT", ioc.link_id)
+                assert (found.status, found.filled_lots) == ("filled", 700)
+                fills = first.take_backlog()
+                assert [(f.link_id, f.qty_lots) for f in fills if isinstance(f, Fill)] == [
+                    (ioc.link_id, 700)
+                ]
+                assert first.take_backlog() == []
+        again = BybitVenue(config_for(venue), Credentials(KEY, SECRET))
+        with trio.fail_after(WAIT_S):
+            async with again:
+                await again.instruments(SYMBOLS)
+                again.remember_fills(f.exec_id for f in fills if isinstance(f, Fill))
+                found = await again.lookup("BTCUSDT", ioc.link_id)
+                assert found.status == "filled"
+                assert again.take_backlog() == []
