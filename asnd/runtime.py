@@ -10,8 +10,9 @@ Start-up, in this order, every step journaled:
    swap the journal's champion wins over the config's file);
    (the venue is entered first, ``async with venue``, and stays open until the end);
 4. reconciliation: every order the journal believes working is looked up at the venue (all
-   at once; the fills found are journaled), and the venue's positions are compared with
-   ours, before any new order;
+   at once; the fills found are journaled), so are our executions since a minute before the
+   journal's last event that it does not hold (``Venue.missed_fills``), and then the
+   venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
    the core folds their shadows, ``asnd.core.pitlane``) and the systemd watchdog; then
@@ -73,6 +74,9 @@ from journal.writer import JournalWriter
 __all__ = ["Daemon", "core_config", "make_venue"]
 
 _log = structlog.get_logger("asnd")
+#: How long before the journal's last event a fill may have happened whose frame the last run
+#: never journaled: a frame takes milliseconds to arrive; a minute covers a loaded machine.
+MISSED_FILLS_MARGIN_NS = 60 * 1_000_000_000
 
 
 def core_config(config: Config) -> CoreConfig:
@@ -201,7 +205,7 @@ class Daemon:
             # (its REST client, on Bybit); it is closed on every way out.
             async with self.venue, trio.open_nursery() as core_scope:
                 await core_scope.start(core.run)
-                await self._start_up(core, executor)
+                await self._start_up(core, executor, restored.last_ts_ns)
                 supervisor = Supervisor(config.supervisor, core.submit)
                 async with trio.open_nursery() as actors:
                     actors.start_soon(self._signals)
@@ -244,7 +248,7 @@ class Daemon:
                 core_scope.cancel_scope.cancel()
             journal_scope.cancel_scope.cancel()  # the service flushes on its way out
 
-    async def _start_up(self, core: CoreActor, executor: Executor) -> None:
+    async def _start_up(self, core: CoreActor, executor: Executor, last_ts_ns: int) -> None:
         config, now = self.config, self._clock_ns
         self.health.phase = "reconciling"
         await core.submit(
@@ -269,9 +273,13 @@ class Daemon:
         async with trio.open_nursery() as lookups:  # each may wait out the recv window
             for slot, symbol, link_id in state.orders_to_reconcile():
                 lookups.start_soon(executor.resolve, slot, symbol, link_id)
-        # What the lookups found (fills of orders that filled while we were away) is folded
+        # What the lookups found (fills of orders that filled while we were away), and fills
+        # the last run never journaled (it died between a fill and its frame), are folded
         # before the venue's positions are compared with ours.
-        await core.submit(*self.venue.take_backlog(), wait=True)
+        found = self.venue.take_backlog()
+        if last_ts_ns:
+            found += await self.venue.missed_fills(last_ts_ns - MISSED_FILLS_MARGIN_NS)
+        await core.submit(*found, wait=True)
         _orders, positions = await self.venue.reconcile(symbols)
         await core.submit(*positions, wait=True)
 

@@ -28,6 +28,7 @@ from asnd.venues.base import (
 )
 from journal.events import (
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderIntent,
@@ -202,6 +203,9 @@ class MeteredVenue:
 
     def take_backlog(self) -> list[Event]:
         return self.venue.take_backlog()
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]:
+        return await self.venue.missed_fills(since_ns)
 
     async def run(
         self,

@@ -10,7 +10,10 @@ A venue is an async context, a long-running service and a few request/response c
 - ``remember_fills(exec_ids)``: the fills the journal already holds, told at start-up, so a
   start-up lookup or a stream catch-up never journals one of them again;
 - ``take_backlog()``: what requests found before ``run`` had a channel to say it on (a
-  start-up lookup's fills), for the daemon to journal before it compares positions.
+  start-up lookup's fills), for the daemon to journal before it compares positions;
+- ``missed_fills(since_ns)``: our executions since then that the fill memory does not hold:
+  at start-up, fills the previous run never journaled (killed between the venue's fill and
+  its frame reaching the journal), of orders the journal already counts as finished.
 
 A venue that owns nothing outside ``run`` and remembers nothing inherits ``VenueDefaults``.
 
@@ -51,6 +54,7 @@ import trio
 
 from journal.events import (
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderIntent,
@@ -127,6 +131,8 @@ class Venue(Protocol):
 
     def take_backlog(self) -> list[Event]: ...
 
+    async def missed_fills(self, since_ns: int) -> list[Fill]: ...
+
     async def run(
         self,
         emit: trio.MemorySendChannel[Event],
@@ -167,6 +173,9 @@ class VenueDefaults:
         return None
 
     def take_backlog(self) -> list[Event]:
+        return []
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]:
         return []
 
 

@@ -19,8 +19,11 @@ The truth at the end of every scenario is the venue's own account (its admin cha
 
 from __future__ import annotations
 
+import json
+import random
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,17 +32,22 @@ import pytest
 
 from asnd.config import Config
 from journal.events import (
+    DaemonStarted,
     DaemonStopped,
     Event,
+    FeedConnected,
+    FeedLost,
     Fill,
     InstrumentInfo,
     OrderIntent,
     OrderSent,
     OrderUnresolved,
+    TradingHalted,
 )
+from journal.reader import JournalReader
 
 from .bybit_process import SECRET, LocalVenueProcess, bybit_config, credentials_env
-from .harness import DaemonProcess, fold, journal_events, wait_for
+from .harness import DaemonProcess, fold, journal_events, slot_setting, wait_for
 
 SIX = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT")
 
@@ -77,6 +85,16 @@ def wait_for_slots(config: Config, kind: type[Event], count: int) -> None:
         return len(seen) >= count
 
     wait_for(config, new_slot)
+
+
+def next_seq(config: Config) -> int:
+    """The seq the next journaled event will get (0 for a journal not yet written)."""
+    if not config.journal.directory.exists():
+        return 0
+    last = 0
+    for event in JournalReader(config.journal.directory).events():
+        last = event.seq
+    return last + 1
 
 
 def check_against_venue(config: Config, account: dict[str, Any]) -> None:
@@ -132,3 +150,157 @@ def test_daemon_starts_on_bybit_trades_six_slots_and_stops_cleanly(
     assert SECRET not in daemon.log_path.read_text()
     journal = b"".join(p.read_bytes() for p in config.journal.directory.iterdir())
     assert SECRET.encode() not in journal
+
+
+def events_since_start(config: Config, start: int) -> list[Event]:
+    """The journal from the ``start``-th ``DaemonStarted`` (0 = the first run) on."""
+    events = journal_events(config)
+    starts = [i for i, e in enumerate(events) if isinstance(e, DaemonStarted)]
+    return events[starts[start] :]
+
+
+def test_sigkill_at_random_moments_then_restart_reconciles_and_loses_nothing(
+    daemon: DaemonProcess, venue: LocalVenueProcess
+) -> None:
+    """Ten SIGKILLs, each at a random moment (seeded) from the daemon's first journal write to
+    a second past READY: during reconciliation, instrument load and trading. Each restart
+    must reconcile without a position mismatch; at the end the journal and the venue agree."""
+    rng = random.Random(1313)
+    config = daemon.config
+    window_s = 0.0
+    for round_ in range(10):
+        if round_ == 0:  # measures how long start-up takes, to spread the later kills over it
+            daemon.start()
+            daemon.wait_notify("READY=1")
+            started = next(e for e in journal_events(config) if isinstance(e, DaemonStarted))
+            window_s = (time.time_ns() - started.ts_local_ns) / 1e9 + 1.0
+            time.sleep(rng.uniform(0, 1.0))
+        else:
+            from_seq = next_seq(config)
+            daemon.start()
+            wait_for(config, lambda e: isinstance(e, DaemonStarted), from_seq=from_seq)
+            time.sleep(rng.uniform(0, window_s))  # the random moment itself
+        daemon.kill()
+    daemon.start()
+    daemon.wait_notify("READY=1")
+    assert daemon.terminate() == 0
+    account = venue.state()
+    starts = [e for e in journal_events(config) if isinstance(e, DaemonStarted)]
+    assert len(starts) == 11
+    halts = [e for e in journal_events(config) if isinstance(e, TradingHalted)]
+    assert not halts, halts
+    assert not [o for o in account["orders"] if o["leaves_lots"]], "an order was left open"
+    check_against_venue(config, account)
+
+
+def until_venue(venue: LocalVenueProcess, predicate: Callable[[dict[str, Any]], bool]) -> None:
+    """Poll the venue's account (another process) until ``predicate`` holds."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if predicate(venue.state()):
+            return
+        time.sleep(0.05)  # polling another process; the deadline bounds it
+    raise TimeoutError("the venue's account never got there")
+
+
+def flat(account: dict[str, Any], symbols: Iterable[str]) -> bool:
+    """No position and no open order of ours on ``symbols``."""
+    wanted = set(symbols)
+    open_orders = [o for o in account["orders"] if o["leaves_lots"] and o["symbol"] in wanted]
+    return not open_orders and all(account["positions"][s]["lots"] == 0 for s in wanted)
+
+
+def test_asnctl_status_kill_resume_swap_act_on_the_venue(
+    daemon: DaemonProcess, venue: LocalVenueProcess, tmp_path: Path
+) -> None:
+    daemon.start()
+    daemon.wait_notify("READY=1")
+    config = daemon.config
+    wait_for_slots(config, Fill, 2)
+    assert daemon.status()["daemon"]["state"] == "trading"
+
+    # kill all: every order cancelled and every position closed at the venue, then halted.
+    done = daemon.ctl("kill", "all")
+    assert done.returncode == 0, done.stderr
+    until_venue(venue, lambda account: flat(account, SIX))
+    status = daemon.status()
+    assert {s["state"] for s in status["slots"]} == {"halted"}, status["slots"]
+    done = daemon.ctl("resume", "all")
+    assert done.returncode == 0, done.stderr
+    from_seq = next_seq(config)
+    wait_for(config, lambda e: isinstance(e, OrderSent), from_seq=from_seq)
+
+    # One slot: killed and flattened alone, the others trade on; then resumed.
+    done = daemon.ctl("kill", "3")
+    assert done.returncode == 0, done.stderr
+    until_venue(venue, lambda account: flat(account, ["XRPUSDT"]))
+    states = [s["state"] for s in daemon.status()["slots"]]
+    assert states == ["active"] * 3 + ["halted"] + ["active"] * 2
+    assert daemon.ctl("resume", "3").returncode == 0
+    assert daemon.status()["slots"][3]["state"] == "active"
+
+    # swap: a new champion for slot 2, live.
+    document = json.loads((config.path.parent / "strategies" / "champion_solusdt.json").read_text())
+    document["id"] = "swapped-in-on-bybit"
+    new = tmp_path / "swapped.json"
+    new.write_text(json.dumps(document))
+    done = daemon.ctl("swap", "2", str(new))
+    assert done.returncode == 0, done.stderr
+    assert daemon.status()["slots"][2]["strategy_id"] == "swapped-in-on-bybit"
+
+    assert daemon.terminate() == 0
+    account = venue.state()
+    assert not [o for o in account["orders"] if o["leaves_lots"]], "an order was left open"
+    check_against_venue(config, account)
+
+
+def test_a_private_stream_outage_with_150_fills_is_caught_up_exactly_once(
+    tmp_path: Path, venue: LocalVenueProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150 fills (Bybit's execution list pages at 100) while the private stream is down:
+    after it reconnects the daemon's REST catch-up journals every one of them, once."""
+    for name, value in credentials_env().items():
+        monkeypatch.setenv(name, value)
+    path = bybit_config(tmp_path, venue)
+    slot_setting(path, 4, "min_qty", '"200"')  # a DOGEUSDT order rests with >= 200 lots
+    daemon = DaemonProcess(path)
+    try:
+        daemon.start()
+        daemon.wait_notify("READY=1")
+        config = daemon.config
+
+        def resting_lots(account: dict[str, Any]) -> int:
+            return sum(o["leaves_lots"] for o in account["orders"] if o["symbol"] == "DOGEUSDT")
+
+        until_venue(venue, lambda account: resting_lots(account) >= 200)
+        venue.command("crowd", moving=False)  # nothing else fills it meanwhile
+        from_seq = next_seq(config)
+        assert venue.command("private_down", on=True)["cut"] == 1
+        wait_for(
+            config, lambda e: isinstance(e, FeedLost) and e.stream == "private", from_seq=from_seq
+        )
+        before = {x["exec_id"] for x in venue.state()["executions"]}
+        assert venue.command("fill_resting", fills=150)["fills"] == 150
+        during = {x["exec_id"] for x in venue.state()["executions"]} - before
+        assert len(during) == 150
+        venue.command("private_down", on=False)
+        wait_for(
+            config,
+            lambda e: isinstance(e, FeedConnected) and e.stream == "private",
+            from_seq=from_seq,
+        )
+        journaled: set[str] = set()
+
+        def all_in(event: Event) -> bool:
+            if isinstance(event, Fill):
+                journaled.add(event.exec_id)
+            return during <= journaled
+
+        # Through the stream's REST catch-up, or a lookup of the order (a cancel the slot
+        # sent meanwhile, answered "already gone"): each pages through the execution list.
+        wait_for(config, all_in)
+        venue.command("crowd", moving=True)
+        assert daemon.terminate() == 0
+        check_against_venue(config, venue.state())
+    finally:
+        daemon.close()

@@ -37,7 +37,7 @@ from asnd.venues.bybit.parse import (
 from asnd.venues.bybit.rest import BybitRest
 from journal.events import Event, Fill, OrderAccepted, OrderCancelled, OrderRejected
 
-__all__ = ["ExecIds", "PrivateFeed"]
+__all__ = ["ExecIds", "PrivateFeed", "fills_since"]
 
 log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
@@ -67,6 +67,27 @@ class ExecIds:
         if len(self._order) > self.size:
             self._seen.discard(self._order.popleft())
         return True
+
+
+async def fills_since(
+    rest: BybitRest,
+    scales: dict[str, SymbolScales],
+    seen: ExecIds,
+    since_ms: int,
+    wall_ns: Callable[[], int],
+) -> list[Fill]:
+    """Our executions since ``since_ms`` (venue time) not in ``seen`` (and now remembered):
+    every page of them (an outage can hold far more than one page), oldest first per symbol.
+    The stream's catch-up after a reconnect, and the daemon's at start-up."""
+    fills: list[Fill] = []
+    for symbol in scales:
+        for row in await rest.executions(symbol, since_ms):
+            if row.exec_type != "Trade":
+                continue
+            fill = fill_from_row(row, scales, wall_ns())
+            if seen.add(fill.exec_id):
+                fills.append(fill)
+    return fills
 
 
 class PrivateFeed:
@@ -129,14 +150,11 @@ class PrivateFeed:
         self._alive_ms = self.rest.now_ms()
 
     async def _catch_up(self, since_ms: int) -> None:
-        """Journal the executions since ``since_ms`` that the stream did not deliver: every
-        page of them (an outage can hold far more than one page), oldest first, each once."""
-        for symbol in self.scales:
-            for row in await self.rest.executions(symbol, since_ms):
-                if row.exec_type != "Trade":
-                    continue
-                if await self._emit_fill(fill_from_row(row, self.scales, self.wall_ns())):
-                    self.caught_up_fills += 1
+        """Journal the executions since ``since_ms`` that the stream did not deliver."""
+        assert self._emit is not None
+        for fill in await fills_since(self.rest, self.scales, self.seen, since_ms, self.wall_ns):
+            await self._emit.send(fill)
+            self.caught_up_fills += 1
 
     async def _reconcile(self) -> None:
         """Journal the venue's view of our orders and positions after a gap in the stream."""

@@ -61,7 +61,7 @@ from asnd.venues.bybit.parse import (
     position_from_row,
     reconciled_from_row,
 )
-from asnd.venues.bybit.private_ws import ExecIds, PrivateFeed
+from asnd.venues.bybit.private_ws import ExecIds, PrivateFeed, fills_since
 from asnd.venues.bybit.public_ws import PublicFeed
 from asnd.venues.bybit.rest import BAN_BACKOFF, BybitRest
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
@@ -69,6 +69,7 @@ from asnd.venues.bybit.wire import OrderRow
 from journal.events import (
     BUY,
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderCancelled,
@@ -174,6 +175,10 @@ class BybitVenue:
     def take_backlog(self) -> list[Event]:
         backlog, self._backlog = self._backlog, []
         return backlog
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]:
+        since_ms = since_ns // 1_000_000 + self.rest.offset_ms  # our clock -> the venue's
+        return await fills_since(self.rest, self.scales, self.execs, since_ms, self.wall_ns)
 
     # -------------------------------------------------------------------------- service
 

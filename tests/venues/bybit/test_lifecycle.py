@@ -3,6 +3,8 @@ out (issue 13: the daemon called ``instruments`` on a client nobody had opened).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import trio
 
@@ -78,3 +80,24 @@ async def test_start_up_lookups_keep_their_fills_for_the_daemon_and_never_repeat
                 found = await again.lookup("BTCUSDT", ioc.link_id)
                 assert found.status == "filled"
                 assert again.take_backlog() == []
+
+
+async def test_missed_fills_are_the_executions_since_a_time_that_no_one_journaled() -> None:
+    """At start-up: a fill of the previous run whose frame never reached the journal (its
+    order already finished there, so no lookup asks for it) is found, once."""
+    async with local_bybit() as venue:
+        client = BybitVenue(config_for(venue), Credentials(KEY, SECRET))
+        with trio.fail_after(WAIT_S):
+            async with client:
+                await client.instruments(SYMBOLS)
+                since_ns = time.time_ns() - 1_000_000_000
+                first = intent(1, 3, BUY, price_ticks=100_001, qty_lots=300, tif="IOC")
+                second = intent(1, 4, BUY, price_ticks=100_001, qty_lots=200, tif="IOC")
+                assert isinstance(await client.place(first), OrderAccepted)
+                assert isinstance(await client.place(second), OrderAccepted)
+                known = [x["execId"] for x in venue.exchange.executions[:1]]
+                client.remember_fills(known)  # the journal holds the first one
+                missed = await client.missed_fills(since_ns)
+                assert [(f.link_id, f.qty_lots) for f in missed] == [(second.link_id, 200)]
+                assert await client.missed_fills(since_ns) == []  # remembered now
+                assert await client.missed_fills(time.time_ns() + 10**10) == []
