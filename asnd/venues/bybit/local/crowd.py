@@ -29,8 +29,9 @@ class Crowd:
     #: symbol -> the best bid at start, in ticks (the ask is one tick above)
     start_ticks: dict[str, int]
     rng: random.Random
-    depth: int = 5
-    #: the crowd's touch size is 1..touch_lots x the symbol's minimum order
+    depth: int = 8
+    #: the crowd's touch size is 1..touch_lots x the symbol's minimum order; a deeper level
+    #: holds 2..20 times that, so the book can absorb a slot's largest order (a flatten)
     touch_lots: int = 20
     sweep_p: float = 0.35
     bids: dict[str, int] = field(init=False)
@@ -55,7 +56,10 @@ class Crowd:
         for side, price in sorted(wanted):
             touch = price in (bid, bid + 1)
             if touch or (side, price) not in held:
-                lots = unit * self.rng.randint(1, self.touch_lots if touch else 3 * self.touch_lots)
+                most = self.touch_lots
+                lots = unit * (
+                    self.rng.randint(1, most) if touch else self.rng.randint(2 * most, 20 * most)
+                )
                 ex.set_level(symbol, side, price, lots)
 
     def step(self) -> None:
