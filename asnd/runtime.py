@@ -77,6 +77,9 @@ _log = structlog.get_logger("asnd")
 #: How long before the journal's last event a fill may have happened whose frame the last run
 #: never journaled: a frame takes milliseconds to arrive; a minute covers a loaded machine.
 MISSED_FILLS_MARGIN_NS = 60 * 1_000_000_000
+#: Start-up asks the venue this often for fills and positions until they agree with ours.
+RECONCILE_ATTEMPTS = 5
+RECONCILE_RETRY_S = 0.2
 
 
 def core_config(config: Config) -> CoreConfig:
@@ -276,11 +279,21 @@ class Daemon:
         # What the lookups found (fills of orders that filled while we were away), and fills
         # the last run never journaled (it died between a fill and its frame), are folded
         # before the venue's positions are compared with ours.
+        # Our orders still rest at the venue and may fill between the fills query and the
+        # positions query: a disagreement is asked again (fills, then positions) before it
+        # is journaled as one (which halts trading).
+        since_ns = last_ts_ns - MISSED_FILLS_MARGIN_NS if last_ts_ns else now()
         found = self.venue.take_backlog()
-        if last_ts_ns:
-            found += await self.venue.missed_fills(last_ts_ns - MISSED_FILLS_MARGIN_NS)
-        await core.submit(*found, wait=True)
-        _orders, positions = await self.venue.reconcile(symbols)
+        for attempt in range(1, RECONCILE_ATTEMPTS + 1):
+            found += await self.venue.missed_fills(since_ns)
+            await core.submit(*found, wait=True)
+            found = []
+            _orders, positions = await self.venue.reconcile(symbols)
+            differ = [r for p in positions if (r := core.state.position_mismatch(p)) is not None]
+            if not differ or attempt == RECONCILE_ATTEMPTS:
+                break
+            _log.info("positions differ at start-up; asking again", differ=differ)
+            await trio.sleep(RECONCILE_RETRY_S)
         await core.submit(*positions, wait=True)
 
     def _champions(self, core: CoreActor) -> list[Event]:

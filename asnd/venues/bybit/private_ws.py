@@ -8,6 +8,8 @@ reconnect, what the stream may have missed is fetched over REST and journaled be
 updates: every page of the executions since the last frame received (as ``Fill``s, oldest
 first, never twice), each position (``PositionReconciled``), and every order
 the stream last showed open (``OrderReconciled``: still open, filled or cancelled meanwhile).
+The first connection catches up the executions since ``catch_up_from_ms`` (the daemon's
+start-up check of missed fills): what filled before the stream was subscribed.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class PrivateFeed:
         auth_valid_ms: int = 10_000,
         wall_ns: Callable[[], int] = time.time_ns,
         seen: ExecIds | None = None,
+        catch_up_from_ms: int | None = None,
     ) -> None:
         self.url = url
         self._credentials = credentials
@@ -122,6 +125,9 @@ class PrivateFeed:
         self._alive_ms = 0  # venue time of the last frame received: nothing missed before it
         self._open: set[str] = set()  # link ids of the orders the stream last showed open
         self._was_lost = False
+        #: the first connection journals our executions since then (venue time): the fills
+        #: between the daemon's start-up check and this subscription
+        self._first_catch_up_ms = catch_up_from_ms
         self._emit: trio.MemorySendChannel[Event] | None = None
 
     async def _emit_fill(self, fill: Fill) -> bool:
@@ -147,6 +153,9 @@ class PrivateFeed:
             await self._catch_up(self._alive_ms - _CLOCK_MARGIN_MS)
             await self._reconcile()
             self._was_lost = False
+        elif self._first_catch_up_ms is not None:
+            await self._catch_up(self._first_catch_up_ms - _CLOCK_MARGIN_MS)
+            self._first_catch_up_ms = None
         self._alive_ms = self.rest.now_ms()
 
     async def _catch_up(self, since_ms: int) -> None:

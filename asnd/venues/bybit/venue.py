@@ -146,6 +146,9 @@ class BybitVenue:
         self._emit: trio.MemorySendChannel[Event] | None = None
         #: events found before ``run`` gave a channel (start-up lookups), sent when it does
         self._backlog: list[Event] = []
+        #: venue time of the last start-up check of missed fills (the private stream's first
+        #: connection catches up from there), or of entering ``async with``
+        self._fills_checked_ms = 0
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -153,6 +156,7 @@ class BybitVenue:
         await self.rest.__aenter__()
         try:
             await self.rest.sync_time()
+            self._fills_checked_ms = self.rest.now_ms()
         except BaseException:
             await self.rest.__aexit__(None, None, None)
             raise
@@ -178,6 +182,7 @@ class BybitVenue:
 
     async def missed_fills(self, since_ns: int) -> list[Fill]:
         since_ms = since_ns // 1_000_000 + self.rest.offset_ms  # our clock -> the venue's
+        self._fills_checked_ms = self.rest.now_ms()  # the private stream goes on from here
         return await fills_since(self.rest, self.scales, self.execs, since_ms, self.wall_ns)
 
     # -------------------------------------------------------------------------- service
@@ -209,6 +214,7 @@ class BybitVenue:
                     cfg.private_ws_url, self._credentials, self.rest, self.scales,
                     timing=cfg.timing, rng=random.Random(self._rng.random()),
                     venue=self.name, wall_ns=self.wall_ns, seen=self.execs,
+                    catch_up_from_ms=self._fills_checked_ms,
                 )  # fmt: skip
                 await nursery.start(self.private.run, emit)
                 nursery.start_soon(self._resolver)
