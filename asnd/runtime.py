@@ -10,7 +10,7 @@ Start-up, in this order, every step journaled:
    swap the journal's champion wins over the config's file);
    (the venue is entered first, ``async with venue``, and stays open until the end);
 4. reconciliation: every order the journal believes working is looked up at the venue (all
-   at once; the fills found are journaled), so are our executions since a minute before the
+   at once; the fills found are journaled), so are our executions since 15 minutes before the
    journal's last event that it does not hold (``Venue.missed_fills``), and then the
    venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
@@ -75,8 +75,10 @@ __all__ = ["Daemon", "core_config", "make_venue"]
 
 _log = structlog.get_logger("asnd")
 #: How long before the journal's last event a fill may have happened whose frame the last run
-#: never journaled: a frame takes milliseconds to arrive; a minute covers a loaded machine.
-MISSED_FILLS_MARGIN_NS = 60 * 1_000_000_000
+#: never journaled. A frame takes milliseconds to arrive, but start-ups killed in a crash loop
+#: journal a few events each and push "the last event" on: 15 minutes of them are covered,
+#: for a paged query of executions per symbol (deduplicated by the fill memory).
+MISSED_FILLS_MARGIN_NS = 15 * 60 * 1_000_000_000
 #: Start-up asks the venue this often for fills and positions until they agree with ours.
 RECONCILE_ATTEMPTS = 5
 RECONCILE_RETRY_S = 0.2

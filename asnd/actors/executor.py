@@ -203,7 +203,10 @@ class Executor:
             if found.slot != slot:
                 # A venue that does not know the order cannot name its slot; we can.
                 found = msgspec.structs.replace(found, slot=slot)
-            await self._input(found)
+            # The fills the lookup found before the venue's stream runs (start-up) go first,
+            # in the same submission: an order journaled as finished without its fills would
+            # never be asked about again.
+            await self._input(*self.venue.take_backlog(), found)
             return
 
     async def cancel(self, order: CancelIntent) -> None:

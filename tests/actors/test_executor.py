@@ -24,6 +24,7 @@ from journal.events import (
     BUY,
     CancelIntent,
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderCancelled,
@@ -316,3 +317,31 @@ async def test_draining_refuses_new_orders_and_never_asks_the_venue_to_cancel_th
         assert refused.reason == "not sent: the daemon is shutting down"
         assert venue.lookups == []
         assert executor.pending == 0
+
+
+class BackloggedVenue(FaultyVenue):
+    """A lookup that found fills before the venue's stream ran (start-up): they wait in the
+    venue's backlog."""
+
+    def __init__(self, inner: SimVenue) -> None:
+        super().__init__(inner)
+        self.backlog: list[Event] = []
+
+    def take_backlog(self) -> list[Event]:
+        backlog, self.backlog = self.backlog, []
+        return backlog
+
+
+async def test_a_lookups_fills_are_handed_on_before_its_answer() -> None:
+    """Found end to end on Bybit (issue 13): a start-up killed after the lookup's answer
+    ("filled") was journaled but before its fills were had lost them for good, since a
+    finished order is never asked about again. The fills now go first, in one submission."""
+    venue = BackloggedVenue(SimVenue(seed=4, wall_ns=lambda: WALL_NS))
+    inputs = Inputs()
+    executor = Executor(venue, inputs, clock_ns=lambda: 7)
+    fill = Fill(0, 7, 0, "b-1", "v1", "x1", SYMBOL, BUY, BELOW_TOUCH, 2, 0, True, 0, 0)
+    venue.backlog = [fill]
+    with trio.fail_after(5):
+        await executor.resolve(0, SYMBOL, "b-1")
+    assert [type(e) for e in inputs.events] == [Fill, OrderReconciled]
+    assert inputs.events[0] == fill

@@ -79,5 +79,8 @@ def bybit_config(root: Path, venue: LocalVenueProcess, **overrides: str) -> Path
         rest_url=json.dumps(urls["rest_url"]),
         ws_public_url=json.dumps(urls["public_ws_url"]),
         ws_private_url=json.dumps(urls["private_ws_url"]),
+        # An order killed between its intent and its create is "not found" only after the
+        # recv window: 2 s instead of 5 keeps a restart that waits for one short.
+        recv_window_ms="2000",
         **overrides,
     )
