@@ -29,6 +29,7 @@ import msgspec
 import trio
 
 from asnd.venues.bybit.credentials import ENV_KEY, ENV_SECRET
+from asnd.venues.bybit.local import account_flags
 from asnd.venues.bybit.local.admin import Admin
 from asnd.venues.bybit.local.crowd import Crowd
 from asnd.venues.bybit.local.server import LocalBybit
@@ -97,6 +98,7 @@ async def serve(key: str, secret: str, args: argparse.Namespace) -> None:
             nursery.start_soon(_move, crowd, admin, args.step_ms / 1000)
         else:
             _seed_static(venue)
+        account_flags.apply(venue, args)
         urls = {"rest_url": venue.rest_url, "public_ws_url": venue.public_url}
         _print({**urls, "private_ws_url": venue.private_url, "api_key": key})
         if args.admin:
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-ms", type=int, default=200, help="pace of --moving")
     parser.add_argument("--seed", type=int, default=1, help="seed of --moving")
     parser.add_argument("--admin", action="store_true", help="JSON commands on stdin")
+    account_flags.add_arguments(parser)  # hedge mode, classic account, ... (account_flags)
     args = parser.parse_args(argv)
     # Never a command-line argument: argv is visible to every user of the machine.
     secret = os.environ.get(ENV_SECRET) or secrets.token_hex(16)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from asnd.core.agent_market.agents import Genome
+from asnd.core.agent_market.market import AgentMarket, SimConfig
 from asnd.core.book import L2Book, Update
-from asnd.venues.sim.agents import Genome
-from asnd.venues.sim.market import AgentMarket, SimConfig
 from journal.codec import encode
 from journal.events import (
     BUY,
