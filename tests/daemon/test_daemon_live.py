@@ -342,6 +342,8 @@ class FillingWhileStarting(RecordingVenue):
         self, symbols: Sequence[str]
     ) -> tuple[list[OrderReconciled], list[PositionReconciled]]:
         orders, positions = await self.inner.reconcile(symbols)
+        if len(symbols) == 1:
+            return orders, positions  # the foreign-order check asks symbol by symbol
         self.reconciles += 1
         if self.reconciles == 1:
             positions = [
