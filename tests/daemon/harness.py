@@ -139,6 +139,10 @@ class DaemonProcess:
                 return
 
     def start(self, *, watchdog_usec: int | None = None) -> None:
+        # What an earlier (killed) process said is not news about this one: a READY=1 still
+        # queued from it must not satisfy ``wait_notify`` for the new one.
+        while not self._received.empty():
+            self.messages.append(self._received.get_nowait())
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path), "PYTHONPATH": str(REPO)}
         if watchdog_usec is not None:  # as systemd sets it for WatchdogSec=
             env["WATCHDOG_USEC"] = str(watchdog_usec)

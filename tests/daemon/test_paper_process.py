@@ -53,7 +53,16 @@ def local_bybit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     with (
         (tmp_path / "local-bybit.log").open("w") as log,
         subprocess.Popen(
-            [sys.executable, "-m", "asnd.venues.bybit.local", "--moving", "--step-ms", "100"],
+            [
+                sys.executable,
+                "-m",
+                "asnd.venues.bybit.local",
+                "--symbols",
+                "all",
+                "--moving",
+                "--step-ms",
+                "100",
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

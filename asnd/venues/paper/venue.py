@@ -58,7 +58,7 @@ from asnd.core.ledger import FeeSchedule, Ledger
 from asnd.core.link_id import parse_link_id
 from asnd.core.matching import GTC, POST_ONLY, TIF_BY_NAME
 from asnd.core.slot import WorkingOrder
-from asnd.venues.base import OrderRejectedError, RetryableVenueError
+from asnd.venues.base import OrderRejectedError, RetryableVenueError, VenueDefaults
 from asnd.venues.bybit import codes
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.parse import SymbolScales, instrument_from_row
@@ -143,7 +143,7 @@ class _Order:
         self.cancel_done = trio.Event()
 
 
-class PaperVenue:
+class PaperVenue(VenueDefaults):
     """See the module docstring. Use as ``async with PaperVenue(config) as venue:``, or
     without: each call opens the REST client it needs."""
 
