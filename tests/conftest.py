@@ -15,6 +15,17 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 _WORKTREE_SHARED_DATA = REPO.parent.parent / "shared" / "data"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile (or load) the kernel once, before any test, into the cache beside the source
+    that every subprocess the suite starts shares: a daemon started by a test then loads it
+    in seconds instead of compiling for a minute inside its READY timeout."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        return
+    from asnd.kernel_cache import warm_up
+
+    warm_up()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     env = os.environ.get("ASN_SHARED_DATA")

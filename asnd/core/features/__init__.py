@@ -37,7 +37,8 @@ numpy round the same way. Integer sums are kept in int64 in batch: sizes and sum
 below 2**63 (real instruments are many orders of magnitude below).
 """
 
-from asnd.core.features.batch import FeatureFrame, compute_features
+from asnd.core.features.batch import compute_features
+from asnd.core.features.frame import FeatureFrame
 from asnd.core.features.incremental import FeatureEngine, FeatureState
 from asnd.core.features.spec import FEATURE_NAMES, FeatureConfig, FeatureRow
 from asnd.core.features.targets import forward_returns, forward_returns_ms

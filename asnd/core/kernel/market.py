@@ -15,13 +15,14 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.features.spec import FeatureConfig
+from asnd.core.features.spec import FeatureConfig, FeatureRow
 from asnd.core.kernel.book import mark_stale
 from asnd.core.kernel.fold import fold_frames, fold_record, symbol_id
 from asnd.core.kernel.layout import (
     ASK,
     BID,
     G_SYMBOLS,
+    O_VALID,
     S_REASON,
     S_REASON_A,
     S_REASON_B,
@@ -39,7 +40,9 @@ from asnd.core.kernel.layout import (
     new_rows,
     new_state,
 )
+from journal.codec import encode
 from journal.errors import CorruptJournal
+from journal.events import Event
 
 __all__ = ["BadMarketRecord", "FrameSource", "MarketKernel", "RowSink"]
 
@@ -152,6 +155,13 @@ class MarketKernel:
             if status == ST_OK:
                 return int(rows)
             self._grow_or_raise(Status(status), 0, detail, -1)
+
+    def fold_event(self, event: Event) -> FeatureRow | None:
+        """``fold_one`` of ``event`` as the journal encodes it: its feature row if it was a
+        book event that left the book valid (the row the live daemon's slots read)."""
+        if self.fold_one(encode(event)) and self.rows.ints[0, O_VALID]:
+            return tuple(self.rows.values[0].tolist())
+        return None
 
     def add_symbol(self, symbol: str) -> int:
         """The id of ``symbol``, registering it (with a stale, empty book) if it is new."""
