@@ -4,12 +4,12 @@ Tick-to-order: from the moment the client's public WebSocket frame is received (
 ``ts_local_ns`` right after ``get_message`` returns) to the moment the signed
 ``/v5/order/create`` request body has been written to the socket (httpcore's
 ``http11.send_request_body.complete`` trace event). In between, the real path: msgspec parse ->
-``L2Book`` verdict -> journal event on a memory channel -> the market kernel's per-event fold
-(``MarketKernel.fold_event``: book and all 8 features) -> a compiled GP strategy (signal and
-size trees) -> ``decide`` -> ``OrderIntent`` -> ``BybitVenue.place`` (body, HMAC signature,
-httpx). The local Bybit-compatible venue (``bench._latency_venue``) publishes the next book
-delta only after the order for the last one arrived, so no tick waits behind another. Two
-setups, both printed:
+the feed's kernel book verdict -> journal event on a memory channel -> the market kernel's per-
+event fold (``MarketKernel.fold_event``: book and all 8 features) -> a compiled GP strategy
+(signal and size trees) -> ``decide`` -> ``OrderIntent`` -> ``BybitVenue.place`` (body, HMAC
+signature, httpx). The local Bybit-compatible venue (``bench._latency_venue``) publishes the
+next book delta only after the order for the last one arrived, so no tick waits behind another.
+Two setups, both printed:
 
 - ``venue_in_own_process``: the venue in a child process pinned to another CPU, as a real
   venue is elsewhere. On a loaded machine its p99 shows the other processes' interference.

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.book import L2Book, Update
 from asnd.venues.sim.agents import Genome
 from asnd.venues.sim.market import AgentMarket, SimConfig
 from journal.codec import encode
@@ -22,6 +21,7 @@ from journal.events import (
     OrderRejected,
     Trade,
 )
+from tests.core.kernel.oracle import L2Book, Update
 
 STEP = 100_000_000
 
