@@ -233,7 +233,7 @@ class MarketKernel:
 
     def levels(self, symbol: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Every (price_ticks, lots) level, ascending by price on both sides
-        (``L2Book.levels``)."""
+        (``BookView.levels``)."""
         s = self._index(symbol)
         st = self.state
         nb, na = int(st.level_n[BID, s]), int(st.level_n[ASK, s])
@@ -250,7 +250,7 @@ class MarketKernel:
         return bool(self.state.sym[self._index(symbol), S_STALE])
 
     def stale_reason(self, symbol: str) -> str:
-        """Why the book is stale, worded as ``L2Book.stale_reason`` ("" when valid)."""
+        """Why the book is stale, as text ("" when valid)."""
         s = self._index(symbol)
         sym = self.state.sym
         reason = Reason(int(sym[s, S_REASON]))
