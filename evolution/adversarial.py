@@ -44,7 +44,7 @@ def adversarial_fitness(
     compiled = compile_strategy(doc, FEATURE_NAMES)
     market = AgentMarket(setup.sim, setup.genome, setup.seed)
     symbol = setup.sim.symbol
-    kernel = MarketKernel(setup.features)
+    kernel = MarketKernel(setup.features, row_capacity=1)  # one event per call
     equity_x2 = np.zeros(setup.steps, dtype=np.int64)
     cash = rules.capital_tick_lots
     pos = 0

@@ -208,7 +208,7 @@ class L2Replay:
         # Its own kernel, not the fold's: orders must see the book before and after each
         # delta at the levels where they rest (``_on_delta``), and the backtest folds its
         # state first (see ``asnd.core.backtest``).
-        self._market = MarketKernel()
+        self._market = MarketKernel(row_capacity=1)  # one event per call
         self.book = BookView(self._market, symbol)
         self._proportional = queue == PROPORTIONAL
         self._latency = latency or ConstantLatency(0)

@@ -124,7 +124,7 @@ class DaemonState:
         symbols = sorted({c.symbol for c in config.slots})
         #: The market kernel: every traded symbol's book and features (one per symbol, shared
         #: by everything that reads them); ``books`` are views of its books.
-        self.market = MarketKernel(config.features)
+        self.market = MarketKernel(config.features, row_capacity=1)  # one event per call
         self.books = {s: BookView(self.market, s) for s in symbols}
         self.by_symbol = {s: [x for x in self.slots if x.symbol == s] for s in symbols}
         self.instruments: dict[str, Instrument] = {}

@@ -60,7 +60,7 @@ class PublicFeed:
         self.rng = rng or random.Random(0)
         self.venue = venue
         self.wall_ns = wall_ns
-        self._market = MarketKernel()
+        self._market = MarketKernel(row_capacity=1)  # one event per call
         self.books = {symbol: BookView(self._market, symbol) for symbol in scales}
         self.malformed = 0
         self.resubscribes = 0
