@@ -6,8 +6,10 @@ is not writable, under ``NUMBA_CACHE_DIR`` (the daemon points it at its state di
 the same source runs as plain Python (readable tracebacks, line coverage).
 
 Options: ``error_model="numpy"`` makes a float division by zero give inf or NaN (IEEE) instead
-of a hidden branch that raises, so no kernel raises on a value; ``nogil`` lets a caller run
-kernels beside other threads.
+of a hidden branch that raises, so no kernel raises on a value. Not ``nogil``: the daemon is
+one trio thread calling a kernel per event, and releasing the GIL around every call lets any
+other thread that wants it (a worker thread of a library) take it for up to a switch interval
+(5 ms) before the event loop gets it back: a tick-to-order stall, for nothing gained.
 
 A stale cache: numba keys a function's cached code on its *own* source file's mtime and size,
 but a kernel's machine code includes its callees' (``run_row`` inlines ``strategy_ops`` and
@@ -85,4 +87,4 @@ _IMPL._locator_classes = [_KernelSourceLocator, *_LOCATORS]
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` in nopython mode on first call, cached on disk (typed for mypy)."""
-    return cast(F, numba.njit(cache=True, nogil=True, error_model="numpy")(fn))
+    return cast(F, numba.njit(cache=True, error_model="numpy")(fn))
