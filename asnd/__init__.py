@@ -5,4 +5,6 @@ on ``journal``; ``asnd.venues`` and ``asnd.actors`` wrap core in trio; the entry
 (``daemon``, ``ctl``, ``backtest``, ``config``) sit on top.
 """
 
-__version__ = "0.1.0"
+from journal import __version__
+
+__all__ = ["__version__"]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 __all__ = ["ConfigError", "Table"]
 
@@ -35,6 +36,9 @@ class _Missing:
 
 #: Marks a key without a default: it must be present.
 REQUIRED: Final = _Missing()
+
+#: Hosts where plain http/ws is accepted: the local test servers (Bybit venue, alert stand-ins).
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 
 #: TOML keys that would hold credentials. They are refused anywhere in the file, because the
 #: config is journaled verbatim (``ConfigLoaded``) and often lives in version control.
@@ -203,6 +207,20 @@ class Table:
         # Normalised but not symlink-resolved: errors show the path as the user wrote it.
         return Path(os.path.normpath(base / Path(text).expanduser()))
 
+    def url(self, name: str, default: str, schemes: tuple[str, str]) -> str:
+        """A URL of scheme ``schemes[0]`` (secure); ``schemes[1]`` (plain) only to a loopback
+        host, the local test servers. "" means ``default``."""
+        value = self.string(name, "") or default
+        secure, plain = schemes
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise self.error(name, f"expected a {secure}:// URL, got {shown(value)}")
+        if parts.scheme == plain and parts.hostname not in LOOPBACK_HOSTS:
+            raise self.error(
+                name, f"{plain}:// is only allowed to a loopback host (test venue); use {secure}://"
+            )
+        return value
+
     def table(self, name: str) -> Table:
         """A sub-table; an absent one reads as empty, so every key in it takes its default."""
         value = self._take(name, {})
@@ -228,8 +246,9 @@ class Table:
                 raise self.error(
                     name,
                     "secrets do not belong in the config file (it is journaled); set "
-                    "ASN_BYBIT_API_KEY / ASN_BYBIT_API_SECRET in the environment or use "
-                    "systemd credentials (LoadCredential=)",
+                    "ASN_BYBIT_API_KEY / ASN_BYBIT_API_SECRET (Bybit) or ASN_ALERTS_WEBHOOK_URL"
+                    " / ASN_ALERTS_TELEGRAM_TOKEN (alerts) in the environment or use systemd "
+                    "credentials (LoadCredential=)",
                 )
         names = ", ".join(self.key(n) for n in sorted(self._data))
         plural = "s" if len(self._data) > 1 else ""

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal, cast
-from urllib.parse import urlsplit
 
 from asnd._table import ConfigError, Table, shown
+from asnd.alerts.settings import AlertSettings, parse_alerts
 
 __all__ = [
+    "AlertSettings",
     "BybitSettings",
     "ChallengerSettings",
     "Config",
@@ -79,8 +80,6 @@ BYBIT_ENDPOINTS: Final = {
     ),
 }
 
-#: Hosts where plain http/ws is accepted: the local Bybit-compatible test venue.
-_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _SYMBOL: Final = re.compile(r"[A-Z0-9]{2,30}")
 MAX_SLOTS: Final = 32
 MAX_LEVERAGE: Final = Decimal(100)
@@ -102,11 +101,18 @@ class BybitSettings:
     recv_window_ms: int
 
 
+#: What start-up reconciliation does with open orders not of this journal (``[venue]
+#: foreign_orders``): report them (journaled, logged, left alone) or also cancel them.
+ForeignOrders = Literal["report", "cancel"]
+FOREIGN_ORDERS: Final = ("report", "cancel")
+
+
 @dataclass(frozen=True, slots=True)
 class VenueSettings:
     kind: VenueKind
     sim: SimSettings
     bybit: BybitSettings
+    foreign_orders: ForeignOrders = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,9 @@ class JournalSettings:
     fsync: bool
     group_commit_max_delay_ms: int
     snapshot_every_events: int
+    retain_days: int | None = None  # None: no age limit ([journal] retain_days)
+    retain_bytes: int | None = None  # None: no size limit
+    archive_directory: Path | None = None  # None: pruned segments are deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +232,7 @@ class Config:
     shutdown: ShutdownSettings
     promotion: PromotionSettings
     supervisor: SupervisorSettings
+    alerts: AlertSettings  # [alerts]: asnd.alerts.settings
 
 
 def load_config(path: str | Path) -> Config:
@@ -267,6 +277,7 @@ def parse_config(text: str, path: Path) -> Config:
         shutdown=_shutdown(root.table("shutdown")),
         promotion=_promotion(root.table("promotion")),
         supervisor=_supervisor(root.table("supervisor")),
+        alerts=parse_alerts(root.table("alerts")),
     )
     root.finish()
     return config
@@ -274,6 +285,7 @@ def parse_config(text: str, path: Path) -> Config:
 
 def _venue(table: Table) -> VenueSettings:
     kind = table.choice("kind", VENUE_KINDS)
+    foreign = cast(ForeignOrders, table.choice("foreign_orders", FOREIGN_ORDERS, "report"))
     sim_table = table.table("sim")
     sim = SimSettings(seed=sim_table.integer("seed", 1))
     sim_table.finish()
@@ -288,21 +300,12 @@ def _venue(table: Table) -> VenueSettings:
     )
     bybit_table.finish()
     table.finish()
-    return VenueSettings(kind=cast(VenueKind, kind), sim=sim, bybit=bybit)
+    return VenueSettings(kind=cast(VenueKind, kind), sim=sim, bybit=bybit, foreign_orders=foreign)
 
 
 def _url(table: Table, name: str, default: str, schemes: tuple[str, str]) -> str:
     """A venue URL; "" means the kind's default. Plain http/ws only towards loopback."""
-    value = table.string(name, "") or default
-    secure, plain = schemes
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise table.error(name, f"expected a {secure}:// URL, got {shown(value)}")
-    if parts.scheme == plain and parts.hostname not in _LOOPBACK_HOSTS:
-        raise table.error(
-            name, f"{plain}:// is only allowed to a loopback host (test venue); use {secure}://"
-        )
-    return value
+    return table.url(name, default, schemes)
 
 
 def _slots(root: Table, base: Path, risk: RiskSettings) -> tuple[SlotConfig, ...]:
@@ -359,11 +362,20 @@ def _check_readable(table: Table, name: str, path: Path) -> None:
 
 
 def _journal(table: Table, base: Path) -> JournalSettings:
+    # 0 and "" switch retention off (the default: the journal is kept whole).
+    days = table.integer("retain_days", 0, maximum=36_500)
+    size = table.integer("retain_bytes", 0)
+    if 0 < size < 1 << 20:
+        raise table.error("retain_bytes", f"expected 0 (no limit) or at least 1048576, got {size}")
+    archive = table.string("archive_directory", "")
     settings = JournalSettings(
         directory=table.path_value("directory", base),
         fsync=table.boolean("fsync", True),
         group_commit_max_delay_ms=table.integer("group_commit_max_delay_ms", 5, maximum=10_000),
         snapshot_every_events=table.integer("snapshot_every_events", 100_000, minimum=1),
+        retain_days=days or None,
+        retain_bytes=size or None,
+        archive_directory=table.path_value("archive_directory", base) if archive else None,
     )
     table.finish()
     return settings

@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from asnd import __version__
 from asnd._table import ConfigError, Table
 from asnd.control.protocol import MAX_MESSAGE_BYTES, encode_request
 from asnd.control.socket_file import describe_path, user_name
@@ -347,6 +348,7 @@ def _slot(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asnctl", description="Control a running asnd.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--socket", type=Path, help=f"control socket (default {DEFAULT_SOCKET})")
     where.add_argument("--config", type=Path, help="take the socket path from this asnd config")

@@ -19,8 +19,10 @@ import structlog
 
 from asnd.core.drive import recover
 from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
+from journal.errors import JournalError
 from journal.events import StateSnapshot
 from journal.reader import JournalReader
+from journal.segment import FIRST_SEQ
 
 __all__ = ["Restored", "restore_state"]
 
@@ -41,9 +43,12 @@ def restore_state(config: CoreConfig, directory: Path) -> Restored:
         assert isinstance(event, StateSnapshot)
         latest = event
     start = 0 if latest is None else latest.as_of_seq + 1
+    if latest is None:
+        _refuse_if_pruned(reader, "it has no state snapshot")
     try:
         state = recover(config, latest, reader.events(from_seq=start))
     except SnapshotError as exc:
+        _refuse_if_pruned(reader, f"its latest state snapshot is unusable ({exc})")
         _log.warning("state snapshot unusable, replaying the whole journal", error=str(exc))
         latest, start = None, 0
         state = recover(config, None, reader.events())
@@ -51,3 +56,17 @@ def restore_state(config: CoreConfig, directory: Path) -> Restored:
         _log.warning("journal has a torn tail", detail=str(reader.torn_tail))
     replayed = state.last_seq - start + 1 if state.last_seq >= max(start, 1) else 0
     return Restored(state, None if latest is None else latest.seq, replayed)
+
+
+def _refuse_if_pruned(reader: JournalReader, why: str) -> None:
+    """A full replay of a journal whose first segments were pruned would fold half a history
+    into a wrong state; refuse with what to do instead."""
+    segments = reader.segments()
+    if segments and segments[0].header.first_seq > FIRST_SEQ:
+        first = segments[0].header.first_seq
+        raise JournalError(
+            f"journal {reader.directory} cannot be recovered: {why}, and it starts at seq "
+            f"{first} (older segments were pruned by [journal] retain), so it cannot be "
+            "replayed from the start. Move the archived segments back into it, or start "
+            "with a new journal directory."
+        )

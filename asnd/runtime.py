@@ -14,8 +14,15 @@ Start-up, in this order, every step journaled:
    the venue's positions are compared with ours, before any new order;
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
-   the core folds their shadows, ``asnd.core.pitlane``) and the systemd watchdog; then
-   ``READY=1``.
+   the core folds their shadows, ``asnd.core.pitlane``), the alerts (``asnd.alerts``, when a
+   destination is enabled) and the systemd watchdog; then ``READY=1``.
+
+Two more steps keep a journal's orders its own (``asnd.foreign``): a new journal draws its
+link-id namespace right after ``ConfigLoaded`` (``LinkNamespace``), and after reconciliation
+the venue's open orders not of this journal are reported (or cancelled: ``[venue]
+foreign_orders``). On Bybit, before the instruments, the account is checked
+(``asnd.readiness``: one-way mode, unified account, linear USDT perpetuals trading, balance,
+clock): the daemon refuses to start with one line saying what to change.
 
 SIGTERM or SIGINT stops it: ``STOPPING=1``, the feed and control stop taking inputs, open
 orders are cancelled if ``[shutdown] cancel_open_orders`` (within ``grace_ms``),
@@ -27,18 +34,22 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import structlog
 import trio
 
-from asnd import __version__
+from asnd import __version__, foreign, venue_check
 from asnd.actors.core import CoreActor
 from asnd.actors.desk import Desk, Health
 from asnd.actors.executor import Executor
+from asnd.actors.housekeeper import Housekeeper
 from asnd.actors.pitcrew import PitCrew
 from asnd.actors.supervisor import ActorSpec, Supervisor
+from asnd.alerts.actor import Alerter
+from asnd.alerts.collector import AlertCollector
+from asnd.alerts.destinations import Destination, destinations
 from asnd.config import Config
 from asnd.control import serve_control
 from asnd.core.brakes import BrakeLimits
@@ -68,6 +79,7 @@ from journal.events import (
     FeedLost,
     Trade,
 )
+from journal.retention import RetainPolicy
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
@@ -127,6 +139,18 @@ def _observe(health: Health, clock_ns: Callable[[], int], event: Event) -> None:
         health.feed_state = "reconnecting"
 
 
+def _fan_out(
+    *hooks: Callable[[Event, list[Event], int], None],
+) -> Callable[[Event, list[Event], int], None]:
+    """One ``on_folded`` hook that tells each of ``hooks`` in turn."""
+
+    def folded(event: Event, decisions: list[Event], elapsed_ns: int) -> None:
+        for hook in hooks:
+            hook(event, decisions, elapsed_ns)
+
+    return folded
+
+
 class Daemon:
     def __init__(
         self,
@@ -134,16 +158,25 @@ class Daemon:
         *,
         venue: Venue | None = None,
         notifier: Notifier | None = None,
+        entropy: Callable[[int], bytes] = os.urandom,
         clock_ns: Callable[[], int] = time.time_ns,
+        alert_destinations: Sequence[Destination] | None = None,
     ) -> None:
+        """``alert_destinations``: by default the ones ``[alerts]`` enables, their secrets
+        from the environment or systemd credentials (``AlertsSetupError`` if missing)."""
         self.config = config
+        if alert_destinations is None:
+            alert_destinations = destinations(config.alerts)
+        self.alert_destinations = tuple(alert_destinations)
         self.venue = venue or make_venue(config)
         self.notifier = notifier or Notifier()
         self._clock_ns = clock_ns
+        self._entropy = entropy  # randomness is an input: the journal's link-id namespace
         self.health = Health(started_ns=clock_ns())
         self.stop = trio.Event()
         self.core: CoreActor | None = None
         self.metrics = DaemonMetrics()
+        self.alerter: Alerter | None = None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until ``stop`` is set (or a signal arrives); return after a clean shutdown."""
@@ -171,6 +204,17 @@ class Daemon:
             max_batch_delay_s=config.journal.group_commit_max_delay_ms / 1000,
             on_commit=self.metrics.journal.committed,
         )
+        on_folded: Callable[[Event, list[Event], int], None] = self.metrics.core.folded
+        if self.alert_destinations:
+            self.alerter = Alerter(
+                config.alerts,
+                self.alert_destinations,
+                lambda: core.state,
+                symbols=[s.symbol for s in config.slots],
+                clock_ns=now,
+            )
+            on_folded = _fan_out(on_folded, self.alerter.folded)
+            self.metrics.registry.register(AlertCollector(self.alerter))
         core = self.core = CoreActor(
             restored.state,
             service,
@@ -186,7 +230,7 @@ class Daemon:
                 ),
                 config.promotion.swap_mode,
             ),
-            on_folded=self.metrics.core.folded,
+            on_folded=on_folded,
         )
         pit_crew = PitCrew(
             config.challengers.directory,
@@ -224,6 +268,17 @@ class Daemon:
                     if config.metrics.enabled:
                         serve = partial(serve_metrics, config.metrics, self.metrics.registry)
                         specs.append(ActorSpec("metrics", serve, critical=False))
+                    retain = RetainPolicy(config.journal.retain_days, config.journal.retain_bytes)
+                    if retain.active:
+                        keeper = Housekeeper(
+                            config.journal.directory,
+                            retain,
+                            lambda: core.last_snapshot_as_of,
+                            archive=config.journal.archive_directory,
+                        )
+                        specs.append(ActorSpec("housekeeper", keeper.run, critical=False))
+                    if self.alerter is not None:
+                        specs.append(ActorSpec("alerts", self.alerter.run, critical=False))
                     await actors.start(supervisor.run, specs)
                     actors.start_soon(
                         partial(run_watchdog, self.notifier, healthy=supervisor.healthy)
@@ -253,6 +308,11 @@ class Daemon:
         # The recovered state, journaled: the recovery point, and a bound on the next restart.
         await core.snapshot()
         await core.submit(ConfigLoaded(0, now(), str(config.path), config.digest, config.text))
+        namespace = foreign.namespace_for(core.state, self._entropy, now())
+        if namespace is not None:
+            await core.submit(namespace, wait=True)
+        if isinstance(self.venue, BybitVenue):  # hedge mode, classic account, ...: refuse
+            await venue_check.ensure_ready(config, core.state)
         symbols = [s.symbol for s in config.slots]
         await core.submit(*await self.venue.instruments(symbols), wait=True)
         await core.submit(*self._champions(core), wait=True)
@@ -268,6 +328,10 @@ class Daemon:
             await executor.resolve(slot, symbol, link_id)
         _orders, positions = await self.venue.reconcile(symbols)
         await core.submit(*positions, wait=True)
+        mode = config.venue.foreign_orders
+        await core.submit(
+            *await foreign.reconcile_foreign(self.venue, state, symbols, mode), wait=True
+        )
 
     def _champions(self, core: CoreActor) -> list[Event]:
         out: list[Event] = []

@@ -31,15 +31,15 @@ from pathlib import Path
 import trio
 
 from asnd.config import Config, load_config
+from asnd.core.agent_market.agents import Genome
+from asnd.core.agent_market.market import AgentMarket
 from asnd.core.backtest import Backtest
 from asnd.core.drive import recover
 from asnd.core.slot import strategy_loaded
 from asnd.log import configure_logging
 from asnd.recovery import restore_state
 from asnd.runtime import Daemon, core_config
-from asnd.venues.sim.agents import Genome
 from asnd.venues.sim.instruments import sim_config_for
-from asnd.venues.sim.market import AgentMarket
 from asnd.venues.sim.venue import SimVenue
 from bench._common import emit
 from journal.events import DaemonStarted, Event, InstrumentInfo

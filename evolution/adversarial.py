@@ -1,4 +1,4 @@
-"""Adversarial fitness: the strategy trades in the agent market (``asnd.venues.sim``) whose
+"""Adversarial fitness: the strategy trades in the agent market (``asnd.core.agent_market``) whose
 genome Chimera calibrated to the real journal.
 
 The market is seeded with the run's seed, so every individual meets the same agents (common
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asnd.core.agent_market import AgentMarket, Genome, SimConfig
 from asnd.core.features import FEATURE_NAMES, FeatureConfig
 from asnd.core.kernel import MarketKernel
 from asnd.core.strategy import StrategyDocument, compile_strategy
-from asnd.venues.sim import AgentMarket, Genome, SimConfig
 from evolution.fitness import TradingRules, decisions_from_outputs, ttt_score
 from journal.events import BookDelta, BookSnapshot, Event, Fill, Trade
 

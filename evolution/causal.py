@@ -87,36 +87,9 @@ class CausalSelection:
 
     def save_png(self, path: Path) -> None:
         """The links into the target as a lag x feature heat map; parents are boxed."""
-        import matplotlib
+        from evolution.plots import causal_figure, save
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Rectangle
-
-        t = len(self.tested)
-        vals = self.val_matrix[:t, t, 1:]
-        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * self.tau_max, 0.9 + 0.45 * t))
-        im = ax.imshow(vals, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-        ax.set_xticks(range(self.tau_max), [f"lag {k}" for k in range(1, self.tau_max + 1)])
-        ax.set_yticks(range(t), list(self.tested))
-        for p in self.parents:
-            i = self.tested.index(p.feature)
-            ax.add_patch(Rectangle((p.lag - 1.5, i - 0.5), 1, 1, fill=False, lw=2.5, ec="k"))
-        for i in range(t):
-            for k in range(self.tau_max):
-                ax.text(
-                    k,
-                    i,
-                    f"p={self.p_matrix[i, t, k + 1]:.2g}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                )
-        ax.set_title(f"causal links into {TARGET} (boxed: GP inputs)")
-        fig.colorbar(im, ax=ax, label="partial correlation")
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        save(causal_figure(self, TARGET), path)
 
 
 def select_features(

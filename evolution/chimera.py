@@ -35,8 +35,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from asnd.core.agent_market import AgentMarket, Genome, SimConfig
 from asnd.core.kernel.frame import frame_from_events
-from asnd.venues.sim import AgentMarket, Genome, SimConfig
 from evolution.evaluate import EvaluationMap
 from journal.events import Event, Trade
 

@@ -17,7 +17,7 @@ data in the journal is skipped with a message. Without it, ``--journal``, ``--sl
 
 Same seed and same data give the same challenger files. Exit status: 0 done, 1 the run was
 refused (bad data, unreachable scheduler, ...; the message says why and no challenger was
-written), 2 usage error.
+written), 2 usage error or a missing or empty journal directory.
 """
 
 from __future__ import annotations
@@ -26,18 +26,29 @@ import argparse
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Never
+from typing import TYPE_CHECKING, Never
 
-from evolution.causal import CausalError
-from evolution.chimera import ChimeraError
-from evolution.dataset import DatasetError
-from evolution.evaluate import SchedulerError, default_workers, open_map
-from evolution.run import RunSettings, SlotSizing, evolve
-from evolution.search import GenerationStats, SearchSettings
+from asnd import __version__
+from journal.errors import JournalNotFound
+from journal.segment import require_journal
+
+# The research libraries (deap, numba kernels, tigramite, lightgbm, cma, dask) load when a run
+# starts, not to parse arguments: `asn-evolve --version`/`--help` and usage errors are instant.
+if TYPE_CHECKING:
+    from evolution.run import RunSettings
+    from evolution.search import GenerationStats
 
 __all__ = ["main"]
 
-_REFUSED = (DatasetError, CausalError, ChimeraError, SchedulerError, ValueError, OSError)
+
+def _refused() -> tuple[type[Exception], ...]:
+    """What a run refuses with a message (exit 1)."""
+    from evolution.causal import CausalError
+    from evolution.chimera import ChimeraError
+    from evolution.dataset import DatasetError
+    from evolution.evaluate import SchedulerError
+
+    return (DatasetError, CausalError, ChimeraError, SchedulerError, ValueError, OSError)
 
 
 def _decimal(text: str) -> Decimal:
@@ -62,6 +73,7 @@ def _positive(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asn-evolve", description="Evolve challenger strategies.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="one evolution run over recorded journals")
     r.add_argument(
@@ -74,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--generations", type=int, default=20)
     r.add_argument("--population", type=_positive, default=40)
-    r.add_argument("--workers", type=_positive, default=default_workers())
+    r.add_argument("--workers", type=_positive, help="worker processes (default: CPUs - 1, 1 to 4)")
     r.add_argument("--scheduler", help="Dask scheduler tcp://HOST:PORT (needs asn[distributed])")
     r.add_argument("--no-oracle", action="store_true", help="evaluate every offspring in full")
     r.add_argument("--nsga2", action="store_true", help="NSGA-II over (fitness, tree size)")
@@ -95,6 +107,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[RunSettings]:
+    config = None
+    if args.config is None:
+        missing = [
+            n for n in ("journal", "slot", "out") if not getattr(args, n) and getattr(args, n) != 0
+        ]
+        if missing:
+            parser.error("run needs " + ", ".join(f"--{m}" for m in missing) + " (or --config)")
+        journals = tuple(args.journal)
+    else:
+        from asnd.config import load_config
+
+        config = load_config(args.config)
+        journals = (config.journal.directory, *args.journal)
+    # Like every reading command: a missing or empty journal directory is bad input (exit 2),
+    # found before the research libraries load.
+    for journal in journals:
+        require_journal(journal)
+
+    from evolution.run import RunSettings, SlotSizing
+    from evolution.search import SearchSettings
+
     search = SearchSettings(
         population=args.population,
         generations=args.generations,
@@ -107,22 +140,9 @@ def _jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Run
         "causal_weight": 1.0 - args.adversarial_weight,
         "cache_dir": args.cache,
     }
-    if args.config is None:
-        missing = [
-            n for n in ("journal", "slot", "out") if not getattr(args, n) and getattr(args, n) != 0
-        ]
-        if missing:
-            parser.error("run needs " + ", ".join(f"--{m}" for m in missing) + " (or --config)")
+    if config is None:
         sizing = SlotSizing(args.capital, args.leverage, args.min_qty, args.max_qty)
-        return [
-            RunSettings(
-                tuple(args.journal), args.out, args.slot, args.symbol, sizing=sizing, **base
-            )
-        ]
-    from asnd.config import load_config
-
-    config = load_config(args.config)
-    journals = (config.journal.directory, *args.journal)
+        return [RunSettings(journals, args.out, args.slot, args.symbol, sizing=sizing, **base)]
     out = args.out or config.challengers.directory
     jobs = []
     for slot in config.slots:
@@ -144,14 +164,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--generations must be >= 0")
     try:
         jobs = _jobs(args, parser)
-    except _REFUSED as exc:
+    except JournalNotFound as exc:
+        print(f"asn-evolve: {exc}", file=sys.stderr)
+        return 2
+    except _refused() as exc:
         print(f"asn-evolve: {exc}", file=sys.stderr)
         return 1
+    refused = _refused()
     from tqdm import tqdm
+
+    from evolution.dataset import DatasetError
+    from evolution.evaluate import default_workers, open_map
+    from evolution.run import evolve
 
     done = 0
     try:
-        with open_map(args.workers, args.scheduler) as mapper:
+        workers = default_workers() if args.workers is None else args.workers
+        with open_map(workers, args.scheduler) as mapper:
             for job in jobs:
                 bar = tqdm(
                     total=job.search.generations + 1,
@@ -182,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                     write_report(result, where)
                 for path in result.challengers:
                     print(path)
-    except _REFUSED as exc:
+    except refused as exc:
         print(f"asn-evolve: {exc}", file=sys.stderr)
         return 1
     if done == 0:

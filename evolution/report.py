@@ -2,19 +2,22 @@
 
 ``write_report(result, directory)`` writes ``report.txt`` (causal selection, Chimera fit
 fact by fact, generations, oracle figures, hall of fame with fitness components and trees),
-``report.json`` (the same figures), ``fitness.png`` (best/mean/median fitness per
-generation) and ``causal.png`` (the links into the forward return). matplotlib runs on the
+``report.json`` (the same figures), ``report.html`` (the same as tables with the plots
+inline, one self-contained page), ``fitness.png`` (best/mean/median fitness per generation)
+and ``causal.png`` (the links into the forward return). matplotlib runs on the
 Agg backend: no display needed.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from asnd.core.strategy.document import node_to_json
 from evolution.run import RunResult
+from journal.htmlpage import html_page, image, table
 
 __all__ = ["summary", "write_report"]
 
@@ -112,25 +115,52 @@ def write_report(result: RunResult, directory: Path) -> list[Path]:
     (directory / "report.txt").write_text("\n".join(lines) + "\n")
     _fitness_png(result, directory / "fitness.png")
     result.causal.save_png(directory / "causal.png")
-    return [directory / n for n in ("report.txt", "report.json", "fitness.png", "causal.png")]
+    _html(data, directory)
+    names = ("report.txt", "report.json", "report.html", "fitness.png", "causal.png")
+    return [directory / n for n in names]
+
+
+def _figure(x: float) -> str:
+    return f"{x:.3f}" if math.isfinite(x) else "- (nothing ranked)"
+
+
+def _html(data: dict[str, Any], directory: Path) -> None:
+    """``report.html``: the figures of ``report.json`` as tables, the two plots inline."""
+    oracle = data["oracle"]
+    run = [
+        ("symbol", data["symbol"]), ("rows", data["rows"]),
+        ("data", f"{data['data_range'][0]} .. {data['data_range'][1]}"),
+        ("full evaluations", data["evaluations"]),
+        ("oracle", "-" if oracle is None else
+         f"ranked {oracle['candidates']}, evaluated {oracle['evaluated']}, saved "
+         f"{oracle['saved']}, Spearman vs true fitness {_figure(oracle['spearman'])}"),
+        ("challengers", ", ".join(Path(c).name for c in data["challengers"]) or "-"),
+    ]  # fmt: skip
+    caption = "causal parents (GP inputs)" + (
+        ", FALLBACK: none passed alpha" if data["causal_fallback"] else ""
+    )
+    parts = [
+        table("run", ("", ""), run),
+        table(caption, ("feature", "lag", "partial correlation", "p-value"),
+              ((p["feature"], p["lag"], f"{p['r']:+.3f}", f"{p['p']:.3g}")
+               for p in data["causal_parents"])),
+        table("generations", ("generation", "best", "mean", "median", "evaluations", "mean size"),
+              ((g["generation"], f"{g['best']:.4f}", f"{g['mean']:.4f}", f"{g['median']:.4f}",
+                g["evaluations"], f"{g['mean_size']:.1f}") for g in data["generations"])),
+        table("hall of fame (causal fitness re-scored by L2 replay)",
+              ("strategy", "final", "causal replay", "vectorised", "adversarial"),
+              ((f["id"], f"{f['final']:.4f}", f"{f['causal_replay']:.4f}",
+                f"{f['causal_vectorised']:.4f}",
+                None if f["adversarial"] is None else f"{f['adversarial']:.4f}")
+               for f in data["finalists"])),
+        image(directory / "fitness.png", "fitness per generation"),
+        image(directory / "causal.png", "causal links"),
+    ]  # fmt: skip
+    page = html_page(f"asn-evolve: {data['symbol']}", parts)
+    (directory / "report.html").write_text(page, encoding="utf-8")
 
 
 def _fitness_png(result: RunResult, path: Path) -> None:
-    import matplotlib
+    from evolution.plots import fitness_figure, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    h = result.search.history
-    gens = [g.generation for g in h]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(gens, [g.best for g in h], label="best", marker="o")
-    ax.plot(gens, [g.mean for g in h], label="mean")
-    ax.plot(gens, [g.median for g in h], label="median", linestyle="--")
-    ax.set_xlabel("generation")
-    ax.set_ylabel("fitness (TTT)")
-    ax.set_title(f"{result.dataset.symbol}: fitness per generation")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save(fitness_figure(result.search.history, result.dataset.symbol), path)

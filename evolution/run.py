@@ -17,9 +17,9 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+from asnd.core.agent_market import SimConfig
 from asnd.core.features import FeatureConfig
 from asnd.core.strategy import Metadata, StrategyDocument
-from asnd.venues.sim import SimConfig
 from evolution.adversarial import AdversarialSetup
 from evolution.causal import CausalSelection, select_features
 from evolution.chimera import DEFAULT_GENES, Calibration, calibrate

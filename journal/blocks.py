@@ -31,6 +31,7 @@ from journal.segment import (
     FrameBlocks,
     ScanEnd,
     SegmentHeader,
+    open_for_reading,
     segment_paths,
 )
 
@@ -71,7 +72,7 @@ class JournalBlocks:
                     f"segment starts at seq {first} but the previous one ended at "
                     f"seq {expected - 1}",
                 )
-            fd = os.open(path, os.O_RDONLY)
+            fd = open_for_reading(path)
             try:
                 header = SegmentHeader.unpack(path, os.pread(fd, HEADER_SIZE, 0))
                 if header.first_seq != first:

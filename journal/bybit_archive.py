@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import IO, Final
 import msgspec
 
 from journal.codec import JournalInt
-from journal.decimals import OffGridError, Scale, decimals_of
+from journal.decimals import OffGridError, Scale, finest_step
 from journal.errors import ArchiveError
 from journal.events import BUY, SELL, BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 
@@ -92,11 +92,6 @@ class ArchiveSource:
 
     path: Path
     size: int
-
-
-def _finest_step(values: Iterable[str]) -> str:
-    d = max((decimals_of(v) for v in values), default=0)
-    return "1" if d == 0 else "0." + "0" * (d - 1) + "1"
 
 
 def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], int]:
@@ -171,8 +166,8 @@ def _events_of_line(
         inst = instruments.get(data.s)
         if inst is None:
             inst = _Instrument(
-                Scale(tick_size or _finest_step(p for p, _ in [*data.b, *data.a])),
-                Scale(lot_size or _finest_step(q for _, q in [*data.b, *data.a])),
+                Scale(tick_size or finest_step(p for p, _ in [*data.b, *data.a])),
+                Scale(lot_size or finest_step(q for _, q in [*data.b, *data.a])),
             )
             instruments[data.s] = inst
             yield _instrument_info(data.s, inst, msg.ts)
@@ -202,7 +197,7 @@ def _events_of_line(
             inst = instruments.get(t.s)
             if inst is None:
                 inst = _Instrument(
-                    Scale(tick_size or _finest_step([t.p])), Scale(lot_size or _finest_step([t.v]))
+                    Scale(tick_size or finest_step([t.p])), Scale(lot_size or finest_step([t.v]))
                 )
                 instruments[t.s] = inst
                 yield _instrument_info(t.s, inst, trades.ts)

@@ -33,7 +33,7 @@ __all__ = [
 #: Bumped when old readers cannot read new records (see journal.events for the rules).
 SCHEMA_MAJOR: Final = 1
 #: Bumped when kinds or trailing fields are added.
-SCHEMA_MINOR: Final = 2
+SCHEMA_MINOR: Final = 3
 
 #: The integers an event field can hold (msgpack's signed 64 bits, as the events use them).
 #: A venue value outside is malformed input, refused where it is parsed: never a write error.

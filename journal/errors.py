@@ -8,7 +8,8 @@
     ├── SchemaVersionError   written by a newer major schema than this ASN reads
     ├── CorruptJournal       a bad record before the tail (file, offset): never skipped
     ├── JournalWriteError    the disk failed or filled: the writer refuses further appends
-    └── ArchiveError         an input archive (Bybit) is malformed (file, line)
+    ├── ArchiveError         an input archive (Bybit) is malformed (file, line)
+    └── DownloadError        a venue archive could not be downloaded or failed its checks
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 __all__ = [
     "ArchiveError",
     "CorruptJournal",
+    "DownloadError",
     "JournalError",
     "JournalLocked",
     "JournalNotFound",
@@ -54,4 +56,8 @@ class JournalWriteError(JournalError):
 
 
 class ArchiveError(JournalError):
+    pass
+
+
+class DownloadError(JournalError):
     pass

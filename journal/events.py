@@ -58,6 +58,7 @@ __all__ = [
     "Fill",
     "InstrumentInfo",
     "Kill",
+    "LinkNamespace",
     "Liquidation",
     "ModelDead",
     "OperatorCommand",
@@ -412,6 +413,14 @@ class TradingHalted(Event, frozen=True, tag=63):
     reason: str
 
 
+class LinkNamespace(Event, frozen=True, tag=64):
+    """The journal's order-id namespace (8 base32 characters), drawn once when the journal is
+    created: its link ids are ``asn-{namespace}-{slot}-{n}`` (``asnd.core.link_id``), so
+    another journal's orders on the same account are recognised as foreign."""
+
+    namespace: str
+
+
 # ------------------------------------------------------------------------- operator (80-89)
 
 
@@ -499,6 +508,7 @@ CATALOGUE: Final[tuple[type[Event], ...]] = (
     Liquidation,
     ActorCrashed,
     TradingHalted,
+    LinkNamespace,
     OperatorCommand,
     StateSnapshot,
     CancelIntent,

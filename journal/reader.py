@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-import trio
 from crc32c import crc32c
 
 from journal.codec import (
@@ -39,6 +38,7 @@ from journal.segment import (
     FrameBlocks,
     ScanEnd,
     SegmentHeader,
+    open_for_reading,
     segment_name,
     segment_paths,
 )
@@ -106,7 +106,7 @@ class _Cursor:
     ) -> None:
         self.path = path
         self.read_block = read_block
-        self.fd = os.open(path, os.O_RDONLY)
+        self.fd = open_for_reading(path)
         raw = os.pread(self.fd, HEADER_SIZE, 0)
         try:
             self.header = self._parse_header(raw, header_pending_ok)
@@ -273,7 +273,13 @@ class JournalReader:
         for i in range(start, len(paths)):
             if to_seq is not None and firsts[i] > to_seq:
                 return
-            cursor = _Cursor(paths[i], read_block=self.read_block)
+            try:
+                cursor = _Cursor(paths[i], read_block=self.read_block)
+            except FileNotFoundError:
+                raise JournalNotFound(
+                    f"{paths[i]} was pruned (journal retention) while this reader started; "
+                    "read again: the journal now starts at a later seq"
+                ) from None
             scan = FileScan()
             try:
                 events = cursor.events(scan, kind_filter, from_seq, to_seq)
@@ -405,6 +411,9 @@ async def follow_async(
     Use it as ``async with contextlib.aclosing(follow_async(...)) as events:`` so the open
     segment is closed when the consumer stops early.
     """
+    # trio only here: the synchronous readers (backtests, evolution, asn-journal) stay free of it.
+    import trio  # noqa: PLC0415
+
     follower = Follower(directory, from_seq=from_seq, kinds=kinds)
     try:
         while True:

@@ -22,6 +22,8 @@ Reading classifies the first bad frame it meets (see ``scan``):
 from __future__ import annotations
 
 import enum
+import errno
+import fcntl
 import os
 import struct
 from collections.abc import Iterator
@@ -32,9 +34,10 @@ from typing import Final
 from crc32c import crc32c
 
 from journal.codec import SCHEMA_MAJOR, SCHEMA_MINOR
-from journal.errors import CorruptJournal, SchemaVersionError
+from journal.errors import CorruptJournal, JournalNotFound, SchemaVersionError
 
 __all__ = [
+    "FIRST_SEQ",
     "FRAME",
     "HEADER_SIZE",
     "MAX_RECORD_BYTES",
@@ -49,8 +52,12 @@ __all__ = [
     "read_frames",
     "segment_name",
     "segment_paths",
+    "open_for_reading",
+    "require_journal",
 ]
 
+#: The seq of a journal's first record; a journal whose first segment starts later was pruned.
+FIRST_SEQ: Final = 1
 MAGIC: Final = b"ASNJ\x89\r\n\x1a"
 _HEADER: Final = struct.Struct("<8sHHQq")
 HEADER_SIZE: Final = _HEADER.size + 4  # + crc32
@@ -98,10 +105,43 @@ def segment_name(first_seq: int) -> str:
     return f"{first_seq:020d}{SUFFIX}"
 
 
+def open_for_reading(path: Path) -> int:
+    """Open a segment to read it, holding a shared lock for as long as it stays open, so that
+    retention (``journal.retention``) never removes a segment under a reader. Waits only while
+    a pruner is removing this very file (an unlink: microseconds); then the open fails as for a
+    file that is gone."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        pruned = os.fstat(fd).st_nlink == 0  # removed while we waited for the lock
+    except BaseException:
+        os.close(fd)
+        raise
+    if pruned:
+        os.close(fd)
+        raise FileNotFoundError(errno.ENOENT, "segment was pruned", str(path))
+    return fd
+
+
 def segment_paths(directory: Path) -> list[Path]:
     """Segment files of a journal directory in seq order."""
     paths = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.stem.isdigit()]
     return sorted(paths, key=lambda p: int(p.stem))
+
+
+def require_journal(directory: Path) -> list[Path]:
+    """The segment files of a journal that a command is about to read, or ``JournalNotFound``
+    saying what is there instead. Every reading command (``asn-journal``, ``asnd backtest``,
+    ``asn-evolve``) calls this first, so a missing or empty directory is one clear error
+    everywhere (exit status 2) rather than "0 events" or "ok"."""
+    if not directory.exists():
+        raise JournalNotFound(f"journal directory {directory} does not exist")
+    if not directory.is_dir():
+        raise JournalNotFound(f"{directory} is not a journal directory (not a directory)")
+    paths = segment_paths(directory)
+    if not paths:
+        raise JournalNotFound(f"{directory} holds no journal (no *{SUFFIX} segment files)")
+    return paths
 
 
 class ScanEnd(enum.Enum):

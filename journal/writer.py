@@ -36,6 +36,7 @@ from journal.codec import decode, encode
 from journal.errors import CorruptJournal, JournalError, JournalLocked, JournalWriteError
 from journal.events import Event
 from journal.segment import (
+    FIRST_SEQ,
     FRAME,
     HEADER_SIZE,
     MAX_RECORD_BYTES,
@@ -177,7 +178,7 @@ class JournalWriter:
     def _recover(self) -> None:
         paths = segment_paths(self.directory)
         if not paths:
-            self._start_segment(1)
+            self._start_segment(FIRST_SEQ)
             return
         path = paths[-1]
         first = int(path.stem)

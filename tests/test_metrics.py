@@ -21,11 +21,12 @@ from prometheus_client.registry import Collector
 
 from asnd.actors.executor import Executor
 from asnd.config import ConfigError, MetricsSettings, load_config
+from asnd.core.halts import HaltKind, halt_kind
 from asnd.core.portfolio import DaemonState
 from asnd.daemon import main as asnd_main
 from asnd.metrics import DaemonMetrics, MeteredVenue, MetricsListenError, serve_metrics
 from asnd.metrics.histogram import LoopHistograms
-from asnd.metrics.shell import HALT_REASONS, halt_reason
+from asnd.metrics.shell import HALT_REASONS
 from asnd.runtime import core_config
 from asnd.venues.base import NeedsHumanError, OrderRejectedError, RetryableVenueError
 from asnd.venues.sim import SimVenue
@@ -37,6 +38,7 @@ from journal.events import (
     OrderRejected,
     PositionReconciled,
     Promotion,
+    RiskHalt,
     TradingHalted,
 )
 from journal.service import JournalService
@@ -110,20 +112,38 @@ def test_halts_are_counted_by_kind_from_the_cores_own_decisions() -> None:
     assert got[("asn_core_event_seconds_bucket", (("le", "0.00025"),))] == 2
 
 
+def test_brakes_slot_kills_and_anomaly_kills_are_counted_by_kind() -> None:
+    metrics = DaemonMetrics()
+    brake = RiskHalt(3, 12, 2, "max_daily_loss", "slot 2: lost 50.00 USDT today", 20_000)
+    operator = Kill(4, 13, 1, "operator: asnctl kill")
+    anomaly = Kill(5, 14, 0, "anomaly: slot 0: fill x-1 for order asn-0-9 not held open")
+    metrics.core.folded(operator, [brake, anomaly], 1_000)
+    got = samples(metrics.registry)
+    counted = {r for r in HALT_REASONS if got[("asn_halts_total", (("reason", r),))]}
+    assert counted == {"max_daily_loss", "kill", "anomaly"}
+
+
 @pytest.mark.parametrize(
-    ("reason", "kind"),
+    ("event", "kind"),
     [
-        ("kill all: operator: asnctl kill", "kill_all"),
-        ("position mismatch on BTCUSDT: venue 5 lots, slots 0 lots", "position_mismatch"),
-        ("slot 2: 3 liquidations left 7 lots open; an operator must close them", "liquidation"),
-        ("IP banned (403): nothing is sent for 2.0 min (ban 1, backing off)", "ip_ban"),
-        ("venue needs an operator: invalid api key", "venue"),
-        ("critical actor feed crashed 5 times within 300 s; last error: x", "actor_crashed"),
-        ("a reason nobody wrote a pattern for", "other"),
+        (TradingHalted(1, 1, "kill all: operator: asnctl kill"), HaltKind.KILL_ALL),
+        (TradingHalted(1, 1, "position mismatch on BTCUSDT: venue 5 lots, slots 0 lots"),
+         HaltKind.POSITION_MISMATCH),
+        (TradingHalted(1, 1, "liquidation failed: slot 2: 3 liquidations left 7 lots open"),
+         HaltKind.LIQUIDATION),
+        (TradingHalted(1, 1, "IP banned (403): nothing is sent for 2.0 min"), HaltKind.IP_BAN),
+        (TradingHalted(1, 1, "venue needs an operator: invalid api key"), HaltKind.VENUE),
+        (TradingHalted(1, 1, "critical actor feed crashed 5 times within 300 s; last error: x"),
+         HaltKind.ACTOR_CRASHED),
+        (TradingHalted(1, 1, "a reason nobody wrote with halt_text"), HaltKind.OTHER),
+        (RiskHalt(1, 1, -1, "max_drawdown", "daemon: drawdown 10.00 USDT", 3), HaltKind.DRAWDOWN),
+        (Kill(1, 1, 3, "operator: asnctl kill"), HaltKind.KILL),
+        (Kill(1, 1, -1, "operator: asnctl kill"), None),  # its TradingHalted carries it
+        (Promotion(1, 1, 0, "c", "d", 2.5, 0.01, 30), None),
     ],
-)
-def test_halt_reason_kinds(reason: str, kind: str) -> None:
-    assert halt_reason(reason) == kind
+)  # fmt: skip
+def test_halt_kinds(event: Event, kind: HaltKind | None) -> None:
+    assert halt_kind(event) is kind
 
 
 # ----------------------------------------------------------------------------- executor
@@ -170,7 +190,7 @@ async def test_executor_requests_are_timed_and_errors_counted_by_kind_and_code(
     rejected = [e for e in inputs.events if isinstance(e, OrderRejected)]
     assert [(e.link_id, e.code) for e in rejected] == [("r-1", 110007), ("h-1", 10003)]
     (halt,) = [e for e in inputs.events if isinstance(e, TradingHalted)]
-    assert halt_reason(halt.reason) == "venue"
+    assert halt_kind(halt) is HaltKind.VENUE
 
 
 async def _drain(receive: trio.MemoryReceiveChannel[Event]) -> None:

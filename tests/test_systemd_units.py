@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from asnd.alerts.destinations import FILE_TELEGRAM_TOKEN, FILE_WEBHOOK_URL
 from asnd.venues.bybit.credentials import FILE_KEY as KEY_CREDENTIAL
 from asnd.venues.bybit.credentials import FILE_SECRET as SECRET_CREDENTIAL
 
@@ -72,7 +73,7 @@ def test_asnd_unit_declares_what_the_daemon_relies_on() -> None:
     for key in ("StateDirectory", "RuntimeDirectory", "ConfigurationDirectory"):
         assert values(unit, key) == ["asnd"]
     credentials = [value.split(":")[0] for value in values(unit, "LoadCredential")]
-    assert credentials == [KEY_CREDENTIAL, SECRET_CREDENTIAL]
+    assert credentials == [KEY_CREDENTIAL, SECRET_CREDENTIAL, FILE_WEBHOOK_URL, FILE_TELEGRAM_TOKEN]
     assert values(unit, "ExecStart") == ["/opt/asn/bin/asnd run --config /etc/asnd/asnd.toml"]
     assert values(unit, "RestrictAddressFamilies") == ["AF_UNIX AF_INET AF_INET6"]
     # Listening only on the metrics port, the one etc/asnd.toml documents.

@@ -41,7 +41,7 @@ import trio
 from asnd.core.pitlane import PitLane
 from asnd.core.portfolio import DaemonState
 from asnd.event_log import log_event
-from journal.events import CancelIntent, Event, OrderIntent, RiskVerdict
+from journal.events import CancelIntent, Event, OrderIntent, RiskVerdict, StateSnapshot
 from journal.service import JournalService
 
 __all__ = ["INBOX_SIZE", "CoreActor", "Submission"]
@@ -90,6 +90,7 @@ class CoreActor:
         self._orders_out, self.orders = trio.open_memory_channel[Order](ORDERS_SIZE)
         self._pending: dict[int, Order] = {}  # intent seq -> intent awaiting its verdict
         self._since_snapshot = 0
+        self.last_snapshot_as_of: int | None = None
         self.applied = 0
         self._progress = trio.Event()
 
@@ -177,4 +178,7 @@ class CoreActor:
     async def snapshot(self) -> Event:
         """Journal the state as of now (durably: restart time depends on it)."""
         self._since_snapshot = 0
-        return await self.journal.append_durable(self.state.snapshot_event(self._clock_ns()))
+        event = await self.journal.append_durable(self.state.snapshot_event(self._clock_ns()))
+        assert isinstance(event, StateSnapshot)
+        self.last_snapshot_as_of = event.as_of_seq  # journal retention keeps what follows it
+        return event

@@ -24,7 +24,6 @@ as its effect, so the journal shows who asked for what right before it happened:
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,6 @@ from asnd.core.pitlane import swap_events
 from asnd.core.portfolio import DaemonState
 from asnd.core.strategy.validate import StrategyError, parse_strategy
 from asnd.core.views import slot_views
-from journal.decimals import units_to_str
 from journal.events import (
     ChallengerRejected,
     Event,
@@ -53,8 +51,10 @@ from journal.events import (
     OperatorCommand,
     Resume,
 )
+from journal.texts import e8_text, utc_text
 
-__all__ = ["Desk", "Health"]
+# utc_text: defined in journal.texts, still importable from here as before.
+__all__ = ["Desk", "Health", "utc_text"]
 
 
 @dataclass(slots=True)
@@ -66,19 +66,6 @@ class Health:
     feed_state: str = "lost"
     last_market_ns: int = 0
     book_ns: dict[str, int] = field(default_factory=dict)
-
-
-def _money(e8: int) -> str:
-    text = units_to_str(e8, 8).rstrip("0")
-    return text[:-1] if text.endswith(".") else text
-
-
-def utc_text(ts_ns: int | None) -> str | None:
-    """An event time as ISO 8601 UTC to the millisecond ("2026-12-02T07:06:10.123Z")."""
-    if ts_ns is None:
-        return None
-    moment = dt.datetime.fromtimestamp(ts_ns // 1_000_000 / 1000, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class Desk:
@@ -121,9 +108,9 @@ class Desk:
                 symbol=view.symbol,
                 strategy_id=view.strategy_id or "-",
                 state=view.status,
-                equity=_money(equity),
+                equity=e8_text(equity),
                 position=view.position or "0",
-                pnl=_money(equity - capital),
+                pnl=e8_text(equity - capital),
                 open_orders=view.open_orders,
                 last_signal=view.last_signal,
                 reason=view.halt_reason,

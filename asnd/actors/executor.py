@@ -36,6 +36,8 @@ import msgspec
 import structlog
 import trio
 
+from asnd.backoff import Backoff
+from asnd.core.halts import HaltKind, halt_text
 from asnd.venues.base import (
     NeedsHumanError,
     OrderRejectedError,
@@ -97,8 +99,8 @@ class Executor:
     ) -> None:
         self.venue = venue
         self.core = core
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
+        # No jitter: one executor per daemon, its retries are not in lockstep with anyone's.
+        self.backoff = Backoff(backoff_initial_s, backoff_max_s, jitter=0.0)
         self._clock_ns = clock_ns
         self._queues: dict[int, trio.MemorySendChannel[OrderIntent | CancelIntent]] = {}
         self.pending = 0  # orders taken from the core and not yet answered
@@ -143,8 +145,7 @@ class Executor:
                 self.pending -= 1
 
     def _backoff(self, attempt: int, hint: float | None = None) -> float:
-        delay = min(self.backoff_initial_s * 2.0 ** (attempt - 1), self.backoff_max_s)
-        return max(delay, 0.0 if hint is None else float(hint))
+        return max(self.backoff.delay(attempt), 0.0 if hint is None else float(hint))
 
     async def _input(self, *events: Event) -> None:
         await self.core.submit(*events)
@@ -229,7 +230,7 @@ class Executor:
 
     async def _halt(self, slot: int, link_id: str, exc: NeedsHumanError) -> None:
         now = self._clock_ns()
-        reason = f"venue needs an operator: {exc}"  # logged as trading.halted once journaled
+        reason = halt_text(HaltKind.VENUE, str(exc))  # logged as trading.halted once journaled
         code = exc.code if exc.code is not None else LOCAL_REJECT
         await self._input(
             OrderRejected(0, now, slot, link_id, code, str(exc)), TradingHalted(0, now, reason)

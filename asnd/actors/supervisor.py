@@ -31,7 +31,9 @@ from typing import Any, Literal, Protocol
 import structlog
 import trio
 
+from asnd.backoff import Backoff
 from asnd.config import SupervisorSettings
+from asnd.core.halts import HaltKind, halt_text
 from journal.events import ActorCrashed, Event, TradingHalted
 
 __all__ = ["ActorSpec", "ActorState", "ActorStatus", "Supervisor"]
@@ -79,6 +81,12 @@ class Supervisor:
         self._on_halt = on_halt
         self._clock_ns = clock_ns
         self._status: dict[str, ActorStatus] = {}
+        # No jitter: restarts of one process's actors never stampede a shared service.
+        self._backoff = Backoff(
+            settings.restart_backoff_initial_ms / 1000,
+            settings.restart_backoff_max_ms / 1000,
+            jitter=0.0,
+        )
         self.halted_reason: str | None = None
 
     def status(self) -> list[ActorStatus]:
@@ -92,9 +100,7 @@ class Supervisor:
 
     def backoff_s(self, crashes_in_window: int) -> float:
         """Delay before restart number ``crashes_in_window`` (1 = first crash)."""
-        initial = self._settings.restart_backoff_initial_ms
-        delay_ms = initial << max(crashes_in_window - 1, 0)
-        return min(delay_ms, self._settings.restart_backoff_max_ms) / 1000
+        return self._backoff.delay(crashes_in_window)
 
     async def run(
         self,
@@ -158,8 +164,11 @@ class Supervisor:
             if spec.critical and len(crashes) >= self._settings.max_crashes:
                 status.state = "stopped"
                 await self._halt(
-                    f"critical actor {spec.name} crashed {len(crashes)} times within "
-                    f"{self._settings.crash_window_s} s; last error: {error}"
+                    halt_text(
+                        HaltKind.ACTOR_CRASHED,
+                        f"{spec.name} crashed {len(crashes)} times within "
+                        f"{self._settings.crash_window_s} s; last error: {error}",
+                    )
                 )
                 return
             status.state = "backoff"

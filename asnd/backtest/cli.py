@@ -12,19 +12,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from asnd.backtest.calibrate import calibrate, calibration_table
-from asnd.backtest.inputs import BacktestInputError, journal_events
-from asnd.backtest.parity import verify_decisions
-from asnd.backtest.session import BacktestPlan, run_backtest, summary_table
+from asnd.backtest.inputs import BacktestInputError
 from asnd.config import Config, ConfigError, load_config
-from asnd.core.l2replay import PROPORTIONAL, WORST_CASE
-from asnd.runtime import core_config
+from journal.errors import JournalNotFound
+from journal.segment import require_journal
+
+# The replay, its reports (matplotlib) and the runtime's config mapping are imported by
+# `run`, not here: `asnd` builds this parser for every subcommand, `check-config` included.
 
 __all__ = ["add_parser", "run"]
 
-_QUEUES = {"worst": WORST_CASE, "proportional": PROPORTIONAL}
+_QUEUES = ("proportional", "worst")
 
 
 def add_parser(commands: Any, default_config: str) -> None:
@@ -41,7 +39,7 @@ def add_parser(commands: Any, default_config: str) -> None:
         help="use FILE as slot SLOT's strategy instead of the config's (repeatable)",
     )  # fmt: skip
     sub.add_argument("--out", type=Path, default=Path("backtest-out"), help="output directory")
-    sub.add_argument("--queue", choices=sorted(_QUEUES), default="worst", help="queue model")
+    sub.add_argument("--queue", choices=_QUEUES, default="worst", help="queue model")
     sub.add_argument("--latency-ms", type=float, default=5.0, help="order latency (ms)")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_argument(
@@ -66,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _require_journal(path: Path) -> None:
+    try:
+        require_journal(path)
+    except JournalNotFound as exc:
+        raise BacktestInputError(str(exc)) from None
+
+
 def _config(path: str) -> Config:
     try:
         return load_config(path)
@@ -74,6 +79,23 @@ def _config(path: str) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # A missing or empty journal is refused before the replay's libraries load (which takes
+    # seconds); `journal_events` checks again for its other callers.
+    for given in [*args.journals, args.verify_against_live, args.calibrate]:
+        if given is not None:
+            _require_journal(given)
+
+    from tqdm import tqdm
+
+    from asnd.backtest.calibrate import calibrate, calibration_table
+    from asnd.backtest.inputs import journal_events
+    from asnd.backtest.parity import verify_decisions
+    from asnd.backtest.session import BacktestPlan, run_backtest, summary_table
+    from asnd.core.l2replay import PROPORTIONAL, WORST_CASE
+    from asnd.runtime import core_config
+
+    queues = {"worst": WORST_CASE, "proportional": PROPORTIONAL}
+
     def warn(text: str) -> None:
         tqdm.write(text, file=sys.stderr)  # above a progress bar, if one is showing
 
@@ -90,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0 if parity.identical else 1
     if args.calibrate is not None:
         path: Path = args.calibrate
-        result = calibrate(lambda: journal_events([path], warn), queue=_QUEUES[args.queue])
+        result = calibrate(lambda: journal_events([path], warn), queue=queues[args.queue])
         args.out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(result, indent=2, sort_keys=True) + "\n"
         (args.out / "calibration.json").write_text(text)
@@ -114,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         config=core_config(config),
         strategies=strategies,
         out=args.out,
-        queue=_QUEUES[args.queue],
+        queue=queues[args.queue],
         latency_ms=args.latency_ms,
         overridden=frozenset(overridden),
         write_journal=args.journal,

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from journal.errors import JournalError
+from journal.errors import JournalError, JournalNotFound
 from journal.events import BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 from journal.reader import JournalReader
+from journal.segment import require_journal
 
 __all__ = ["MARKET_KINDS", "BacktestInputError", "journal_events", "market_events", "symbols_in"]
 
@@ -32,6 +33,10 @@ def journal_events(
 ) -> Iterator[Event]:
     """The events of each journal in turn (of ``kinds``, if given)."""
     for path in paths:
+        try:
+            require_journal(path)
+        except JournalNotFound as exc:  # its message names the path
+            raise BacktestInputError(str(exc)) from None
         try:
             reader = JournalReader(path)
             yield from reader.events(kinds=None if kinds is None else tuple(kinds))

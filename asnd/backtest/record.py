@@ -1,147 +1,180 @@
-"""What a backtest writes while it runs: ``fills.csv``, ``equity.csv`` and per-slot metrics.
+"""What a backtest writes while it runs: ``fills.csv``, ``equity.csv`` and ``trades.csv``,
+and the series its per-slot report is computed from (``asnd.backtest.slot_report``).
 
-Rows are written as they happen, so memory does not grow with the journal. Times are event
-times (``ts_local_ns`` of the recorded market), never the wall clock, so the same backtest
-writes the same bytes.
+Rows are written as they happen. Times are event times (``ts_local_ns`` of the recorded
+market), never the wall clock, so the same backtest writes the same bytes. Every CSV has an
+ISO 8601 UTC ``time`` column (to the millisecond) beside the exact ``ts_local_ns``, prices
+and quantities in the instrument's units (exact decimals from its tick and lot sizes) beside
+the integer ticks and lots, and money as exact decimals of USDT (to 1e-8, never rounded to
+cents) beside the ``*_e8`` integers.
 
 Sampling (stated in the report): equity is sampled on a fixed grid of event time
 (``EQUITY_STEP_NS``, 1 s): the first event at or after each grid point writes one row per
-slot. Max drawdown and time to 2x capital are measured on those samples and after every fill;
-Sharpe is the mean over the standard deviation of the equity's *returns between consecutive
-samples*, annualised by sqrt(samples per year) (crypto trades 24/7: 365 days). Equity is the
-conservative mark (long at the bid, short at the ask), as the watchtower uses it. Time in
-market is the event time with a non-zero position, over the run's event time.
+slot. Equity is the conservative mark (long at the bid, short at the ask), as the watchtower
+uses it. Buy-and-hold is the same capital spent on whole lots at the first mid the slot sees
+(no fee) and marked the same way. Memory: the report's series cost 48 bytes per sample and
+slot (about 4 MB a slot-day), plus 16 per fill and 8 per round trip; events are not kept.
 """
 
 from __future__ import annotations
 
 import csv
-import math
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from asnd.core.instrument import E8
+from asnd.backtest.trades import RoundTrip, RoundTrips
+from asnd.core.instrument import Instrument, ceil_div
 from asnd.core.portfolio import DaemonState
-from journal.decimals import Scale
+from asnd.core.slot import Slot
+from journal.decimals import Scale, units_to_str
 from journal.events import Fill
+from journal.texts import e8_text, utc_text
 
-__all__ = ["EQUITY_STEP_NS", "Recorder", "SlotMetrics", "money"]
+__all__ = [
+    "EQUITY_COLUMNS",
+    "EQUITY_STEP_NS",
+    "FILL_COLUMNS",
+    "TRADE_COLUMNS",
+    "Recorder",
+    "SlotRecord",
+    "money",
+]
 
 EQUITY_STEP_NS: Final = 1_000_000_000
-_YEAR_NS: Final = 365 * 24 * 3600 * 1_000_000_000
 
 FILL_COLUMNS: Final = (
-    "seq", "ts_local_ns", "slot", "symbol", "side", "price", "qty", "fee", "is_maker",
-    "link_id", "price_ticks", "qty_lots", "fee_e8",
+    "seq", "time", "slot", "symbol", "side", "price", "qty", "notional", "fee", "liquidity",
+    "link_id", "ts_local_ns", "price_ticks", "qty_lots", "fee_e8",
 )  # fmt: skip
 EQUITY_COLUMNS: Final = (
-    "ts_local_ns", "slot", "symbol", "equity", "equity_e8", "position_lots", "mid_ticks"
+    "time", "slot", "symbol", "equity", "position", "mid", "buy_hold_equity",
+    "ts_local_ns", "equity_e8", "position_lots", "bid_ticks", "ask_ticks", "buy_hold_equity_e8",
+)  # fmt: skip
+TRADE_COLUMNS: Final = (
+    "slot", "symbol", "direction", "entry_time", "entry_price", "exit_time", "exit_price", "qty",
+    "pnl", "fees", "net_pnl", "held_s", "entry_ts_ns", "exit_ts_ns", "qty_lots", "net_pnl_e8",
 )  # fmt: skip
 
 
 def money(e8: int) -> str:
-    """Quote currency with two decimals, rounded towards -inf like the ledger."""
-    sign, units = ("-", -e8) if e8 < 0 else ("", e8)
-    cents = units // (E8 // 100) if sign == "" else -(-units // (E8 // 100))
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
+    """Quote money exactly, at least to the cent: 80000 -> "0.0008", 2e10 -> "200.00"."""
+    return e8_text(e8, min_decimals=2)
+
+
+def mid_text(scale: Scale, bid_ticks: int, ask_ticks: int) -> str:
+    """The exact mid price (it may fall between two ticks) in the instrument's units."""
+    text = units_to_str((bid_ticks + ask_ticks) * scale.step_units * 5, scale.decimals + 1)
+    return text[:-1].rstrip(".") if text.endswith("0") else text
 
 
 @dataclass(slots=True)
-class SlotMetrics:
+class BuyAndHold:
+    """The slot's capital in whole lots bought at its first mid, held to the end."""
+
+    qty_lots: int
+    cash_e8: int
+    entry_mid2: int  # bid + ask at entry (twice the mid, in ticks)
+
+    @classmethod
+    def at(cls, instrument: Instrument, capital_e8: int, bid: int, ask: int) -> BuyAndHold:
+        mid2 = bid + ask
+        per_lot2 = instrument.notional_e8(mid2)  # twice a lot's cost
+        qty = int(capital_e8 * 2 // per_lot2) if per_lot2 > 0 else 0
+        cost = instrument.notional_e8(qty * mid2) / 2
+        return cls(qty, capital_e8 - ceil_div(cost.numerator, cost.denominator), mid2)
+
+    def equity_e8(self, instrument: Instrument, bid: int) -> int:
+        return self.cash_e8 + instrument.floor_e8(self.qty_lots * bid)  # long: at the bid
+
+
+def _f64() -> array[float]:
+    return array("d")
+
+
+def _i64() -> array[int]:
+    return array("q")
+
+
+@dataclass(slots=True)
+class SlotRecord:
+    """One slot's running totals and the series its report is computed from."""
+
     slot: int
     symbol: str
     strategy_id: str
     capital_e8: int
     equity_e8: int = 0
-    peak_e8: int = 0
-    max_drawdown_e8: int = 0
     fills: int = 0
-    fees_e8: int = 0
     maker_fills: int = 0
+    fees_e8: int = 0
+    traded_e8: int = 0
     doubled_after_ns: int | None = None
     in_market_ns: int = 0
     position_lots: int = 0
     position_since_ns: int = 0
-    last_sample_e8: int | None = None
-    returns_n: int = 0
-    returns_sum: float = 0.0
-    returns_sq: float = 0.0
+    buy_hold: BuyAndHold | None = None
+    trips: RoundTrips | None = None
+    # Marks (every sample and after every fill) for drawdown and time to 2x.
+    mark_ns: array[int] = field(default_factory=_i64)
+    mark_e8: array[int] = field(default_factory=_i64)
+    # Samples on the grid for returns, exposure and buy-and-hold.
+    sample_ns: array[int] = field(default_factory=_i64)
+    sample_e8: array[int] = field(default_factory=_i64)
+    sample_gross_e8: array[float] = field(default_factory=_f64)  # |position| x mid; NaN unknown
+    buy_hold_e8: array[int] = field(default_factory=_i64)
+    trade_net_e8: array[int] = field(default_factory=_i64)
 
     def __post_init__(self) -> None:
-        self.equity_e8 = self.peak_e8 = self.capital_e8
+        self.equity_e8 = self.capital_e8
 
     def mark(self, equity_e8: int, at_ns: int, start_ns: int) -> None:
         self.equity_e8 = equity_e8
-        self.peak_e8 = max(self.peak_e8, equity_e8)
-        self.max_drawdown_e8 = max(self.max_drawdown_e8, self.peak_e8 - equity_e8)
+        self.mark_ns.append(at_ns)
+        self.mark_e8.append(equity_e8)
         if self.doubled_after_ns is None and equity_e8 >= 2 * self.capital_e8:
             self.doubled_after_ns = at_ns - start_ns
 
-    def sample(self, equity_e8: int) -> None:
-        last = self.last_sample_e8
-        if last is not None and last > 0:
-            r = (equity_e8 - last) / last
-            self.returns_n += 1
-            self.returns_sum += r
-            self.returns_sq += r * r
-        self.last_sample_e8 = equity_e8
-
-    def sharpe(self) -> float | None:
-        """Annualised, from returns between equity samples (see the module docstring)."""
-        n = self.returns_n
-        if n < 2:
-            return None
-        mean = self.returns_sum / n
-        var = (self.returns_sq - n * mean * mean) / (n - 1)
-        if var <= 1e-24:
-            return None
-        return mean / math.sqrt(var) * math.sqrt(_YEAR_NS / EQUITY_STEP_NS)
-
-    def report(self, span_ns: int) -> dict[str, Any]:
-        pnl = self.equity_e8 - self.capital_e8
-        sharpe = self.sharpe()
-        return {
-            "slot": self.slot,
-            "symbol": self.symbol,
-            "strategy": self.strategy_id,
-            "capital": money(self.capital_e8),
-            "equity": money(self.equity_e8),
-            "pnl": money(pnl),
-            "pnl_e8": pnl,
-            "return_pct": round(100 * pnl / self.capital_e8, 4),
-            "max_drawdown": money(self.max_drawdown_e8),
-            "max_drawdown_pct": round(100 * self.max_drawdown_e8 / max(self.peak_e8, 1), 4),
-            "trades": self.fills,
-            "maker_trades": self.maker_fills,
-            "fees": money(self.fees_e8),
-            "fees_e8": self.fees_e8,
-            "time_to_2x_s": (
-                None if self.doubled_after_ns is None else round(self.doubled_after_ns / 1e9, 3)
-            ),
-            "sharpe": None if sharpe is None else round(sharpe, 4),
-            "time_in_market_pct": round(100 * self.in_market_ns / span_ns, 4) if span_ns else 0.0,
-        }
-
 
 class Recorder:
-    """Writes fills and equity samples for ``state``'s slots into ``out``; keeps metrics."""
+    """Writes fills, equity samples and round trips for ``state``'s slots into ``out``."""
 
     def __init__(self, state: DaemonState, out: Path, strategy_ids: dict[int, str]) -> None:
         self.state = state
-        self.metrics = [
-            SlotMetrics(s.index, s.symbol, strategy_ids.get(s.index, ""), s.config.capital_e8)
+        self.slots = [
+            SlotRecord(s.index, s.symbol, strategy_ids.get(s.index, ""), s.config.capital_e8)
             for s in state.slots
         ]
         self._files: list[IO[str]] = []
         self._fills = self._open(out / "fills.csv", FILL_COLUMNS)
         self._equity = self._open(out / "equity.csv", EQUITY_COLUMNS)
+        self._trades = self._open(out / "trades.csv", TRADE_COLUMNS)
         self.start_ns: int | None = None
         self.end_ns = 0
         self._next_sample_ns = 0
         self._sampled_ns: int | None = None
-        self.samples = 0
+        self.sample_ns: array[int] = array("q")
         self.fill_rows = 0
+        self._not_holding = list(zip(state.slots, self.slots, strict=True))
+        self._touched = 0
+
+    def _buy_and_hold(self) -> None:
+        """Each slot's buy-and-hold buys at the first touch of its symbol (checked whenever a
+        symbol gets its first touch, until every slot has bought)."""
+        waiting = []
+        for slot, r in self._not_holding:
+            touch = self.state.touch.get(slot.symbol)
+            instrument = self.state.instruments.get(slot.symbol)
+            if touch is None or instrument is None:
+                waiting.append((slot, r))
+            else:
+                r.buy_hold = BuyAndHold.at(instrument, r.capital_e8, *touch)
+        self._not_holding = waiting
+
+    @property
+    def samples(self) -> int:
+        return len(self.sample_ns)
 
     def _open(self, path: Path, columns: tuple[str, ...]) -> Any:
         f = path.open("w", newline="", encoding="utf-8")
@@ -155,28 +188,53 @@ class Recorder:
             f.close()
 
     def on_fill(self, fill: Fill) -> None:
-        m = self.metrics[fill.slot]
+        r = self.slots[fill.slot]
         instrument = self.state.instruments.get(fill.symbol)
-        price = Scale(instrument.tick_size).text(fill.price_ticks) if instrument else ""
-        qty = Scale(instrument.lot_size).text(fill.qty_lots) if instrument else ""
         fee = self._charged(fill)
+        if instrument is None:  # a fill always follows its InstrumentInfo; kept readable
+            price = qty = notional = ""
+        else:
+            price = Scale(instrument.tick_size).text(fill.price_ticks)
+            qty = Scale(instrument.lot_size).text(fill.qty_lots)
+            traded = instrument.floor_e8(fill.price_ticks * fill.qty_lots)
+            notional = money(traded)
+            r.traded_e8 += traded
+            if r.trips is None:
+                r.trips = RoundTrips(instrument)
+            for trip in r.trips.fill(
+                fill.ts_local_ns, fill.side, fill.price_ticks, fill.qty_lots, fee
+            ):
+                self._trade_row(r, instrument, trip)
         self._fills.writerow(
-            (fill.seq, fill.ts_local_ns, fill.slot, fill.symbol, fill.side, price, qty,
-             money(fee), int(fill.is_maker), fill.link_id, fill.price_ticks,
-             fill.qty_lots, fee)
+            (fill.seq, utc_text(fill.ts_local_ns), fill.slot, fill.symbol,
+             "buy" if fill.side > 0 else "sell", price, qty, notional, money(fee),
+             "maker" if fill.is_maker else "taker", fill.link_id, fill.ts_local_ns,
+             fill.price_ticks, fill.qty_lots, fee)
         )  # fmt: skip
         self.fill_rows += 1
-        m.fills += 1
-        m.maker_fills += fill.is_maker
-        m.fees_e8 += fee
+        r.fills += 1
+        r.maker_fills += fill.is_maker
+        r.fees_e8 += fee
         slot = self.state.slots[fill.slot]
         position = slot.ledger.position_lots if slot.ledger is not None else 0
-        if m.position_lots != 0:
-            m.in_market_ns += fill.ts_local_ns - m.position_since_ns
-        m.position_lots, m.position_since_ns = position, fill.ts_local_ns
+        if r.position_lots != 0:
+            r.in_market_ns += fill.ts_local_ns - r.position_since_ns
+        r.position_lots, r.position_since_ns = position, fill.ts_local_ns
         equity = self.state.equity_e8(slot)
         if equity is not None:
-            m.mark(equity, fill.ts_local_ns, self.start_ns or fill.ts_local_ns)
+            r.mark(equity, fill.ts_local_ns, self.start_ns or fill.ts_local_ns)
+
+    def _trade_row(self, r: SlotRecord, instrument: Instrument, trip: RoundTrip) -> None:
+        ticks, lots = Scale(instrument.tick_size), Scale(instrument.lot_size)
+        self._trades.writerow(
+            (r.slot, r.symbol, "long" if trip.direction > 0 else "short",
+             utc_text(trip.entry_ns), ticks.text(trip.entry_ticks), utc_text(trip.exit_ns),
+             ticks.text(trip.exit_ticks), lots.text(trip.qty_lots), money(trip.gross_e8),
+             money(trip.fees_e8), money(trip.net_e8),
+             f"{(trip.exit_ns - trip.entry_ns) / 1e9:.3f}", trip.entry_ns, trip.exit_ns,
+             trip.qty_lots, trip.net_e8)
+        )  # fmt: skip
+        r.trade_net_e8.append(trip.net_e8)
 
     def _charged(self, fill: Fill) -> int:
         """The fee the slot's ledger charged for ``fill`` (its rule: the schedule's rate on
@@ -194,39 +252,65 @@ class Recorder:
             self.start_ns = ts_ns
             self._next_sample_ns = ts_ns
         self.end_ns = max(self.end_ns, ts_ns)
+        if self._not_holding and len(self.state.touch) != self._touched:
+            self._touched = len(self.state.touch)  # a symbol has its first touch
+            self._buy_and_hold()
         if ts_ns >= self._next_sample_ns:
             self._next_sample_ns = (ts_ns // EQUITY_STEP_NS + 1) * EQUITY_STEP_NS
             self._sample(ts_ns)
 
     def _sample(self, ts_ns: int) -> None:
         self._sampled_ns = ts_ns
-        self.samples += 1
+        self.sample_ns.append(ts_ns)
         start = ts_ns if self.start_ns is None else self.start_ns
-        for slot, m in zip(self.state.slots, self.metrics, strict=True):
+        for slot, r in zip(self.state.slots, self.slots, strict=True):
             equity = self.state.equity_e8(slot)
-            if equity is None:
-                continue
-            m.mark(equity, ts_ns, start)
-            m.sample(equity)
-            touch = self.state.touch.get(slot.symbol)
-            mid = str((touch[0] + touch[1]) // 2) if touch else ""  # "" before a book
-            position = slot.ledger.position_lots if slot.ledger is not None else 0
-            self._equity.writerow(
-                (ts_ns, slot.index, slot.symbol, money(equity), equity, position, mid)
-            )
+            if equity is not None:
+                r.mark(equity, ts_ns, start)
+                self._sample_slot(slot, r, equity, ts_ns)
 
-    def finish(self) -> list[dict[str, Any]]:
-        """Close the run (a last equity sample at its end): the per-slot metrics."""
+    def _sample_slot(self, slot: Slot, r: SlotRecord, equity: int, ts_ns: int) -> None:
+        touch = self.state.touch.get(slot.symbol)
+        instrument = self.state.instruments.get(slot.symbol)
+        position = slot.ledger.position_lots if slot.ledger is not None else 0
+        mid = pos = ""
+        gross = float("nan")
+        bid: int | str = ""
+        ask: int | str = ""
+        if instrument is not None:
+            pos = Scale(instrument.lot_size).text(position)
+            if touch is not None:
+                bid, ask = touch
+                mid = mid_text(Scale(instrument.tick_size), bid, ask)
+                gross = (
+                    abs(position) * (bid + ask) * instrument.unit_num / (2 * instrument.unit_den)
+                )
+        hold = r.capital_e8
+        if r.buy_hold is not None and instrument is not None and isinstance(bid, int):
+            hold = r.buy_hold.equity_e8(instrument, bid)
+        r.sample_ns.append(ts_ns)
+        r.sample_e8.append(equity)
+        r.sample_gross_e8.append(gross)
+        r.buy_hold_e8.append(hold)
+        self._equity.writerow(
+            (utc_text(ts_ns), slot.index, slot.symbol, money(equity), pos, mid, money(hold),
+             ts_ns, equity, position, bid, ask, hold)
+        )  # fmt: skip
+
+    def finish(self) -> None:
+        """Close the run: a last equity sample at its end, the ledgers' own fee totals."""
         end = self.end_ns
         if self._sampled_ns != end and self.start_ns is not None:
             self._sample(end)
-        for slot, m in zip(self.state.slots, self.metrics, strict=True):
+        for slot, r in zip(self.state.slots, self.slots, strict=True):
             if slot.ledger is not None:
-                m.fees_e8 = slot.ledger.fees_e8  # the ledger's own total is the truth
-            if m.position_lots != 0:
-                m.in_market_ns += end - m.position_since_ns
+                r.fees_e8 = slot.ledger.fees_e8  # the ledger's own total is the truth
+            if r.position_lots != 0:
+                r.in_market_ns += end - r.position_since_ns
             equity = self.state.equity_e8(slot)
             if equity is not None:
-                m.mark(equity, end, self.start_ns or end)
-        span = end - (self.start_ns or end)
-        return [m.report(span) for m in self.metrics]
+                r.mark(equity, end, self.start_ns or end)
+
+    @property
+    def span_ns(self) -> int:
+        return self.end_ns - (self.start_ns or self.end_ns)

@@ -2,7 +2,8 @@
 middle, the output directory out.
 
 Streaming: market events are read one at a time, and the backtest's own journal is handed to
-the ``Recorder`` and dropped after every event, so memory stays flat however long the input.
+the ``Recorder`` and dropped after every event, so memory grows only by the report's compact
+equity samples (``asnd.backtest.record``), never by the events.
 Deterministic: strategies are installed before the first market event with time 0; every
 time written comes from the recorded events.
 
@@ -23,9 +24,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from asnd.backtest.html import write_html
 from asnd.backtest.inputs import BacktestInputError, Warn, market_events, symbols_in
 from asnd.backtest.plots import plot_outputs
-from asnd.backtest.record import EQUITY_STEP_NS, Recorder
+from asnd.backtest.record import Recorder
+from asnd.backtest.slot_report import SUMMARY_HEAD, run_figures, summary_row
 from asnd.core.backtest import Backtest
 from asnd.core.l2replay import ConstantLatency
 from asnd.core.portfolio import CoreConfig
@@ -84,7 +87,8 @@ def _loads(plan: BacktestPlan, symbols: set[str], warn: Warn) -> list[StrategyLo
 
 #: What a backtest writes into ``out``. A directory holding anything else is not replaced.
 _OUTPUT = re.compile(
-    r"fills\.csv|equity\.csv|report\.json|equity_slot[0-9]+\.png|price_fills\.png|journal"
+    r"fills\.csv|equity\.csv|trades\.csv|report\.json|report\.html|equity_slot[0-9]+\.png"
+    r"|price_fills\.png|journal"
 )
 
 
@@ -147,7 +151,7 @@ def _run_into(
             recorder.on_time(event.ts_local_ns)
             events += 1
         bar.close()
-        slots = recorder.finish()
+        recorder.finish()
     finally:
         recorder.close()
         if writer is not None:
@@ -162,16 +166,12 @@ def _run_into(
             "queue": plan.queue,
             "latency_ms": plan.latency_ms,
         },
-        "sampling": {
-            "equity_step_s": EQUITY_STEP_NS / 1e9,
-            "equity_mark": "conservative (long at the bid, short at the ask)",
-            "sharpe": "mean/std of returns between equity samples, x sqrt(samples per 365 d)",
-        },
-        "span_s": round((recorder.end_ns - (recorder.start_ns or recorder.end_ns)) / 1e9, 3),
-        "slots": slots,
+        **run_figures(recorder, backtest.state.instruments),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    plot_outputs(out, [m["slot"] for m in slots if m["strategy"]], recorder.samples)
+    active = [m["slot"] for m in report["slots"] if m["strategy"]]
+    plots = plot_outputs(out, active, recorder.samples)
+    write_html(out / "report.html", report, plots, out / "trades.csv")
     return report
 
 
@@ -202,17 +202,8 @@ def _stderr(text: str) -> None:
 
 
 def summary_table(report: dict[str, Any]) -> str:
-    """The per-slot summary, as printed on stdout."""
-    head = ("slot", "symbol", "pnl", "return%", "max dd", "trades", "fees", "2x (s)", "sharpe",
-            "in mkt%")  # fmt: skip
-    rows = [head]
-    for m in report["slots"]:
-        rows.append(
-            (str(m["slot"]), m["symbol"], m["pnl"], f"{m['return_pct']:.2f}",
-             m["max_drawdown"], str(m["trades"]), m["fees"],
-             "-" if m["time_to_2x_s"] is None else f"{m['time_to_2x_s']:.0f}",
-             "-" if m["sharpe"] is None else f"{m['sharpe']:.2f}",
-             f"{m['time_in_market_pct']:.1f}")
-        )  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+    """The per-slot summary, as printed on stdout (buy-and-hold's return beside the slot's)."""
+    rows = [SUMMARY_HEAD, *(summary_row(m) for m in report["slots"])]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(SUMMARY_HEAD))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([*lines, f"sharpe/sortino: {report['sampling']['annualisation']}"])

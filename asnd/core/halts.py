@@ -12,21 +12,104 @@ Two users, one set of rules:
   ``max_liquidation_attempts`` times would halt trading again on the next book update; a
   daily-loss brake on the same UTC day) changes nothing, live and in replay alike.
 
+- ``HaltKind`` / ``halt_kind``: what kind of halt an event starts (a kill, an anomaly, a
+  brake, a position mismatch, a stuck liquidation, a venue that needs a person, an IP ban, a
+  crashed critical actor), the one small, fixed set of values that the metrics' ``halts by
+  kind`` and the alerts both read. Every producer of a halt reason writes its wording with
+  ``halt_text(kind, detail)``, so the wording and its kind are defined once, here.
+
 Pure functions of the state (and the resume's event time): no clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final
 
 from asnd.core.brakes import DAILY_LOSS, DRAWDOWN, day_text, utc_day
 from asnd.core.slot import Slot, SlotStatus
+from journal.events import Event, Kill, RiskHalt, TradingHalted
 
 if TYPE_CHECKING:
     from asnd.core.portfolio import DaemonState
 
-__all__ = ["HaltView", "daemon_halt", "resume_refusal", "slot_halt", "stuck_liquidation"]
+__all__ = [
+    "HaltKind",
+    "HaltView",
+    "daemon_halt",
+    "halt_kind",
+    "halt_text",
+    "resume_refusal",
+    "slot_halt",
+    "stuck_liquidation",
+]
+
+
+class HaltKind(StrEnum):
+    """What stopped trading, as a fixed label (a metric label, an alert's title)."""
+
+    KILL_ALL = "kill_all"  # asnctl kill all
+    KILL = "kill"  # asnctl kill N
+    ANOMALY = "anomaly"  # the core killed a slot: the venue reported an order it does not hold
+    DAILY_LOSS = DAILY_LOSS  # a RiskHalt's rule: the config key
+    DRAWDOWN = DRAWDOWN
+    POSITION_MISMATCH = "position_mismatch"
+    LIQUIDATION = "liquidation"  # liquidations left a position: a person must close it
+    IP_BAN = "ip_ban"
+    VENUE = "venue"  # the venue needs a person (keys, permissions)
+    ACTOR_CRASHED = "actor_crashed"
+    OTHER = "other"  # a TradingHalted written without halt_text (e.g. an older journal's)
+
+
+#: The wording that starts each kind's reason. ``halt_text`` writes it, ``halt_kind`` reads it
+#: back; nothing else spells these out, so a reworded reason cannot lose its kind.
+_LEAD: Final[dict[HaltKind, str]] = {
+    HaltKind.KILL_ALL: "kill all: ",
+    HaltKind.KILL: "kill: ",
+    HaltKind.ANOMALY: "anomaly: ",
+    HaltKind.POSITION_MISMATCH: "position mismatch on ",
+    HaltKind.LIQUIDATION: "liquidation failed: ",
+    HaltKind.IP_BAN: "IP banned ",
+    HaltKind.VENUE: "venue needs an operator: ",
+    HaltKind.ACTOR_CRASHED: "critical actor ",
+}
+
+
+def halt_text(kind: HaltKind, detail: str) -> str:
+    """The reason of a halt of ``kind``: its fixed lead, then ``detail``."""
+    return _LEAD[kind] + detail
+
+
+def _led(reason: str) -> HaltKind:
+    for kind, lead in _LEAD.items():
+        if reason.startswith(lead):
+            return kind
+    return HaltKind.OTHER
+
+
+def halt_kind(event: Event) -> HaltKind | None:
+    """The kind of halt ``event`` starts, or None if it starts none.
+
+    ``RiskHalt`` by its rule; ``TradingHalted`` by its reason's lead (``halt_text``); a slot's
+    ``Kill`` is an operator's kill or, from the core, an anomaly. A kill of *all* slots is
+    None: the ``TradingHalted`` it leads to (the same fold) carries the halt, counted once.
+    """
+    kind = type(event)
+    if kind is TradingHalted:
+        assert isinstance(event, TradingHalted)
+        return _led(event.reason)
+    if kind is RiskHalt:
+        assert isinstance(event, RiskHalt)
+        return HaltKind(event.rule) if event.rule in (DAILY_LOSS, DRAWDOWN) else HaltKind.OTHER
+    if kind is Kill:
+        assert isinstance(event, Kill)
+        if event.slot == -1:
+            return None
+        return (
+            HaltKind.ANOMALY if event.reason.startswith(_LEAD[HaltKind.ANOMALY]) else HaltKind.KILL
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)

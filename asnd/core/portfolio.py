@@ -56,13 +56,13 @@ from asnd.core.brakes import (
     utc_day,
 )
 from asnd.core.features import FeatureConfig, FeatureRow
-from asnd.core.halts import resume_refusal
+from asnd.core.halts import HaltKind, halt_text, resume_refusal
 from asnd.core.instrument import Instrument
 from asnd.core.kernel import BadMarketRecord, MarketKernel
 from asnd.core.kernel.layout import O_ASK_PRICE, O_BID_PRICE, O_VALID
 from asnd.core.kernel.views import BookView
 from asnd.core.ledger import FeeSchedule
-from asnd.core.link_id import PREFIX
+from asnd.core.link_id import owns
 from asnd.core.slot import Slot, SlotConfig, SlotStatus
 from asnd.core.state_codec import SNAPSHOT_SCHEMA, SnapshotError, encode_state, load_state
 from asnd.core.watchtower import RiskLimits, Watchtower
@@ -76,6 +76,7 @@ from journal.events import (
     Fill,
     InstrumentInfo,
     Kill,
+    LinkNamespace,
     Liquidation,
     ModelDead,
     OrderAccepted,
@@ -112,7 +113,6 @@ class CoreConfig:
     risk: RiskLimits = field(default_factory=RiskLimits)
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    link_prefix: str = PREFIX
 
 
 class DaemonState:
@@ -131,7 +131,9 @@ class DaemonState:
         #: Last valid (best bid, best ask) per symbol: the marks while a book is stale.
         self.touch: dict[str, tuple[int, int]] = {}
         capital = sum(c.capital_e8 for c in config.slots)
-        self.watchtower = Watchtower(config.risk, config.link_prefix, capital)
+        self.watchtower = Watchtower(config.risk, capital)
+        #: The journal's link-id namespace (``LinkNamespace``); "" for a journal without one.
+        self.link_namespace = ""
         # Whether any risk brake (any daily one) is configured: the hot path skips them if not.
         brakes = [c.brakes for c in config.slots] + [config.risk.brakes]
         self._brakes = any(b.any for b in brakes)
@@ -146,7 +148,17 @@ class DaemonState:
         """Fold one journaled event in; the decisions it leads to (to journal and apply)."""
         self.last_seq = max(self.last_seq, event.seq)
         handler = _HANDLERS.get(type(event))
-        return [] if handler is None else handler(self, event)
+        if handler is None:
+            return []
+        if type(event) in _VENUE_ORDER_EVENTS:
+            link_id: str = event.link_id  # type: ignore[attr-defined]  # every one has it
+            if not owns(link_id, self.link_namespace):
+                return self._foreign(event)
+        return handler(self, event)
+
+    def owns(self, link_id: str) -> bool:
+        """Whether ``link_id`` is of this journal's namespace (``asnd.core.link_id.owns``)."""
+        return owns(link_id, self.link_namespace)
 
     def book(self, symbol: str) -> BookView | None:
         return self.books.get(symbol)
@@ -193,7 +205,7 @@ class DaemonState:
         goal = slot.goal if slot.status is SlotStatus.REDUCING else slot.status
         if goal in (SlotStatus.HALTED, SlotStatus.DEAD) and slot.status is not SlotStatus.HALTED:
             return []
-        return [Kill(0, trigger.ts_local_ns, slot.index, f"anomaly: {text}")]
+        return [Kill(0, trigger.ts_local_ns, slot.index, halt_text(HaltKind.ANOMALY, text))]
 
     def _slot(self, index: int, what: str) -> Slot | None:
         if 0 <= index < len(self.slots):
@@ -255,7 +267,7 @@ class DaemonState:
         if marked and self._brakes:
             out.extend(daemon_brake(self, event))
         halted = self.watchtower.halted or (bool(out) and any(isinstance(e, RiskHalt) for e in out))
-        prefix = self.config.link_prefix
+        prefix = self.link_namespace  # the journal's link-id namespace ("": none)
         for slot in slots:
             dying = stopped.get(slot.index) if stopped else None
             if dying:
@@ -306,9 +318,10 @@ class DaemonState:
         if slot.liquidation_attempts >= self.config.risk.max_liquidation_attempts:
             if self.watchtower.halted:
                 return []
-            reason = (
+            reason = halt_text(
+                HaltKind.LIQUIDATION,
                 f"slot {slot.index}: {slot.liquidation_attempts} liquidations left "
-                f"{ledger.position_lots} lots open; an operator must close them"
+                f"{ledger.position_lots} lots open; an operator must close them",
             )
             return [TradingHalted(0, trigger.ts_local_ns, reason)]
         return self.watchtower.liquidate(slot, trigger)
@@ -411,13 +424,13 @@ class DaemonState:
         out: list[Event] = []
         if event.slot == -1:
             targets = self.slots
-            note = _note(f"kill all: {event.reason}", event, "kill_all")
+            note = _note(halt_text(HaltKind.KILL_ALL, event.reason), event, "kill_all")
             self.watchtower.halt(note)
             out.append(TradingHalted(0, event.ts_local_ns, note.reason))
         else:
             slot = self._slot(event.slot, "kill")
             targets = [] if slot is None else [slot]
-            note = _note(f"kill: {event.reason}", event, "kill")
+            note = _note(halt_text(HaltKind.KILL, event.reason), event, "kill")
         for slot in targets:
             if slot.status is SlotStatus.DEAD:
                 continue
@@ -586,9 +599,9 @@ class DaemonState:
         ours = sum(s.ledger.position_lots for s in slots if s.ledger is not None)
         if ours == event.position_lots or self.watchtower.halted:
             return []
-        reason = (
-            f"position mismatch on {event.symbol}: venue {event.position_lots} lots, "
-            f"slots {ours} lots"
+        reason = halt_text(
+            HaltKind.POSITION_MISMATCH,
+            f"{event.symbol}: venue {event.position_lots} lots, slots {ours} lots",
         )
         return [TradingHalted(0, event.ts_local_ns, reason)]
 
@@ -645,6 +658,28 @@ class DaemonState:
             f"({how}; booked)",
         )
 
+    def _on_link_namespace(self, event: Event) -> list[Event]:
+        assert isinstance(event, LinkNamespace)
+        if self.link_namespace and event.namespace != self.link_namespace:
+            self._note(f"second link namespace {event.namespace!r} ignored")
+        elif not self.link_namespace:
+            self.link_namespace = self.watchtower.namespace = event.namespace
+        return []
+
+    def _foreign(self, event: Event) -> list[Event]:
+        """A venue update for an order not of this journal (another journal's namespace, a
+        person's order): never adopted, never booked. A foreign *fill* on a symbol a slot
+        trades moves the venue position away from the slots' ledgers: trading halts."""
+        if not isinstance(event, Fill) or event.symbol not in self.by_symbol:
+            return []
+        if self.watchtower.halted:
+            return []
+        reason = (
+            f"fill {event.exec_id} on {event.symbol} for order {event.link_id!r} not of this "
+            "journal: something else trades this account's symbol; close it there, then resume"
+        )
+        return [TradingHalted(0, event.ts_local_ns, reason)]
+
     # --------------------------------------------------------------------------- snapshot
 
     def snapshot(self) -> bytes:
@@ -671,6 +706,11 @@ def _note(reason: str, event: Event, rule: str) -> HaltNote:
 _BRAKES: Final = (DAILY_LOSS, DRAWDOWN)
 
 _Handler = Callable[[DaemonState, Event], list[Event]]
+
+#: What the venue says about orders, by link id: those of orders not ours are ``_foreign``.
+_VENUE_ORDER_EVENTS: Final = frozenset(
+    {OrderAccepted, OrderRejected, OrderCancelled, Fill, OrderReconciled, OrderAmended}
+)
 
 _HANDLERS: Final[dict[type[Event], _Handler]] = {
     InstrumentInfo: DaemonState._on_instrument,
@@ -699,4 +739,5 @@ _HANDLERS: Final[dict[type[Event], _Handler]] = {
     OrderReconciled: DaemonState._on_reconciled,
     PositionReconciled: DaemonState._on_position,
     Fill: DaemonState._on_fill,
+    LinkNamespace: DaemonState._on_link_namespace,
 }

@@ -20,7 +20,8 @@ The trading policy (what a model does with each feature row of its symbol):
 6. Sizing is against the best ask (the dearer touch), with the slot's equity (conservative
    mark, floored at 0) as capital: a losing slot trades smaller.
 
-Link ids: ``asn-{slot}-{n}`` with ``n`` the slot's intent counter (``asnd.core.link_id``).
+Link ids: ``asn-{namespace}-{slot}-{n}`` with ``n`` the slot's intent counter
+(``asnd.core.link_id``); ``prefix`` in the trading calls is the journal's namespace.
 
 State changes only when an event is applied (``apply_*`` below), never when a decision is
 made: a decision becomes state when it comes back through the journal (``DaemonState``).

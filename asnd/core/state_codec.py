@@ -4,7 +4,8 @@ A snapshot holds everything the fold needs to continue exactly: per symbol the i
 the L2 book (levels, ``update_id``, staleness) and the feature windows, the last valid touch;
 per slot its ``SlotState`` (status, ledger numbers, working orders, counters, the strategy
 document, recent exec ids, its halt note and brake numbers); the global halt with its note and
-the daemon-wide brake numbers; the last applied seq; recent anomalies. Strategy
+the daemon-wide brake numbers; the last applied seq; recent anomalies; the journal's link-id
+namespace. Strategy
 documents are re-validated and re-compiled on load, never trusted as code.
 
 Bump ``SNAPSHOT_SCHEMA`` whenever the layout changes: an old snapshot is then refused
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SNAPSHOT_SCHEMA", "SnapshotError", "encode_state", "load_state"]
 
-SNAPSHOT_SCHEMA: Final = "asn-core/2"
+#: 3: the journal's link-id namespace (``LinkNamespace``) joined the layout.
+SNAPSHOT_SCHEMA: Final = "asn-core/3"
 
 
 class SnapshotError(ValueError):
@@ -65,6 +67,7 @@ class _Snapshot(msgspec.Struct, array_like=True, gc=False):
     anomaly_count: int
     halt: HaltNote
     brake: BrakeState
+    link_namespace: str
 
 
 class _Head(msgspec.Struct, array_like=True, gc=False):
@@ -105,6 +108,7 @@ def encode_state(state: DaemonState) -> bytes:
             state.anomaly_count,
             msgspec.structs.replace(state.watchtower.note),
             msgspec.structs.replace(state.watchtower.brake),
+            state.link_namespace,
         )
     )
 
@@ -116,7 +120,10 @@ def load_state(state: DaemonState, payload: bytes) -> None:
     except msgspec.DecodeError as exc:
         raise SnapshotError(f"state snapshot is not readable: {exc}") from None
     if schema != SNAPSHOT_SCHEMA:
-        raise SnapshotError(f"snapshot schema {schema!r}, expected {SNAPSHOT_SCHEMA!r}")
+        raise SnapshotError(
+            f"snapshot schema {schema!r}, expected {SNAPSHOT_SCHEMA!r} (another layout: the "
+            "journal is replayed instead)"
+        )
     try:
         data = _decoder.decode(payload)
     except msgspec.DecodeError as exc:
@@ -159,3 +166,4 @@ def _load(state: DaemonState, data: _Snapshot) -> None:
     state.anomaly_count = data.anomaly_count
     state.watchtower.note = msgspec.structs.replace(data.halt)
     state.watchtower.brake = msgspec.structs.replace(data.brake)
+    state.link_namespace = state.watchtower.namespace = data.link_namespace

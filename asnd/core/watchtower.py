@@ -90,11 +90,11 @@ class RiskLimits:
 class Watchtower:
     """The risk rules and the global halt flag (with its ``note``) and daemon-wide brake."""
 
-    __slots__ = ("brake", "halt_reason", "halted", "limits", "note", "prefix")
+    __slots__ = ("brake", "halt_reason", "halted", "limits", "namespace", "note")
 
-    def __init__(self, limits: RiskLimits, prefix: str, capital_e8: int = 0) -> None:
+    def __init__(self, limits: RiskLimits, capital_e8: int = 0) -> None:
         self.limits = limits
-        self.prefix = prefix
+        self.namespace = ""  # the journal's link-id namespace, once ``LinkNamespace`` is folded
         self.halted = False
         self.halt_reason = ""
         self.note = HaltNote()
@@ -197,7 +197,7 @@ class Watchtower:
         if ledger is None or ledger.position_lots == 0:
             return []
         qty = abs(ledger.position_lots)
-        link = make_link_id(slot.index, slot.intents, self.prefix)
+        link = make_link_id(slot.index, slot.intents, self.namespace)
         ts = trigger.ts_local_ns
         return [
             Liquidation(0, ts, slot.index, slot.symbol, link, qty),

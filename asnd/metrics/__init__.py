@@ -1,7 +1,7 @@
 """Prometheus metrics: what an operator's dashboard shows (README "Metrics").
 
 ``DaemonMetrics`` holds one ``CollectorRegistry`` per daemon (never the global one: two
-daemons, or two tests, in one process do not collide). Two kinds of families:
+daemons, or two tests, in one process do not collide). Three kinds of families:
 
 - read at scrape time from what ``asnctl status`` reads (``status.StatusCollector``), so they
   cannot disagree with it: per slot ``asn_slot_equity_usdt``, ``asn_slot_pnl_usdt``,
@@ -15,6 +15,8 @@ daemons, or two tests, in one process do not collide). Two kinds of families:
   ``asn_halts_total`` by kind, ``asn_promotions_total`` (core actor),
   ``asn_journal_fsync_seconds`` (journal service), ``asn_executor_request_seconds`` and
   ``asn_executor_errors_total`` (executor, through ``MeteredVenue``).
+- registered by the daemon when alerts are on: ``asn_alerts_total`` by destination and outcome
+  (``asnd.alerts.collector``).
 
 The registry is built whether or not ``[metrics] listen`` is set (its updates cost next to
 nothing); ``http.serve_metrics`` serves it when it is.

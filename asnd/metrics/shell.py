@@ -9,7 +9,6 @@ it folded, after the fact.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import Final
@@ -17,6 +16,7 @@ from typing import Final
 import trio
 from prometheus_client import CollectorRegistry, Counter
 
+from asnd.core.halts import HaltKind, halt_kind
 from asnd.metrics.histogram import LoopHistograms
 from asnd.venues.base import (
     NeedsHumanError,
@@ -34,7 +34,6 @@ from journal.events import (
     OrderRejected,
     PositionReconciled,
     Promotion,
-    TradingHalted,
 )
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
     "ExecutorMetrics",
     "JournalMetrics",
     "MeteredVenue",
-    "halt_reason",
 ]
 
 #: Seconds. The core folds a market event in tens of microseconds; an intent waits for its
@@ -61,26 +59,9 @@ REQUEST_BUCKETS: Final = (
 )  # fmt: skip
 VENUE_OPS: Final = ("place", "cancel", "lookup")
 
-#: ``TradingHalted.reason`` is free text (it names slots, lots, errors); the metric label is
-#: the kind of halt, from the reason's wording (first match wins; "other" for the rest), so
-#: the label set stays small and fixed.
-_HALT_PATTERNS: Final = (
-    ("kill_all", re.compile(r"kill all:")),
-    ("position_mismatch", re.compile(r"position mismatch")),
-    ("liquidation", re.compile(r"slot \d+: \d+ liquidations left")),
-    ("ip_ban", re.compile(r"IP banned")),
-    ("venue", re.compile(r"venue needs an operator")),
-    ("actor_crashed", re.compile(r"critical actor \S+ crashed")),
-)
-HALT_REASONS: Final = (*(name for name, _ in _HALT_PATTERNS), "other")
-
-
-def halt_reason(reason: str) -> str:
-    """The ``reason`` label of ``asn_halts_total`` for a ``TradingHalted`` reason."""
-    for name, pattern in _HALT_PATTERNS:
-        if pattern.match(reason):
-            return name
-    return "other"
+#: The ``reason`` labels of ``asn_halts_total``: the kinds ``asnd.core.halts`` defines (a
+#: small fixed set, so the label set stays bounded), each present from the start at 0.
+HALT_REASONS: Final = tuple(kind.value for kind in HaltKind)
 
 
 class CoreMetrics:
@@ -98,7 +79,10 @@ class CoreMetrics:
         registry.register(self.latency)
         self._latency = self.latency.child()
         self.halts = Counter(
-            "asn_halts_total", "Trading halts journaled, by kind", ["reason"], registry=registry
+            "asn_halts_total",
+            "Halts journaled (trading halts, brakes, slot kills and anomaly kills), by kind",
+            ["reason"],
+            registry=registry,
         )
         self._halts = {name: self.halts.labels(name) for name in HALT_REASONS}
         self.promotions = Counter(
@@ -113,12 +97,12 @@ class CoreMetrics:
             self._count(decision)
 
     def _count(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TradingHalted:
-            assert isinstance(event, TradingHalted)
-            self._halts[halt_reason(event.reason)].inc()
-        elif kind is Promotion:
+        if type(event) is Promotion:
             self.promotions.inc()
+            return
+        halt = halt_kind(event)
+        if halt is not None:
+            self._halts[halt].inc()
 
 
 class JournalMetrics:

@@ -3,22 +3,29 @@ with one line."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import socket
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from asnd.backtest import session
+from asnd.backtest.html import MAX_TRADE_ROWS
 from asnd.daemon import main
 from journal.segment import HEADER_SIZE, SegmentHeader
+from tests.html_page import HtmlPage
 
 from ..daemon.harness import make_config
 from .helpers import market, write_journal
 
-OUTPUTS = ("fills.csv", "equity.csv", "report.json", "equity_slot3.png", "price_fills.png")
+OUTPUTS = (
+    "fills.csv", "equity.csv", "trades.csv", "report.json", "report.html", "equity_slot3.png",
+    "price_fills.png",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -66,16 +73,56 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
     with (runs[0] / "fills.csv").open() as f:
         fills = list(csv.DictReader(f))
     assert fills, "the XRPUSDT champion traded"
-    assert xrp["trades"] == len(fills)
+    assert xrp["fills"] == len(fills)
     assert xrp["fees_e8"] == sum(int(f["fee_e8"]) for f in fills) > 0
     assert {f["symbol"] for f in fills} == {"XRPUSDT"}
-    assert all(m["trades"] == 0 for m in report["slots"] if m["symbol"] != "XRPUSDT")
+    assert all(m["fills"] == 0 for m in report["slots"] if m["symbol"] != "XRPUSDT")
     with (runs[0] / "equity.csv").open() as f:
         equity = [r for r in csv.DictReader(f) if r["slot"] == "3"]
     assert len(equity) >= 290, "one sample a second over five minutes"
     assert int(equity[-1]["equity_e8"]) - 200 * 10**8 == xrp["pnl_e8"]
     assert 0 < xrp["time_in_market_pct"] <= 100
+    # five minutes of 1 s samples: ratios per sample, none annualised, and the report says so
+    assert report["sampling"]["interval_s"] == 1.0
+    assert report["sampling"]["annualised"] is False
+    assert report["sampling"]["annualisation"].startswith("not annualised: the samples span")
+    assert xrp["sharpe"] is None
+    assert xrp["sharpe_per_sample"] is not None
+    assert xrp["buy_hold"]["qty"] != "0"
     assert (runs[0] / "price_fills.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for row in (*fills, *equity):  # the ISO time is the exact ns, to the millisecond
+        moment = datetime.fromisoformat(row["time"])
+        assert moment.tzinfo == UTC
+        assert int(moment.timestamp() * 1000) == int(row["ts_local_ns"]) // 10**6
+    with (runs[0] / "trades.csv").open() as f:
+        trades = list(csv.DictReader(f))
+    assert len(trades) == xrp["round_trips"] > 0
+    assert {f["side"] for f in fills} == {"buy", "sell"}
+
+
+def test_the_html_report_shows_the_run_its_slots_trades_and_plots(
+    tmp_path: Path, journal: Path, config: Path
+) -> None:
+    out = tmp_path / "o"
+    assert backtest(str(journal), "--config", str(config), "--out", str(out)) == 0
+    report = json.loads((out / "report.json").read_text())
+    page = HtmlPage()
+    page.feed((out / "report.html").read_text())
+    trips = report["slots"][3]["round_trips"]
+    shown = min(trips, MAX_TRADE_ROWS)
+    assert page.captions == [
+        "run", "slots", "slot 3 XRPUSDT (champion-xrpusdt)", f"round trips ({shown} of {trips})",
+    ]  # fmt: skip
+    run, slots, slot, trades = page.tables
+    assert ["ratios", report["sampling"]["annualisation"]] in run
+    assert [r[1] for r in slots[1:]] == [m["symbol"] for m in report["slots"]]
+    assert ["profit factor", f"{report['slots'][3]['profit_factor']}", "-"] in slot
+    assert len(trades) == 1 + shown
+    pngs = [out / "equity_slot3.png", out / "price_fills.png"]
+    assert page.images == [
+        "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() for p in pngs
+    ]
+    assert page.links == [], "self-contained: nothing fetched"
 
 
 def test_the_queue_model_and_latency_change_the_fills(
@@ -147,11 +194,13 @@ def test_a_strategy_for_a_symbol_absent_from_the_journal_is_a_clear_error(
 
 
 def test_a_missing_journal_and_a_bad_strategy_argument_are_clear_errors(
-    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, journal: Path, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert backtest(str(tmp_path / "nope"), "--config", str(config)) == 2
     assert "does not exist" in _one_line_error(capsys)
-    assert backtest(str(tmp_path), "--config", str(config), "--strategy", "x") == 2
+    assert backtest(str(tmp_path), "--config", str(config)) == 2
+    assert "holds no journal" in _one_line_error(capsys)
+    assert backtest(str(journal), "--config", str(config), "--strategy", "x") == 2
     assert "SLOT=FILE" in _one_line_error(capsys)
 
 
@@ -161,7 +210,7 @@ def test_memory_does_not_grow_with_the_journal_length(
     """Four times the events, about the same peak: events are streamed, outputs written out.
     (Holding the 4500 extra events and their decisions would take several MB.) The plots are
     left out: they read back at most ``plots.MAX_POINTS`` samples per slot, by design."""
-    monkeypatch.setattr(session, "plot_outputs", lambda *_args: None)
+    monkeypatch.setattr(session, "plot_outputs", lambda *_args: [])
     peaks = []
     for i, n in enumerate((1500, 1500, 6000)):  # the first run warms up imports and caches
         journal = write_journal(tmp_path / f"j{i}", market(n))

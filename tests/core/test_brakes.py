@@ -271,7 +271,7 @@ def test_resume_all_is_refused_while_a_liquidation_is_stuck() -> None:
     (halted,) = of(TradingHalted, made)
     assert isinstance(halted, TradingHalted)
     assert halted.reason == (
-        "slot 0: 3 liquidations left 475 lots open; an operator must close them"
+        "liquidation failed: slot 0: 3 liquidations left 475 lots open; an operator must close them"
     )
     stuck = (
         "slot 0 (XRPUSDT) still holds 475 lots after 3 liquidations: close the position by "
@@ -326,7 +326,7 @@ def test_a_kill_retries_the_liquidation_of_a_dying_slot_that_got_stuck() -> None
 def test_an_old_snapshot_is_refused_by_name_so_recovery_replays() -> None:
     _loop, _venue, config = setup()
     old = msgspec.msgpack.encode(["asn-core/1", 12, False, ""])
-    with pytest.raises(SnapshotError, match="snapshot schema 'asn-core/1', expected 'asn-core/2'"):
+    with pytest.raises(SnapshotError, match="snapshot schema 'asn-core/1', expected 'asn-core/3'"):
         DaemonState.restore(config, old)
 
 

@@ -143,7 +143,7 @@ def test_snapshot_event_carries_the_last_seq_and_round_trips() -> None:
     event = state.snapshot_event(ts_local_ns=5)
     assert isinstance(event, StateSnapshot)
     assert event.as_of_seq == journal[-1].seq
-    assert event.schema == SNAPSHOT_SCHEMA == "asn-core/2"
+    assert event.schema == SNAPSHOT_SCHEMA == "asn-core/3"
     assert event.payload == final
     assert state.apply(event) == [], "a snapshot in the journal changes nothing"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from asnd.core.link_id import make_link_id
 from asnd.core.slot import SlotStatus
 from journal.events import BUY, Fill, Kill, OrderAccepted, OrderIntent
 
@@ -23,8 +24,10 @@ async def test_a_fill_for_an_order_not_held_kills_the_slot_and_flattens_it(
         slot = state.slots[3]
         await until(daemon, lambda: slot.ledger is not None and state.book(slot.symbol) is not None)
         assert slot.ledger is not None
-        rogue = OrderIntent(0, 0, 3, slot.symbol, "asn-3-999999", BUY, "market", "IOC", 0, 7,
-                            False, 0)  # fmt: skip
+        # An id of this journal's namespace that it never made (a colliding id).
+        assert state.link_namespace, "a fresh journal draws its namespace"
+        link = make_link_id(3, 999999, state.link_namespace)
+        rogue = OrderIntent(0, 0, 3, slot.symbol, link, BUY, "market", "IOC", 0, 7, False, 0)
         # Straight to the venue: the journal never sent it.
         assert isinstance(await venue.inner.place(rogue), OrderAccepted)
         await until(daemon, lambda: slot.status is SlotStatus.HALTED and not slot.orders)
@@ -32,13 +35,13 @@ async def test_a_fill_for_an_order_not_held_kills_the_slot_and_flattens_it(
         _orders, positions = await venue.reconcile([slot.symbol])
         assert positions[0].position_lots == 0
     events = journal_events(daemon.config)
-    rogue_fills = [e for e in events if isinstance(e, Fill) and e.link_id == "asn-3-999999"]
+    rogue_fills = [e for e in events if isinstance(e, Fill) and e.link_id == link]
     assert sum(f.qty_lots for f in rogue_fills) == 7
     (kill,) = [e for e in events if isinstance(e, Kill)]
     assert kill.slot == 3
     assert kill.seq > rogue_fills[0].seq
     assert kill.reason == (
-        f"anomaly: slot 3: fill {rogue_fills[0].exec_id} for order asn-3-999999 not held open "
+        f"anomaly: slot 3: fill {rogue_fills[0].exec_id} for order {link} not held open "
         "(unknown; booked)"
     )
     replayed = fold(daemon.config, events).slots[3]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asnd.venues.sim import SimConfig
+from asnd.core.agent_market import SimConfig
 from evolution.chimera import calibrate, genome_from, simulate, vector_of
 from evolution.evaluate import LocalMap
 

@@ -3,6 +3,8 @@ savings, bad input refused without partial files, the real archive, a Dask clust
 
 from __future__ import annotations
 
+import base64
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from evolution.search import SearchSettings
 from journal.bybit_archive import read_archive
 from journal.writer import JournalWriter
 from tests.evolution.journals import planted_journal
+from tests.html_page import HtmlPage
 
 
 def _settings(journal: Path, out: Path, seed: int, *, oracle: bool) -> RunSettings:
@@ -101,8 +104,8 @@ def test_bad_input_is_refused_and_writes_no_challenger(
     assert _cli(empty, out) == 1
     assert "no market events" in capsys.readouterr().err
 
-    assert _cli(tmp_path / "missing", out) == 1
-    assert "no such directory" in capsys.readouterr().err
+    assert _cli(tmp_path / "missing", out) == 2  # bad input, as for every reading command
+    assert "does not exist" in capsys.readouterr().err
 
     short = planted_journal(tmp_path / "short", rows=10)
     assert _cli(short, out) == 1
@@ -137,6 +140,21 @@ def test_real_bybit_archive_end_to_end(
         assert parse_strategy(f.read_bytes()).metadata.data_start is not None
     assert (report / "fitness.png").is_file()
     assert "XRPUSDT" in (report / "report.txt").read_text()
+    page = HtmlPage()
+    page.feed((report / "report.html").read_text())
+    assert page.captions[0] == "run"
+    assert page.captions[2:] == [
+        "generations",
+        "hall of fame (causal fitness re-scored by L2 replay)",
+    ]
+    assert page.captions[1].startswith("causal parents (GP inputs)")
+    generations = json.loads((report / "report.json").read_text())["generations"]
+    assert len(page.tables[2]) == 1 + len(generations)
+    assert page.images == [
+        "data:image/png;base64," + base64.b64encode((report / n).read_bytes()).decode()
+        for n in ("fitness.png", "causal.png")
+    ]
+    assert page.links == []
 
 
 def test_dask_cluster_gives_the_local_results(tmp_path: Path) -> None:

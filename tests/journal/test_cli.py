@@ -151,6 +151,7 @@ def test_missing_and_unwritable_directories(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     proc = asn_journal("import-bybit", tmp_path / "file" / "j", tmp_path / "file")
     _no_traceback(proc)
+    assert "is not a directory" in proc.stderr
     proc = asn_journal("import-bybit", tmp_path / "j", tmp_path / "absent.zip")
     _no_traceback(proc)
     assert "absent.zip: no such file" in proc.stderr
@@ -163,6 +164,14 @@ def test_unwritable_parent_directory(tmp_path: Path, bybit_archive: Path) -> Non
     proc = asn_journal("import-bybit", ro / "j", bybit_archive)
     _no_traceback(proc)
     assert "cannot write" in proc.stderr
+
+
+def test_import_creates_missing_parent_directories(tmp_path: Path, bybit_archive: Path) -> None:
+    """README's `asn-journal import-bybit var/xrp ...` works on a fresh checkout (no var/)."""
+    out = tmp_path / "var" / "deeper" / "xrp"
+    proc = asn_journal("import-bybit", out, bybit_archive)
+    assert proc.returncode == 0, proc.stderr
+    assert [e.seq for e in JournalReader(out).events()][-1] == 51
 
 
 def test_newer_schema_is_a_clear_error(tmp_path: Path, bybit_archive: Path) -> None:

@@ -24,7 +24,8 @@ RELEASED = {
     "order_amended": 38, "daemon_started": 50, "daemon_stopped": 51, "config_loaded": 52,
     "strategy_loaded": 53, "challenger_loaded": 54, "challenger_rejected": 55, "promotion": 56,
     "swap": 57, "kill": 58, "resume": 59, "model_dead": 60, "liquidation": 61,
-    "actor_crashed": 62, "trading_halted": 63, "operator_command": 80, "state_snapshot": 90,
+    "actor_crashed": 62, "trading_halted": 63, "link_namespace": 64, "operator_command": 80,
+    "state_snapshot": 90,
     "cancel_intent": 140,
 }  # fmt: skip
 

@@ -2,12 +2,14 @@
 
 Layering (each module one concept; lower ones know nothing of higher ones)::
 
-    signing, codes, wire, backoff               pure: HMAC, retCodes, frame shapes
+    signing, codes, wire                        pure: HMAC, retCodes, frame shapes
+                                                (backoff: asnd.backoff, one rule for all)
                                                 (orderLinkIds: asnd.core.link_id)
     credentials                                 the only holder of the API secret
     parse                                       frames/rows -> journal events (exact ticks/lots)
     retry                                       the one retry helper (policy in exception types)
     rest                                        signed REST over httpx; server-time offset
+    account                                     read-only account questions (mode, balance)
     connection                                  WebSocket reconnect discipline (ping, silence)
     public_ws, private_ws                       the two feeds
     venue                                       BybitVenue: the ``Venue`` protocol

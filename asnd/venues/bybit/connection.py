@@ -32,8 +32,8 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from asnd.backoff import Backoff
 from asnd.venues.base import RetryableVenueError
-from asnd.venues.bybit.backoff import Backoff
 from journal.events import Event, FeedConnected, FeedLost
 
 __all__ = ["FeedTiming", "run_connection_loop"]

@@ -1,6 +1,6 @@
 """API credentials: where they come from, and the one object that may hold the secret.
 
-Sources, first match wins, per value:
+Sources, first match wins, per value (``asnd.credential_source``, the rule for every secret):
 1. systemd credentials: files ``bybit-api-key`` and ``bybit-api-secret`` in
    ``$CREDENTIALS_DIRECTORY`` (``LoadCredential=`` in the unit), so the secret never sits in
    the environment of the process;
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import NoReturn
 
+from asnd.credential_source import CredentialError, lookup_secret
 from asnd.venues.base import NeedsHumanError
 from asnd.venues.bybit.signing import sign_rest, sign_ws_auth
 
@@ -57,20 +57,10 @@ class Credentials:
 
 def _lookup(env: Mapping[str, str], variable: str, credential: str) -> str | None:
     """One value: the systemd credential file first (a service), then the variable."""
-    directory = env.get("CREDENTIALS_DIRECTORY")
-    if directory:
-        path = Path(directory) / credential
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            value = ""
-        except OSError as exc:
-            raise NeedsHumanError(
-                f"cannot read systemd credential {credential}: {exc.strerror}"
-            ) from None
-        if value:
-            return value
-    return env.get(variable, "").strip() or None
+    try:
+        return lookup_secret(variable, credential, env)
+    except CredentialError as exc:
+        raise NeedsHumanError(str(exc)) from None
 
 
 def load_credentials(environ: Mapping[str, str] | None = None) -> Credentials:

@@ -31,6 +31,8 @@ import httpx
 import msgspec
 import trio
 
+from asnd.backoff import Backoff
+from asnd.core.halts import HaltKind, halt_text
 from asnd.venues.base import (
     BannedError,
     NeedsHumanError,
@@ -38,7 +40,6 @@ from asnd.venues.base import (
     RetryableVenueError,
 )
 from asnd.venues.bybit import codes
-from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
 from asnd.venues.bybit.wire import ExecutionRow, InstrumentRow, OrderRow, PositionRow, RestEnvelope
@@ -247,9 +248,10 @@ class BybitRest:
         wait = self.ban_backoff.delay(self.bans, self._rng)
         self._ban_until = trio.current_time() + wait
         self._ban_reason = f"IP banned ({exc})"
-        reason = (
-            f"IP banned ({exc}): nothing is sent for {wait / 60:.1f} min (ban {self.bans}, "
-            "backing off); trading halted: `asnctl resume` once requests succeed again"
+        reason = halt_text(
+            HaltKind.IP_BAN,
+            f"({exc}): nothing is sent for {wait / 60:.1f} min (ban {self.bans}, "
+            "backing off); trading halted: `asnctl resume` once requests succeed again",
         )
         log.error("%s", reason)
         if self.bans == 1 and self.on_ban is not None:
@@ -390,6 +392,12 @@ class BybitRest:
             signed=True,
             what="wallet",
         )
+        result: dict[str, Any] = msgspec.json.decode(raw)
+        return result
+
+    async def account_info(self) -> dict[str, Any]:
+        """``/v5/account/info``: ``unifiedMarginStatus``, ``marginMode``, ... (read-only)."""
+        raw = await self._call("GET", "/v5/account/info", {}, signed=True, what="account info")
         result: dict[str, Any] = msgspec.json.decode(raw)
         return result
 

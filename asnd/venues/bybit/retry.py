@@ -22,8 +22,8 @@ from typing import TypeVar
 
 import trio
 
+from asnd.backoff import Backoff
 from asnd.venues.base import BannedError, OrderOutcomeUnknown, RetryableVenueError
-from asnd.venues.bybit.backoff import Backoff
 
 __all__ = ["RetryPolicy", "call_with_retries"]
 

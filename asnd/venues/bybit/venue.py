@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from asnd.backoff import Backoff
 from asnd.core.link_id import parse_link_id
 from asnd.venues.base import (
     OrderOutcomeUnknown,
@@ -47,7 +48,6 @@ from asnd.venues.base import (
     RetryableVenueError,
 )
 from asnd.venues.bybit import codes
-from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.parse import (

@@ -79,6 +79,8 @@ class PositionRow(msgspec.Struct, rename="camel"):
     avg_price: str = "0"
     entry_price: str = "0"
     seq: JournalInt = 0
+    #: 0 in one-way mode; 1 (buy side) and 2 (sell side) in hedge mode (``account``)
+    position_idx: JournalInt = 0
 
 
 class PriceFilter(msgspec.Struct, rename="camel"):
@@ -98,6 +100,8 @@ class InstrumentRow(msgspec.Struct, rename="camel"):
     price_filter: PriceFilter
     lot_size_filter: LotSizeFilter
     status: str = "Trading"
+    contract_type: str = ""  # "LinearPerpetual", "LinearFutures", ... (``account``)
+    settle_coin: str = ""
 
 
 class RestEnvelope(msgspec.Struct):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from asnd.venues.sim.market import SimConfig
+from asnd.core.agent_market.market import SimConfig
 
 __all__ = ["PRESETS", "sim_config_for"]
 

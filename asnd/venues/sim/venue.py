@@ -36,10 +36,10 @@ from typing import Any, Final
 import msgspec
 import trio
 
+from asnd.core.agent_market.agents import Genome
+from asnd.core.agent_market.market import AgentMarket, SimConfig
 from asnd.venues.base import NeedsHumanError, RetryableVenueError
-from asnd.venues.sim.agents import Genome
 from asnd.venues.sim.instruments import sim_config_for
-from asnd.venues.sim.market import AgentMarket, SimConfig
 from journal.events import (
     Event,
     FeedConnected,

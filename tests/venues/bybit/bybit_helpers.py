@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import trio
 
-from asnd.venues.bybit.backoff import Backoff
+from asnd.backoff import Backoff
 from asnd.venues.bybit.connection import FeedTiming
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.local.server import LocalBybit

@@ -10,9 +10,9 @@ import pytest
 import trio
 
 from asnd.actors.executor import Executor
+from asnd.backoff import Backoff
 from asnd.core.link_id import make_link_id
 from asnd.venues.base import BannedError
-from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.rest import BAN_BACKOFF, BybitRest
 from journal.events import (

@@ -9,9 +9,9 @@ import random
 
 import pytest
 
+from asnd.backoff import Backoff
 from asnd.core.link_id import make_link_id
 from asnd.venues.base import OrderOutcomeUnknown
-from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.local.server import LocalBybit
 from asnd.venues.bybit.retry import RetryPolicy
 from asnd.venues.bybit.venue import BybitVenue

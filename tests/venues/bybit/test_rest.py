@@ -10,9 +10,9 @@ import random
 import pytest
 import trio
 
+from asnd.backoff import Backoff
 from asnd.core.link_id import make_link_id
 from asnd.venues.base import NeedsHumanError, OrderRejectedError, RetryableVenueError, VenueError
-from asnd.venues.bybit.backoff import Backoff
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.rest import BybitRest
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries

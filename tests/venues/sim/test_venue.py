@@ -8,8 +8,9 @@ import pytest
 import trio
 import trio.testing
 
+from asnd.core.agent_market import Genome, SimConfig
 from asnd.venues.base import NeedsHumanError, RetryableVenueError, Venue
-from asnd.venues.sim import Genome, SimConfig, SimVenue
+from asnd.venues.sim import SimVenue
 from asnd.venues.sim.venue import REJECT_REDUCE_ONLY
 from journal.codec import encode
 from journal.events import (

@@ -33,6 +33,7 @@ from asnd.core.matching import (
     MatchingEngine,
 )
 from asnd.venues.bybit import codes
+from asnd.venues.bybit.local.account_mode import AccountMode
 from asnd.venues.bybit.local.ledger import LEVERAGE, LocalPosition, Wallet, money_text
 from journal.decimals import Scale
 from journal.events import (
@@ -148,6 +149,7 @@ class Exchange:
         self.clock_ms = clock_ms
         self.publish = publish
         self.wallet = Wallet()
+        self.mode = AccountMode()  # position mode, account type, symbol states
         self.orders: dict[str, LocalOrder] = {}  # by orderLinkId, of the orders that have one
         self.by_order_id: dict[str, LocalOrder] = {}  # every order, in the order placed
         self.executions: list[Message] = []
@@ -277,6 +279,7 @@ class Exchange:
         tif: str,
         link_id: str,
         reduce_only: bool = False,
+        position_idx: int = 0,
     ) -> LocalOrder:
         m = self.market(symbol)
         if link_id and link_id in self.orders:
@@ -285,6 +288,10 @@ class Exchange:
             raise ExchangeError(codes.PARAMS_ERROR, "Qty invalid: below the minimum order qty")
         if tif not in TIF_BY_NAME:
             raise ExchangeError(codes.PARAMS_ERROR, f"timeInForce invalid: {tif}")
+        if self.mode.hedge:  # Bybit refuses a one-way order on a hedge-mode account
+            if position_idx not in (1, 2):
+                raise ExchangeError(codes.PARAMS_ERROR, "position idx not match position mode")
+            raise ExchangeError(codes.PARAMS_ERROR, "the local venue does not trade hedge mode")
         pos = m.position.lots
         if reduce_only and (pos == 0 or (pos > 0) == (side == BUY)):
             raise ExchangeError(
@@ -482,6 +489,15 @@ class Exchange:
     def position_row(self, symbol: str, *, ws: bool = False) -> Message:
         m = self.market(symbol)
         return m.position.row(symbol, m.mark(), self._seq, ws=ws)
+
+    def position_rows(self, symbol: str) -> list[Message]:
+        """``/v5/position/list``'s rows of ``symbol``: one (``positionIdx`` 0) in one-way
+        mode, the buy and the sell side (1, 2), flat, in hedge mode."""
+        row = self.position_row(symbol)
+        if not self.mode.hedge:
+            return [row]
+        flat = {"side": "", "size": "0", "positionValue": "0", "avgPrice": "0"}
+        return [row | flat | {"positionIdx": i} for i in self.mode.position_indexes()]
 
     def wallet_row(self, account_type: str = "UNIFIED", *, ws: bool = False) -> Message:
         """The unified wallet, margins counted at each symbol's mark price."""

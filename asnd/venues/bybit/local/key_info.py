@@ -3,7 +3,8 @@
 ccxt's ``load_markets`` asks ``/v5/asset/coin/query-info`` (the coins, when a key is set) and its
 ``fetch_balance`` asks ``/v5/user/query-api`` and ``/v5/account/info`` (is the account unified?),
 then ``/v5/account/wallet-balance``.
-The answers describe the one account the local venue serves: a unified trading account (UTA 2.0)
+The answers describe the one account the local venue serves: by default a unified trading account
+(UTA 2.0, ``account_mode.UTA_2_PRO``)
 whose key may trade derivatives, in Bybit's shapes. ``account_info`` is a minimal answer; the
 REST server consults these handlers only for paths its own routes do not answer, so a fuller
 account endpoint there takes precedence.
@@ -20,7 +21,6 @@ __all__ = ["account_info", "api_key_info", "coin_info", "wallet_balance"]
 
 Params = dict[str, Any]
 UID: Final = 1001  # the account's user id
-UTA_2_PRO: Final = 6  # Bybit's unifiedMarginStatus of a unified trading account 2.0 (pro)
 
 
 def _iso(ms: int) -> str:
@@ -55,16 +55,19 @@ def api_key_info(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
             "Exchange": [], "NFT": [], "Affiliate": [],
         },
         "ips": ["*"], "type": 1, "deadlineDay": -2, "expiredAt": "", "createdAt": _iso(0),
-        "unified": 0, "uta": 1, "userID": UID, "inviterID": 0, "vipLevel": "No VIP",
+        "unified": 0, "uta": int(ex.mode.unified_status != 1), "userID": UID, "inviterID": 0,
+        "vipLevel": "No VIP",
         "mktMakerLevel": "0", "affiliateID": 0, "rsaPublicKey": "", "isMaster": True,
         "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": "",
     }  # fmt: skip
 
 
 def account_info(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
-    """``/v5/account/info`` (minimal): a unified account in regular cross margin."""
+    """``/v5/account/info`` (minimal): a unified account (``AccountMode``: or a classic one)
+    in regular cross margin."""
     return {
-        "marginMode": "REGULAR_MARGIN", "updatedTime": "0", "unifiedMarginStatus": UTA_2_PRO,
+        "marginMode": "REGULAR_MARGIN", "updatedTime": "0",
+        "unifiedMarginStatus": ex.mode.unified_status,
         "dcpStatus": "OFF", "timeWindow": 10, "smpGroup": 0, "isMasterTrader": False,
         "spotHedgingStatus": "OFF",
     }  # fmt: skip

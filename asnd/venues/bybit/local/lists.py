@@ -128,6 +128,9 @@ def answer_list(ex: Exchange, faults: Faults, path: str, params: dict[str, Any])
     symbols = [params["symbol"]] if params.get("symbol") else list(ex.markets)
     if params.get("category", "linear") != "linear":
         symbols = []  # only linear positions here (ccxt also asks for inverse ones)
-    rows = [ex.position_row(s) for s in symbols]
+    rows = [row for s in symbols for row in ex.position_rows(s)]
     index = {s: i for i, s in enumerate(ex.markets)}
-    return _page(path, params, rows, lambda r: len(index) - index[r["symbol"]])
+    # One key per row, hedge mode's two rows of a symbol included (positionIdx 0..2).
+    return _page(
+        path, params, rows, lambda r: (len(index) - index[r["symbol"]]) * 4 - r["positionIdx"]
+    )

@@ -67,11 +67,13 @@ def server_time(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
 
 
 def instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
-    """The ``/v5/market/instruments-info`` row of ``symbol`` (linear perpetual)."""
+    """The ``/v5/market/instruments-info`` row of ``symbol`` (a linear perpetual, trading,
+    unless the account mode says otherwise)."""
     m = ex.market(symbol)
     info = m.info
     return {
-        "symbol": symbol, "contractType": "LinearPerpetual", "status": "Trading",
+        "symbol": symbol, "contractType": ex.mode.contract_of(symbol),
+        "status": ex.mode.status_of(symbol),
         "baseCoin": symbol.removesuffix("USDT"), "quoteCoin": "USDT",
         "launchTime": "1585526400000", "deliveryTime": "0", "deliveryFeeRate": "",
         "priceScale": str(m.tick.decimals),
@@ -89,12 +91,16 @@ def instrument_row(ex: Exchange, symbol: str) -> dict[str, Any]:
 
 
 def instruments_info(ex: Exchange, p: Params, api_key: str, now_ms: int) -> Any:
+    """One symbol's row whatever its status; without ``symbol``, those in ``status``
+    (default ``Trading``)."""
     category = _category(p)
-    status = p.get("status") or "Trading"
-    symbols = [p["symbol"]] if p.get("symbol") else list(ex.markets)
     rows = []
-    if category == "linear" and status == "Trading":
-        rows = [instrument_row(ex, s) for s in symbols if s in ex.markets]
+    if category == "linear":
+        if p.get("symbol"):
+            rows = [instrument_row(ex, p["symbol"])] if p["symbol"] in ex.markets else []
+        else:
+            status = p.get("status") or "Trading"
+            rows = [instrument_row(ex, s) for s in ex.markets if ex.mode.status_of(s) == status]
     return {"category": category, "list": rows, "nextPageCursor": ""}
 
 

@@ -73,6 +73,8 @@ class RestHandler:
         self.server_ms = server_ms
         self.requests = 0
         self.by_path: Counter[str] = Counter()  # requests received, per path
+        #: Told (method, path) of every request received: a spy for tests in another process.
+        self.on_request: Callable[[str, str], None] | None = None
 
     # --------------------------------------------------------------------------- HTTP I/O
 
@@ -169,6 +171,8 @@ class RestHandler:
     ) -> Answer | None:
         self.requests += 1
         self.by_path[target.partition("?")[0]] += 1
+        if self.on_request is not None:
+            self.on_request(method, target.partition("?")[0])
         if self.faults.delay_s:
             await trio.sleep(self.faults.delay_s)
         if self.faults.take("http_5xx"):
@@ -229,6 +233,7 @@ class RestHandler:
                 tif=p.get("timeInForce", "GTC"),
                 link_id=p.get("orderLinkId", ""),
                 reduce_only=bool(p.get("reduceOnly", False)),
+                position_idx=int(p.get("positionIdx", 0)),
             )
             return {"orderId": order.order_id, "orderLinkId": order.link_id}
         if (method, path) == ("POST", "/v5/order/cancel"):

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.venues.sim.agents import Genome
-from asnd.venues.sim.market import AgentMarket, SimConfig
+from asnd.core.agent_market.agents import Genome
+from asnd.core.agent_market.market import AgentMarket, SimConfig
 from journal.codec import encode
 from journal.events import (
     BUY,

@@ -21,14 +21,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
-from asnd.core.matching import (
-    GTC,
-    IOC,
-    STP_CANCEL_TAKER,
-    TIF_BY_NAME,
-    MatchingEngine,
-)
-from asnd.venues.sim.agents import (
+from asnd.core.agent_market.agents import (
     Action,
     Agent,
     Genome,
@@ -37,6 +30,13 @@ from asnd.venues.sim.agents import (
     MeanReversionTrader,
     MomentumTrader,
     NoiseTrader,
+)
+from asnd.core.matching import (
+    GTC,
+    IOC,
+    STP_CANCEL_TAKER,
+    TIF_BY_NAME,
+    MatchingEngine,
 )
 from journal.events import (
     BookDelta,
