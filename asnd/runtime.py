@@ -2,8 +2,10 @@
 
 Start-up, in this order, every step journaled:
 
-1. open the journal (a torn tail from a crash is truncated and reported) and rebuild the state
-   from it (``asnd.recovery``);
+1. warm the compiled kernel (``asnd.kernel_cache.warm_up``: the first start after an install
+   compiles it and logs the time it took, later starts load numba's cache), open the journal
+   (a torn tail from a crash is truncated and reported) and rebuild the state from it
+   (``asnd.recovery``);
 2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point), and
    ``ConfigLoaded`` (the file as read; it never holds secrets);
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
@@ -62,6 +64,7 @@ from asnd.core.promotion import PromotionRule
 from asnd.core.slot import SlotConfig, strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
+from asnd.kernel_cache import warm_up
 from asnd.metrics import DaemonMetrics, MeteredVenue, serve_metrics
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
@@ -209,6 +212,7 @@ class Daemon:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until ``stop`` is set (or a signal arrives); return after a clean shutdown."""
         config = self.config
+        warm_up()  # before recovery and READY: no market event waits for a compile
         writer = JournalWriter.open(config.journal.directory, fsync=config.journal.fsync)
         if writer.recovery.dropped_bytes:
             _log.warning("journal recovered", detail=str(writer.recovery))
@@ -425,7 +429,7 @@ class Daemon:
             last = self.health.last_market_ns or self.health.started_ns
             if now - last > timeout_ns:
                 age_ms = (now - last) // 1_000_000
-                for symbol in sorted(core.state.engines):
+                for symbol in sorted(core.state.books):
                     book = core.state.book(symbol)
                     if book is not None and not book.stale:
                         reason = f"no market data for {age_ms} ms"

@@ -303,7 +303,7 @@ async def test_a_silent_feed_makes_every_book_stale_and_stops_new_orders(tmp_pat
         venue.silent = True
         silenced_at = daemon.core.journal.next_seq
         with trio.fail_after(10):
-            while not all(b.stale for s in state.engines if (b := state.book(s)) is not None):
+            while not all(b.stale for s in state.books if (b := state.book(s)) is not None):
                 await daemon.core.progress()
         placed = len(venue.placed)
         await trio.sleep(1)  # trading time passes with no market data; nothing new may be sent
