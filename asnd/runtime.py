@@ -59,7 +59,7 @@ from asnd.config import Config
 from asnd.control import serve_control
 from asnd.core.brakes import BrakeLimits
 from asnd.core.pitlane import PitLane
-from asnd.core.portfolio import CoreConfig
+from asnd.core.portfolio import CoreConfig, DaemonState
 from asnd.core.promotion import PromotionRule
 from asnd.core.slot import SlotConfig, strategy_loaded
 from asnd.core.strategy.validate import StrategyError
@@ -89,7 +89,7 @@ from journal.retention import RetainPolicy
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
-__all__ = ["Daemon", "core_config", "make_venue", "paper_config"]
+__all__ = ["Daemon", "core_config", "make_venue", "paper_config", "shutdown_cancels"]
 
 _log = structlog.get_logger("asnd")
 #: How long before the journal's last event a fill may have happened whose frame the last run
@@ -452,17 +452,29 @@ class Daemon:
         if not config.shutdown.cancel_open_orders:
             return
         state = core.state
-        targets = [(slot.index, link) for slot in state.slots for link in slot.orders]
-        cancels = [
-            CancelIntent(
-                0, now(), i, state.slots[i].symbol, link, "shutdown: cancel open orders", 0
-            )
-            for i, link in targets
-        ]
+        targets: list[tuple[int, str]] = []
+
+        def cancels(state: DaemonState) -> list[CancelIntent]:
+            # Made at their turn in the core's inbox: an order that what is queued ahead
+            # (a fill, a cancel's answer) ends is no longer there to cancel.
+            targets.extend((slot.index, link) for slot in state.slots for link in slot.orders)
+            return shutdown_cancels(state, now())
+
         with trio.move_on_after(config.shutdown.grace_ms / 1000) as scope:
-            await core.submit(*cancels, wait=True)
+            await core.submit_built(cancels)
             while any(link in state.slots[i].orders for i, link in targets):
                 await core.progress()
         if scope.cancelled_caught:
             left = [link for i, link in targets if link in state.slots[i].orders]
             _log.warning("shutdown grace expired with orders still open", link_ids=left)
+
+
+def shutdown_cancels(state: DaemonState, ts_ns: int) -> list[CancelIntent]:
+    """Shutdown's cancels: one for each order the slots hold, but those already asked to
+    cancel (their answer is on its way; a second cancel would only be answered "gone")."""
+    return [
+        CancelIntent(0, ts_ns, slot.index, slot.symbol, link, "shutdown: cancel open orders", 0)
+        for slot in state.slots
+        for link, order in slot.orders.items()
+        if not order.cancel_requested
+    ]

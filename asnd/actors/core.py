@@ -44,7 +44,7 @@ from asnd.event_log import log_event
 from journal.events import CancelIntent, Event, OrderIntent, RiskVerdict, StateSnapshot
 from journal.service import JournalService
 
-__all__ = ["INBOX_SIZE", "CoreActor", "Submission"]
+__all__ = ["INBOX_SIZE", "Build", "CoreActor", "Submission"]
 
 #: Inputs waiting for the core. Bounded: a core that cannot keep up slows the feed down
 #: (backpressure) instead of growing memory; the book then goes stale and trading stops.
@@ -53,14 +53,17 @@ INBOX_SIZE: Final = 4096
 ORDERS_SIZE: Final = 256
 
 Order = OrderIntent | CancelIntent
+#: Inputs made from the state when their turn in the inbox comes (``CoreActor.submit_built``).
+Build = Callable[[DaemonState], Sequence[Event]]
 
 
 @dataclass(slots=True)
 class Submission:
-    """Inputs to journal and apply together; ``done`` is set once they (and their decisions)
-    are applied, and ``decisions`` then holds what they led to."""
+    """Inputs to journal and apply together (or the ``Build`` that makes them at their turn);
+    ``done`` is set once they (and their decisions) are applied, and ``decisions`` then holds
+    what they led to."""
 
-    events: Sequence[Event]
+    events: Sequence[Event] | Build
     done: trio.Event | None = None
     decisions: list[Event] = field(default_factory=list)
 
@@ -112,13 +115,25 @@ class CoreActor:
         await done.wait()
         return submission.decisions
 
+    async def submit_built(self, build: Build) -> list[Event]:
+        """Apply the inputs ``build`` makes from the state at their turn in the inbox, and
+        return their decisions. For inputs that depend on what the core holds (shutdown's
+        cancels of the open orders): made before, they would be decided on a state that the
+        events queued ahead of them (a fill, a cancel's answer ending an order) will change."""
+        done = trio.Event()
+        submission = Submission(build, done)
+        await self.inbox.send(submission)
+        await done.wait()
+        return submission.decisions
+
     # ------------------------------------------------------------------------------ loop
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         async for item in self._inbox:
             if isinstance(item, Submission):
-                for event in item.events:
+                events = item.events(self.state) if callable(item.events) else item.events
+                for event in events:
                     item.decisions.extend(await self.feed(event))
                 if item.done is not None:
                     item.done.set()

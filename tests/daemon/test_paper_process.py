@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -162,20 +163,29 @@ def test_paper_daemon_trades_survives_sigkill_and_its_journal_verifies(
         assert any(Decimal(rows[i]["pnl"]) != 0 for i in traded), rows
 
         # The journal's fold, followed as the daemon writes it, until something is at stake:
-        # a resting order and a position.
+        # a resting order and a position. Then the daemon is frozen (SIGSTOP) and the fold
+        # read to the end of what it wrote: still at stake, it is killed frozen; an order
+        # that ended meanwhile (a fill written after the first look) lets it go on.
         state = DaemonState(core_config(config))
         follower = Follower(config.journal.directory)
         deadline = time.monotonic() + 60
+        assert daemon.proc is not None
         try:
             while True:
                 for event in follower.poll():
                     state.apply(event)
                 resting, positions = held_at_stake(state)
                 if resting and any(positions.values()):
-                    break
+                    daemon.proc.send_signal(signal.SIGSTOP)
+                    for event in follower.poll():
+                        state.apply(event)
+                    resting, positions = held_at_stake(state)
+                    if resting and any(positions.values()):
+                        break
+                    daemon.proc.send_signal(signal.SIGCONT)
                 assert time.monotonic() < deadline, "no position and resting order in 60 s"
                 time.sleep(0.05)  # polling a journal another process writes (deadline bound)
-            daemon.kill()
+            daemon.kill()  # frozen: nothing more reaches the disk
             for event in follower.poll():  # to the end of what is on disk: the truth
                 state.apply(event)
         finally:
