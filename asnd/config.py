@@ -4,8 +4,14 @@
 and raises ``ConfigError`` with a message that names the key::
 
     slot[2].capital: expected a positive number, got "abc"
-    unknown keys: risk.max_notionl
+    unknown key: risk.max_notionl (did you mean `max_notional_per_slot`?)
     slot[0].strategy: /etc/asnd/strategies/x.json does not exist
+
+The file's shape (types, defaults, ranges, no unknown keys) is ``asnd.config_schema``, decoded
+by msgspec (``asnd.config_decode`` words the errors). This module resolves what the schema
+cannot say: paths against the config's folder, a slot's brakes defaulted from [risk], venue
+URLs defaulted per kind, and the rules that span keys (``max_qty >= min_qty``, one slot per
+symbol, ``restart_backoff_max_ms >= restart_backoff_initial_ms``).
 
 Rules:
 - Every key is documented in place in ``etc/asnd.toml``; unknown keys are errors.

@@ -18,7 +18,7 @@ constraints for them, so their bounds go in ``Meta(extra={"positive": ..., "le":
 
 from __future__ import annotations
 
-import difflib
+import functools
 import json
 import os
 import re
@@ -183,11 +183,18 @@ def _in_schema_order(data: dict[str, Any], info: mi.StructType) -> dict[str, Any
     return ordered
 
 
+@functools.cache
+def _schema_info(schema: type[msgspec.Struct]) -> mi.StructType:
+    # Inspecting a schema costs milliseconds; it is the same at every start and reload.
+    info = mi.type_info(schema)
+    assert isinstance(info, mi.StructType)
+    return info
+
+
 def decode(data: dict[str, Any], schema: type[S], prefix: str = "") -> S:
     """``data`` (parsed TOML) as a ``schema`` struct; ``prefix`` names where it sits in the file
     ("alerts"). Raises ``ConfigError`` naming the first bad key."""
-    info = mi.type_info(schema)
-    assert isinstance(info, mi.StructType)
+    info = _schema_info(schema)
     data = _in_schema_order(data, info)
     try:
         value = msgspec.convert(data, schema)
@@ -284,6 +291,8 @@ def _unknown(
         if any(word in name.lower() for word in _SECRET_WORDS):
             return ConfigError(f"{key_of(prefix, [*steps, name])}: {_SECRET_HELP}")
     keys = ", ".join(key_of(prefix, [*steps, n]) for n in names)
+    import difflib  # noqa: PLC0415 - only on this error path: check-config stays light
+
     guesses = {n: difflib.get_close_matches(n, known, n=1) for n in names}
     hints = [f"`{g[0]}` for `{n}`" for n, g in guesses.items() if g]
     if len(names) == 1 and hints:
