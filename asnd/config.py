@@ -38,6 +38,7 @@ from typing import Final
 
 from asnd.alerts.settings import AlertSettings, alert_settings
 from asnd.config_decode import ConfigError, decode, resolve_path, shown, url
+from asnd.config_paper import PaperSettings, paper_settings
 from asnd.config_schema import (
     ConfigFile,
     ForeignOrders,
@@ -65,6 +66,7 @@ __all__ = [
     "LogFormat",
     "LogSettings",
     "MetricsSettings",
+    "PaperSettings",
     "PromotionSettings",
     "RiskSettings",
     "ShutdownSettings",
@@ -79,6 +81,9 @@ __all__ = [
 ]
 
 #: Endpoints per venue kind: (REST, public WS, private WS). Overridable per key in [venue.bybit].
+#: Kinds that trade without API keys (paper: public market data only).
+KEYLESS_KINDS: Final = ("sim", "bybit-paper")
+
 BYBIT_ENDPOINTS: Final = {
     "bybit": (
         "https://api.bybit.com",
@@ -228,6 +233,7 @@ class Config:
     challengers: ChallengerSettings
     control: ControlSettings
     metrics: MetricsSettings
+    paper: PaperSettings
     risk: RiskSettings
     log: LogSettings
     shutdown: ShutdownSettings
@@ -293,6 +299,7 @@ def parse_config(text: str, path: Path) -> Config:
         ),
         control=_control(raw, base),
         metrics=_metrics(raw.metrics),
+        paper=paper_settings(raw.paper, BYBIT_ENDPOINTS),
         risk=risk,
         log=LogSettings(format=raw.log.format, level=raw.log.level),
         shutdown=ShutdownSettings(raw.shutdown.cancel_open_orders, raw.shutdown.grace_ms),
@@ -309,8 +316,10 @@ def parse_config(text: str, path: Path) -> Config:
 
 
 def _venue(raw: VenueFile) -> VenueSettings:
-    # The sim venue ignores [venue.bybit], but its URLs are still checked: a typo is a typo.
-    rest, public, private = BYBIT_ENDPOINTS["bybit-testnet" if raw.kind == "sim" else raw.kind]
+    # The sim and paper venues ignore [venue.bybit] (paper reads [paper]), but its URLs are
+    # still checked: a typo is a typo.
+    kind = raw.kind if raw.kind in BYBIT_ENDPOINTS else "bybit-testnet"
+    rest, public, private = BYBIT_ENDPOINTS[kind]
     bybit = raw.bybit
     return VenueSettings(
         kind=raw.kind,

@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from asnd.alerts.settings import AlertsFile
 from asnd.config_decode import Section
+from asnd.config_paper import PaperFile
 
 __all__ = [
     "MAX_BRAKE",
@@ -44,7 +45,7 @@ __all__ = [
     "VenueFile",
 ]
 
-VenueKind = Literal["sim", "bybit-testnet", "bybit"]
+VenueKind = Literal["sim", "bybit-testnet", "bybit", "bybit-paper"]
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 SwapMode = Literal["inherit", "flatten"]
@@ -86,7 +87,8 @@ class VenueFile(Section):
     kind: VenueKind
     foreign_orders: ForeignOrders = "report"
     sim: SimFile = msgspec.field(default_factory=SimFile)
-    # The sim venue ignores [venue.bybit], but its keys are still checked: a typo is a typo.
+    # The sim and paper venues ignore [venue.bybit] (paper reads [paper]), but its keys are
+    # still checked: a typo is a typo.
     bybit: BybitFile = msgspec.field(default_factory=BybitFile)
 
 
@@ -173,6 +175,7 @@ class ConfigFile(Section):
     challengers: ChallengersFile
     control: ControlFile
     metrics: MetricsFile = msgspec.field(default_factory=MetricsFile)
+    paper: PaperFile = msgspec.field(default_factory=PaperFile)
     risk: RiskFile = msgspec.field(default_factory=RiskFile)
     log: LogFile = msgspec.field(default_factory=LogFile)
     shutdown: ShutdownFile = msgspec.field(default_factory=ShutdownFile)

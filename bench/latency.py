@@ -138,9 +138,9 @@ async def _measure(config: BybitConfig) -> dict[str, list[int]]:
     spans: dict[str, list[int]] = {"total": [], "feed": [], "decide": [], "send": []}
     send_events, receive_events = trio.open_memory_channel[Event](1000)
 
-    async with trio.open_nursery() as nursery:
-        client = BybitVenue(config, Credentials(KEY, SECRET), wall_ns=time.perf_counter_ns)
-        client.rest.trace = trace
+    client = BybitVenue(config, Credentials(KEY, SECRET), wall_ns=time.perf_counter_ns)
+    client.rest.trace = trace
+    async with client, trio.open_nursery() as nursery:
         await nursery.start(client.run, send_events)
         seq = 0
         with trio.fail_after(60):

@@ -40,8 +40,8 @@ def _key(path: list[str | int]) -> str:
 
 def test_the_schema_walk_finds_every_section() -> None:
     names = {_key(p) for p in SECTIONS}
-    assert {"", "venue.bybit", "slot[0]", "alerts.telegram", "supervisor"} <= names
-    assert len(SECTIONS) == 17
+    assert {"", "venue.bybit", "slot[0]", "alerts.telegram", "paper", "supervisor"} <= names
+    assert len(SECTIONS) == len(names) == 18
 
 
 @pytest.mark.parametrize("path", SECTIONS, ids=[_key(p) or "root" for p in SECTIONS])

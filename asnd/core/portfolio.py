@@ -579,16 +579,23 @@ class DaemonState:
             slot.finish(event.link_id, event.status, owed)
         return []
 
-    def _on_position(self, event: Event) -> list[Event]:
-        assert isinstance(event, PositionReconciled)
+    def position_mismatch(self, event: PositionReconciled) -> str | None:
+        """Why the venue's position of ``event.symbol`` is not the sum of our slots' there
+        (None when they agree)."""
         slots = self.by_symbol.get(event.symbol, [])
         ours = sum(s.ledger.position_lots for s in slots if s.ledger is not None)
-        if ours == event.position_lots or self.watchtower.halted:
-            return []
-        reason = halt_text(
+        if ours == event.position_lots:
+            return None
+        return halt_text(
             HaltKind.POSITION_MISMATCH,
             f"{event.symbol}: venue {event.position_lots} lots, slots {ours} lots",
         )
+
+    def _on_position(self, event: Event) -> list[Event]:
+        assert isinstance(event, PositionReconciled)
+        reason = self.position_mismatch(event)
+        if reason is None or self.watchtower.halted:
+            return []
         return [TradingHalted(0, event.ts_local_ns, reason)]
 
     def _on_fill(self, event: Event) -> list[Event]:
