@@ -4,8 +4,14 @@
 and raises ``ConfigError`` with a message that names the key::
 
     slot[2].capital: expected a positive number, got "abc"
-    unknown keys: risk.max_notionl
+    unknown key: risk.max_notionl (did you mean `max_notional_per_slot`?)
     slot[0].strategy: /etc/asnd/strategies/x.json does not exist
+
+The file's shape (types, defaults, ranges, no unknown keys) is ``asnd.config_schema``, decoded
+by msgspec (``asnd.config_decode`` words the errors). This module resolves what the schema
+cannot say: paths against the config's folder, a slot's brakes defaulted from [risk], venue
+URLs defaulted per kind, and the rules that span keys (``max_qty >= min_qty``, one slot per
+symbol, ``restart_backoff_max_ms >= restart_backoff_initial_ms``).
 
 Rules:
 - Every key is documented in place in ``etc/asnd.toml``; unknown keys are errors.
@@ -24,16 +30,28 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Final, Literal, cast
+from typing import Final
 
-from asnd._table import ConfigError, Table, shown
-from asnd.alerts.settings import AlertSettings, parse_alerts
-from asnd.config_paper import PaperSettings, parse_paper
+from asnd.alerts.settings import AlertSettings, alert_settings
+from asnd.config_decode import ConfigError, decode, resolve_path, shown, url
+from asnd.config_paper import PaperSettings, paper_settings
+from asnd.config_schema import (
+    ConfigFile,
+    ForeignOrders,
+    JournalFile,
+    KillAllMode,
+    LogFormat,
+    MetricsFile,
+    SlotFile,
+    SupervisorFile,
+    SwapMode,
+    VenueFile,
+    VenueKind,
+)
 
 __all__ = [
     "AlertSettings",
@@ -42,7 +60,10 @@ __all__ = [
     "Config",
     "ConfigError",
     "ControlSettings",
+    "ForeignOrders",
     "JournalSettings",
+    "KillAllMode",
+    "LogFormat",
     "LogSettings",
     "MetricsSettings",
     "PaperSettings",
@@ -52,25 +73,17 @@ __all__ = [
     "SimSettings",
     "SlotConfig",
     "SupervisorSettings",
+    "SwapMode",
+    "VenueKind",
     "VenueSettings",
     "load_config",
     "parse_config",
 ]
 
-VenueKind = Literal["sim", "bybit-testnet", "bybit", "bybit-paper"]
-LogFormat = Literal["auto", "json", "console"]
-SwapMode = Literal["inherit", "flatten"]
-KillAllMode = Literal["flatten", "cancel"]
-
-VENUE_KINDS: Final = ("sim", "bybit-testnet", "bybit", "bybit-paper")
+#: Endpoints per venue kind: (REST, public WS, private WS). Overridable per key in [venue.bybit].
 #: Kinds that trade without API keys (paper: public market data only).
 KEYLESS_KINDS: Final = ("sim", "bybit-paper")
-LOG_FORMATS: Final = ("auto", "json", "console")
-LOG_LEVELS: Final = ("debug", "info", "warning", "error")
-SWAP_MODES: Final = ("inherit", "flatten")
-KILL_ALL_MODES: Final = ("flatten", "cancel")
 
-#: Endpoints per venue kind: (REST, public WS, private WS). Overridable per key in [venue.bybit].
 BYBIT_ENDPOINTS: Final = {
     "bybit": (
         "https://api.bybit.com",
@@ -84,11 +97,6 @@ BYBIT_ENDPOINTS: Final = {
     ),
 }
 
-_SYMBOL: Final = re.compile(r"[A-Z0-9]{2,30}")
-MAX_SLOTS: Final = 32
-MAX_LEVERAGE: Final = Decimal(100)
-#: Largest risk brake accepted, USDT.
-MAX_BRAKE: Final = Decimal(10) ** 9
 _E8_STEP: Final = Decimal("1e-8")
 
 
@@ -103,12 +111,6 @@ class BybitSettings:
     ws_public_url: str
     ws_private_url: str
     recv_window_ms: int
-
-
-#: What start-up reconciliation does with open orders not of this journal (``[venue]
-#: foreign_orders``): report them (journaled, logged, left alone) or also cancel them.
-ForeignOrders = Literal["report", "cancel"]
-FOREIGN_ORDERS: Final = ("report", "cancel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,254 +266,198 @@ def parse_config(text: str, path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = decode(data, ConfigFile)
     base = path.parent
-    root = Table(data)
-    risk = _risk(root.table("risk"))
-    config = Config(
+    risk = RiskSettings(
+        max_notional_per_slot=raw.risk.max_notional_per_slot,
+        max_open_orders_per_slot=raw.risk.max_open_orders_per_slot,
+        stale_book_timeout_ms=raw.risk.stale_book_timeout_ms,
+        kill_all=raw.risk.kill_all,
+        max_daily_loss=_brake("risk.max_daily_loss", raw.risk.max_daily_loss),
+        max_drawdown=_brake("risk.max_drawdown", raw.risk.max_drawdown),
+        max_daily_loss_per_slot=_brake(
+            "risk.max_daily_loss_per_slot", raw.risk.max_daily_loss_per_slot
+        ),
+        max_drawdown_per_slot=_brake("risk.max_drawdown_per_slot", raw.risk.max_drawdown_per_slot),
+    )
+    promotion = raw.promotion
+    if promotion.target_multiple <= 1:
+        raise ConfigError(
+            "promotion.target_multiple: must be > 1 (the target is a gain), "
+            f"got {promotion.target_multiple}"
+        )
+    return Config(
         path=path,
         text=text,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        venue=_venue(root.table("venue")),
-        slots=_slots(root, base, risk),
-        journal=_journal(root.table("journal"), base),
-        challengers=_challengers(root.table("challengers"), base),
-        control=_control(root.table("control"), base),
-        metrics=_metrics(root.table("metrics")),
-        paper=parse_paper(root.table("paper"), BYBIT_ENDPOINTS, _url),
+        venue=_venue(raw.venue),
+        slots=_slots(raw.slot, base, risk),
+        journal=_journal(raw.journal, base),
+        challengers=ChallengerSettings(
+            directory=resolve_path("challengers.directory", raw.challengers.directory, base),
+            max_file_bytes=raw.challengers.max_file_bytes,
+        ),
+        control=_control(raw, base),
+        metrics=_metrics(raw.metrics),
+        paper=paper_settings(raw.paper, BYBIT_ENDPOINTS),
         risk=risk,
-        log=_log(root.table("log")),
-        shutdown=_shutdown(root.table("shutdown")),
-        promotion=_promotion(root.table("promotion")),
-        supervisor=_supervisor(root.table("supervisor")),
-        alerts=parse_alerts(root.table("alerts")),
+        log=LogSettings(format=raw.log.format, level=raw.log.level),
+        shutdown=ShutdownSettings(raw.shutdown.cancel_open_orders, raw.shutdown.grace_ms),
+        promotion=PromotionSettings(
+            min_windows=promotion.min_windows,
+            window_s=promotion.window_s,
+            alpha=promotion.alpha,
+            target_multiple=promotion.target_multiple,
+            swap_mode=promotion.swap_mode,
+        ),
+        supervisor=_supervisor(raw.supervisor),
+        alerts=alert_settings(raw.alerts),
     )
-    root.finish()
-    return config
 
 
-def _venue(table: Table) -> VenueSettings:
-    kind = table.choice("kind", VENUE_KINDS)
-    foreign = cast(ForeignOrders, table.choice("foreign_orders", FOREIGN_ORDERS, "report"))
-    sim_table = table.table("sim")
-    sim = SimSettings(seed=sim_table.integer("seed", 1))
-    sim_table.finish()
-    bybit_table = table.table("bybit")
-    # The sim and paper venues ignore [venue.bybit] (paper reads [paper]), but its keys are
+def _venue(raw: VenueFile) -> VenueSettings:
+    # The sim and paper venues ignore [venue.bybit] (paper reads [paper]), but its URLs are
     # still checked: a typo is a typo.
-    rest, public, private = BYBIT_ENDPOINTS[kind if kind in BYBIT_ENDPOINTS else "bybit-testnet"]
-    bybit = BybitSettings(
-        rest_url=_url(bybit_table, "rest_url", rest, ("https", "http")),
-        ws_public_url=_url(bybit_table, "ws_public_url", public, ("wss", "ws")),
-        ws_private_url=_url(bybit_table, "ws_private_url", private, ("wss", "ws")),
-        recv_window_ms=bybit_table.integer("recv_window_ms", 5000, minimum=1, maximum=60_000),
+    kind = raw.kind if raw.kind in BYBIT_ENDPOINTS else "bybit-testnet"
+    rest, public, private = BYBIT_ENDPOINTS[kind]
+    bybit = raw.bybit
+    return VenueSettings(
+        kind=raw.kind,
+        sim=SimSettings(seed=raw.sim.seed),
+        bybit=BybitSettings(
+            rest_url=url("venue.bybit.rest_url", bybit.rest_url, rest, ("https", "http")),
+            ws_public_url=url(
+                "venue.bybit.ws_public_url", bybit.ws_public_url, public, ("wss", "ws")
+            ),
+            ws_private_url=url(
+                "venue.bybit.ws_private_url", bybit.ws_private_url, private, ("wss", "ws")
+            ),
+            recv_window_ms=bybit.recv_window_ms,
+        ),
+        foreign_orders=raw.foreign_orders,
     )
-    bybit_table.finish()
-    table.finish()
-    return VenueSettings(kind=cast(VenueKind, kind), sim=sim, bybit=bybit, foreign_orders=foreign)
 
 
-def _url(table: Table, name: str, default: str, schemes: tuple[str, str]) -> str:
-    """A venue URL; "" means the kind's default. Plain http/ws only towards loopback."""
-    return table.url(name, default, schemes)
-
-
-def _slots(root: Table, base: Path, risk: RiskSettings) -> tuple[SlotConfig, ...]:
-    tables = root.tables("slot")
-    if not tables:
-        raise root.error("slot", "at least one [[slot]] is required")
-    if len(tables) > MAX_SLOTS:
-        raise root.error("slot", f"at most {MAX_SLOTS} slots, got {len(tables)}")
+def _slots(raws: list[SlotFile], base: Path, risk: RiskSettings) -> tuple[SlotConfig, ...]:
     slots: list[SlotConfig] = []
     owner: dict[str, int] = {}
-    for index, table in enumerate(tables):
-        symbol = table.string("symbol")
-        if not _SYMBOL.fullmatch(symbol):
-            raise table.error(
-                "symbol", f'expected a venue symbol like "BTCUSDT", got {shown(symbol)}'
-            )
-        if symbol in owner:
+    for index, raw in enumerate(raws):
+        key = f"slot[{index}]"
+        if raw.symbol in owner:
             # One-way positions are per symbol on the venue: two slots would share one position
             # and reconciliation could not tell them apart.
-            raise table.error("symbol", f"{symbol} is already traded by slot[{owner[symbol]}]")
-        owner[symbol] = index
-        strategy = table.path_value("strategy", base)
-        _check_readable(table, "strategy", strategy)
-        min_qty = table.decimal("min_qty")
-        max_qty = table.decimal("max_qty")
-        if max_qty < min_qty:
-            raise table.error("max_qty", f"must be >= min_qty ({min_qty}), got {max_qty}")
-        slot = SlotConfig(
-            index=index,
-            symbol=symbol,
-            strategy=strategy,
-            capital=table.decimal("capital", Decimal(200)),
-            min_qty=min_qty,
-            max_qty=max_qty,
-            leverage=table.decimal("leverage", Decimal(1), maximum=MAX_LEVERAGE),
-            max_daily_loss=_brake(table, "max_daily_loss", risk.max_daily_loss_per_slot),
-            max_drawdown=_brake(table, "max_drawdown", risk.max_drawdown_per_slot),
+            raise ConfigError(
+                f"{key}.symbol: {raw.symbol} is already traded by slot[{owner[raw.symbol]}]"
+            )
+        owner[raw.symbol] = index
+        strategy = resolve_path(f"{key}.strategy", raw.strategy, base)
+        _check_readable(f"{key}.strategy", strategy)
+        if raw.max_qty < raw.min_qty:
+            raise ConfigError(
+                f"{key}.max_qty: must be >= min_qty ({raw.min_qty}), got {raw.max_qty}"
+            )
+        slots.append(
+            SlotConfig(
+                index=index,
+                symbol=raw.symbol,
+                strategy=strategy,
+                capital=raw.capital,
+                min_qty=raw.min_qty,
+                max_qty=raw.max_qty,
+                leverage=raw.leverage,
+                max_daily_loss=_brake(f"{key}.max_daily_loss", raw.max_daily_loss)
+                if raw.max_daily_loss is not None
+                else risk.max_daily_loss_per_slot,
+                max_drawdown=_brake(f"{key}.max_drawdown", raw.max_drawdown)
+                if raw.max_drawdown is not None
+                else risk.max_drawdown_per_slot,
+            )
         )
-        table.finish()
-        slots.append(slot)
     return tuple(slots)
 
 
-def _check_readable(table: Table, name: str, path: Path) -> None:
+def _check_readable(key: str, path: Path) -> None:
     try:
         with path.open("rb") as handle:
             handle.read(1)
     except FileNotFoundError:
-        raise table.error(name, f"{path} does not exist") from None
+        raise ConfigError(f"{key}: {path} does not exist") from None
     except IsADirectoryError:
-        raise table.error(name, f"{path} is a directory, not a strategy file") from None
+        raise ConfigError(f"{key}: {path} is a directory, not a strategy file") from None
     except OSError as exc:
-        raise table.error(name, f"{path} cannot be read: {exc.strerror}") from None
+        raise ConfigError(f"{key}: {path} cannot be read: {exc.strerror}") from None
 
 
-def _journal(table: Table, base: Path) -> JournalSettings:
-    # 0 and "" switch retention off (the default: the journal is kept whole).
-    days = table.integer("retain_days", 0, maximum=36_500)
-    size = table.integer("retain_bytes", 0)
-    if 0 < size < 1 << 20:
-        raise table.error("retain_bytes", f"expected 0 (no limit) or at least 1048576, got {size}")
-    archive = table.string("archive_directory", "")
-    settings = JournalSettings(
-        directory=table.path_value("directory", base),
-        fsync=table.boolean("fsync", True),
-        group_commit_max_delay_ms=table.integer("group_commit_max_delay_ms", 5, maximum=10_000),
-        snapshot_every_events=table.integer("snapshot_every_events", 100_000, minimum=1),
-        retain_days=days or None,
-        retain_bytes=size or None,
-        archive_directory=table.path_value("archive_directory", base) if archive else None,
+def _journal(raw: JournalFile, base: Path) -> JournalSettings:
+    if 0 < raw.retain_bytes < 1 << 20:
+        what = "expected 0 (no limit) or at least 1048576"
+        raise ConfigError(f"journal.retain_bytes: {what}, got {raw.retain_bytes}")
+    archive = raw.archive_directory
+    return JournalSettings(
+        directory=resolve_path("journal.directory", raw.directory, base),
+        fsync=raw.fsync,
+        group_commit_max_delay_ms=raw.group_commit_max_delay_ms,
+        snapshot_every_events=raw.snapshot_every_events,
+        retain_days=raw.retain_days or None,
+        retain_bytes=raw.retain_bytes or None,
+        archive_directory=resolve_path("journal.archive_directory", archive, base)
+        if archive
+        else None,
     )
-    table.finish()
-    return settings
 
 
-def _challengers(table: Table, base: Path) -> ChallengerSettings:
-    settings = ChallengerSettings(
-        directory=table.path_value("directory", base),
-        max_file_bytes=table.integer("max_file_bytes", 1 << 20, minimum=1, maximum=1 << 30),
-    )
-    table.finish()
-    return settings
-
-
-def _control(table: Table, base: Path) -> ControlSettings:
-    socket = table.path_value("socket", base)
+def _control(raw: ConfigFile, base: Path) -> ControlSettings:
+    socket = resolve_path("control.socket", raw.control.socket, base)
     # sun_path holds 108 bytes including the terminating NUL on Linux.
     if len(str(socket).encode()) > 107:
-        raise table.error("socket", f"{socket} is too long for a Unix socket (max 107 bytes)")
-    settings = ControlSettings(socket=socket, allowed_uids=table.integers("allowed_uids"))
-    table.finish()
-    return settings
+        raise ConfigError(f"control.socket: {socket} is too long for a Unix socket (max 107 bytes)")
+    return ControlSettings(socket=socket, allowed_uids=raw.control.allowed_uids)
 
 
-def _metrics(table: Table) -> MetricsSettings:
+def _metrics(raw: MetricsFile) -> MetricsSettings:
     """``listen = "HOST:PORT"`` ("" = off). Loopback only: the endpoint has no authentication
     and shows positions and equity, so anything wider goes through a proxy the operator runs."""
-    listen = table.string("listen", "")
-    table.finish()
+    listen = raw.listen
     if not listen:
         return MetricsSettings(listen=None)
     host, sep, port_text = listen.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     example = 'like "127.0.0.1:9464" or "[::1]:9464"'
     if not sep or not host or not port_text.isdigit():
-        raise table.error("listen", f"expected HOST:PORT {example}, got {shown(listen)}")
+        raise ConfigError(f"metrics.listen: expected HOST:PORT {example}, got {shown(listen)}")
     port = int(port_text)
     if not 1 <= port <= 65535:
-        raise table.error("listen", f"port must be 1..65535, got {port}")
+        raise ConfigError(f"metrics.listen: port must be 1..65535, got {port}")
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         what = f"expected an IP address {example}, got {shown(host)}"
-        raise table.error("listen", what) from None
+        raise ConfigError(f"metrics.listen: {what}") from None
     if not loopback:
-        raise table.error(
-            "listen", f"{host} is not a loopback address; metrics are served on loopback only"
+        raise ConfigError(
+            f"metrics.listen: {host} is not a loopback address; metrics are served on loopback only"
         )
     return MetricsSettings(listen=(host, port))
 
 
-def _risk(table: Table) -> RiskSettings:
-    settings = RiskSettings(
-        max_notional_per_slot=table.decimal("max_notional_per_slot", Decimal(1000)),
-        max_open_orders_per_slot=table.integer("max_open_orders_per_slot", 4, minimum=1),
-        stale_book_timeout_ms=table.integer("stale_book_timeout_ms", 5000, minimum=1),
-        kill_all=cast(KillAllMode, table.choice("kill_all", KILL_ALL_MODES, "flatten")),
-        max_daily_loss=_brake(table, "max_daily_loss", None),
-        max_drawdown=_brake(table, "max_drawdown", None),
-        max_daily_loss_per_slot=_brake(table, "max_daily_loss_per_slot", None),
-        max_drawdown_per_slot=_brake(table, "max_drawdown_per_slot", None),
-    )
-    table.finish()
-    return settings
-
-
-def _brake(table: Table, name: str, default: Decimal | None) -> Decimal | None:
-    """A risk brake in USDT: absent -> ``default`` (None: off); else positive, at most
-    ``MAX_BRAKE`` and exact in the ledger's unit (1e-8 USDT), so the core's integer limit
-    is the configured amount, never a rounding of it."""
-    if not table.has(name):
-        return default
-    value = table.decimal(name, maximum=MAX_BRAKE)
-    if value != value.quantize(_E8_STEP):
-        raise table.error(name, f"at most 8 decimals (1e-8 USDT), got {value}")
+def _brake(key: str, value: Decimal | None) -> Decimal | None:
+    """A risk brake in USDT (None: off), exact in the ledger's unit (1e-8 USDT), so the core's
+    integer limit is the configured amount, never a rounding of it. Its range (positive, at most
+    ``MAX_BRAKE``) is the schema's (``config_schema.Brake``)."""
+    if value is not None and value != value.quantize(_E8_STEP):
+        raise ConfigError(f"{key}: at most 8 decimals (1e-8 USDT), got {value}")
     return value
 
 
-def _log(table: Table) -> LogSettings:
-    settings = LogSettings(
-        format=cast(LogFormat, table.choice("format", LOG_FORMATS, "auto")),
-        level=table.choice("level", LOG_LEVELS, "info"),
-    )
-    table.finish()
-    return settings
-
-
-def _shutdown(table: Table) -> ShutdownSettings:
-    settings = ShutdownSettings(
-        cancel_open_orders=table.boolean("cancel_open_orders", True),
-        grace_ms=table.integer("grace_ms", 10_000, minimum=1),
-    )
-    table.finish()
-    return settings
-
-
-def _promotion(table: Table) -> PromotionSettings:
-    settings = PromotionSettings(
-        min_windows=table.integer("min_windows", 20, minimum=2),
-        window_s=table.integer("window_s", 300, minimum=1),
-        alpha=table.number("alpha", 0.05, low=0.0, high=1.0),
-        target_multiple=_target_multiple(table),
-        swap_mode=cast(SwapMode, table.choice("swap_mode", SWAP_MODES, "inherit")),
-    )
-    table.finish()
-    return settings
-
-
-def _target_multiple(table: Table) -> Decimal:
-    """Exact (a Decimal, not a float): the target equity is an exact integer of 1e-8 USDT.
-    Bounded above so that a typo cannot make an unreachable, absurdly large target."""
-    value = table.decimal("target_multiple", Decimal("2.0"), maximum=Decimal(1000))
-    if value <= 1:
-        raise table.error("target_multiple", f"must be > 1 (the target is a gain), got {value}")
-    return value
-
-
-def _supervisor(table: Table) -> SupervisorSettings:
-    initial = table.integer("restart_backoff_initial_ms", 100, minimum=1)
-    maximum = table.integer("restart_backoff_max_ms", 30_000, minimum=1)
-    if maximum < initial:
-        raise table.error(
-            "restart_backoff_max_ms", f"must be >= restart_backoff_initial_ms ({initial})"
+def _supervisor(raw: SupervisorFile) -> SupervisorSettings:
+    if raw.restart_backoff_max_ms < raw.restart_backoff_initial_ms:
+        raise ConfigError(
+            "supervisor.restart_backoff_max_ms: must be >= restart_backoff_initial_ms "
+            f"({raw.restart_backoff_initial_ms})"
         )
-    settings = SupervisorSettings(
-        restart_backoff_initial_ms=initial,
-        restart_backoff_max_ms=maximum,
-        max_crashes=table.integer("max_crashes", 5, minimum=1),
-        crash_window_s=table.integer("crash_window_s", 300, minimum=1),
+    return SupervisorSettings(
+        restart_backoff_initial_ms=raw.restart_backoff_initial_ms,
+        restart_backoff_max_ms=raw.restart_backoff_max_ms,
+        max_crashes=raw.max_crashes,
+        crash_window_s=raw.crash_window_s,
     )
-    table.finish()
-    return settings

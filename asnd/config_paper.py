@@ -2,29 +2,51 @@
 
 Read by ``asnd.config`` (every key is documented in ``etc/asnd.toml`` and
 ``etc/asnd-paper.toml``); the venue itself is ``asnd.venues.paper``. The section is checked
-whatever the venue kind (a typo is a typo) and used only by ``bybit-paper``.
+whatever the venue kind (a typo is a typo) and used only by ``bybit-paper``. ``PaperFile`` is
+the section as written (decoded by ``asnd.config_decode``); ``paper_settings`` resolves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Annotated, Final, Literal
 
-from asnd._table import Table
+from msgspec import Meta
 
-__all__ = ["PAPER_MARKETS", "QUEUE_MODELS", "PaperSettings", "parse_paper"]
+from asnd.config_decode import ConfigError, Section, url
 
-#: Which Bybit's public market data to trade on paper: venue kinds of ``BYBIT_ENDPOINTS``.
-PAPER_MARKETS: Final = {"mainnet": "bybit", "testnet": "bybit-testnet"}
+__all__ = [
+    "PAPER_MARKETS",
+    "QUEUE_MODELS",
+    "PaperFile",
+    "PaperSettings",
+    "paper_settings",
+]
+
+PaperMarket = Literal["mainnet", "testnet"]
 #: ``asnd.core.l2replay``'s queue models.
-QUEUE_MODELS: Final = ("worst_case", "proportional")
+QueueModel = Literal["worst_case", "proportional"]
+#: Which Bybit's public market data to trade on paper: venue kinds of ``BYBIT_ENDPOINTS``.
+PAPER_MARKETS: Final[Mapping[PaperMarket, str]] = {"mainnet": "bybit", "testnet": "bybit-testnet"}
+QUEUE_MODELS: Final = typing.get_args(QueueModel)
 MAX_LATENCY_MS: Final = 10_000
 MAX_BALANCE: Final = Decimal(10) ** 9
 
-#: ``asnd.config._url``: (table, key, default, (secure, plain scheme)) -> checked URL.
-UrlCheck = Callable[[Table, str, str, tuple[str, str]], str]
+Latency = Annotated[int, Meta(ge=0, le=MAX_LATENCY_MS)]
+
+
+class PaperFile(Section):
+    market: PaperMarket = "mainnet"
+    rest_url: str = ""  # "" = the market's endpoint
+    ws_public_url: str = ""
+    seed: Annotated[int, Meta(ge=0)] = 1
+    latency_min_ms: Latency = 20
+    latency_max_ms: Latency = 60
+    queue: QueueModel = "worst_case"
+    balance: Annotated[Decimal, Meta(extra={"le": MAX_BALANCE})] = Decimal(10_000)  # USDT
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,25 +61,19 @@ class PaperSettings:
     balance: Decimal  # USDT
 
 
-def parse_paper(
-    table: Table, endpoints: Mapping[str, tuple[str, str, str]], url: UrlCheck
-) -> PaperSettings:
-    """``[paper]``; ``endpoints`` are ``asnd.config.BYBIT_ENDPOINTS``, ``url`` checks one."""
-    market = table.choice("market", tuple(PAPER_MARKETS), "mainnet")
-    rest, public, _private = endpoints[PAPER_MARKETS[market]]
-    low = table.integer("latency_min_ms", 20, maximum=MAX_LATENCY_MS)
-    high = table.integer("latency_max_ms", 60, maximum=MAX_LATENCY_MS)
+def paper_settings(raw: PaperFile, endpoints: Mapping[str, tuple[str, str, str]]) -> PaperSettings:
+    """``[paper]`` resolved; ``endpoints`` are ``asnd.config.BYBIT_ENDPOINTS``."""
+    rest, public, _private = endpoints[PAPER_MARKETS[raw.market]]
+    low, high = raw.latency_min_ms, raw.latency_max_ms
     if high < low:
-        raise table.error("latency_max_ms", f"must be >= latency_min_ms ({low}), got {high}")
-    settings = PaperSettings(
-        market=market,
-        rest_url=url(table, "rest_url", rest, ("https", "http")),
-        ws_public_url=url(table, "ws_public_url", public, ("wss", "ws")),
-        seed=table.integer("seed", 1),
+        raise ConfigError(f"paper.latency_max_ms: must be >= latency_min_ms ({low}), got {high}")
+    return PaperSettings(
+        market=raw.market,
+        rest_url=url("paper.rest_url", raw.rest_url, rest, ("https", "http")),
+        ws_public_url=url("paper.ws_public_url", raw.ws_public_url, public, ("wss", "ws")),
+        seed=raw.seed,
         latency_min_ms=low,
         latency_max_ms=high,
-        queue=table.choice("queue", QUEUE_MODELS, "worst_case"),
-        balance=table.decimal("balance", Decimal(10_000), maximum=MAX_BALANCE),
+        queue=raw.queue,
+        balance=raw.balance,
     )
-    table.finish()
-    return settings

@@ -31,8 +31,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+import msgspec
+
 from asnd import __version__
-from asnd._table import ConfigError, Table
+from asnd.config_decode import ConfigError, decode, resolve_path
 from asnd.control.protocol import MAX_MESSAGE_BYTES, encode_request
 from asnd.control.socket_file import describe_path, user_name
 
@@ -389,8 +391,18 @@ def _socket_from_config(path: Path) -> Path:
         raise ControlClientError(f"cannot read {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ControlClientError(f"{path}: not a valid TOML config: {exc}") from None
-    control = Table(data).table("control")
-    return control.path_value("socket", Path(os.path.abspath(path)).parent, str(DEFAULT_SOCKET))
+    socket = decode(data, _SocketOnly).control.socket
+    return resolve_path("control.socket", socket, Path(os.path.abspath(path)).parent)
+
+
+class _ControlOnly(msgspec.Struct, frozen=True):
+    socket: str = str(DEFAULT_SOCKET)
+
+
+class _SocketOnly(msgspec.Struct, frozen=True):
+    """The one key ``asnctl`` reads; the rest of the file is the daemon's to check."""
+
+    control: _ControlOnly = msgspec.field(default_factory=_ControlOnly)
 
 
 def _request(args: argparse.Namespace) -> tuple[str, dict[str, object]]:

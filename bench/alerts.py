@@ -15,7 +15,6 @@ from pathlib import Path
 
 import trio
 
-from asnd._table import Table
 from asnd.alerts.actor import Alerter
 from asnd.alerts.destinations import Destination, Telegram, Webhook
 from asnd.alerts.settings import parse_alerts
@@ -34,7 +33,7 @@ HALTS = 20_000
 
 
 async def _measure() -> None:
-    settings = parse_alerts(Table({"queue_size": HALTS}, "alerts"))
+    settings = parse_alerts({"queue_size": HALTS})
     destinations: list[Destination] = [
         Webhook("https://hooks.example.com/x", 1.0),
         Telegram("https://api.telegram.org", "1:bench", "-1", 1.0),

@@ -395,7 +395,10 @@ def test_check_config_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "slot 5: BNBUSDT" in out
     bad = make_config(tmp_path, ("[risk]", "[risk]\nmax_notionl = 5"))
     assert asnd_main(["check-config", "--config", str(bad)]) == 2
-    assert capsys.readouterr().err == "asnd: invalid config: unknown key: risk.max_notionl\n"
+    assert capsys.readouterr().err == (
+        "asnd: invalid config: unknown key: risk.max_notionl"
+        " (did you mean `max_notional_per_slot`?)\n"
+    )
 
 
 def test_check_config_as_a_real_process(tmp_path: Path) -> None:

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from asnd._table import LOOPBACK_HOSTS
 from asnd.alerts.messages import Alert
 from asnd.alerts.settings import AlertSettings, AlertsSetupError
+from asnd.config_decode import LOOPBACK_HOSTS
 from asnd.credential_source import CredentialError, lookup_secret
 from asnd.log import REDACTED, register_secret
 

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Annotated, Any, Final
 
-from asnd._table import Table, shown
+import msgspec
+from msgspec import Meta
+
+from asnd.config_decode import ConfigError, Section, decode, shown, url
 
 __all__ = [
     "AlertSettings",
+    "AlertsFile",
     "AlertsSetupError",
     "TelegramSettings",
     "WebhookSettings",
+    "alert_settings",
     "parse_alerts",
 ]
 
@@ -26,6 +31,8 @@ TELEGRAM_API: Final = "https://api.telegram.org"
 _HHMM: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 #: A chat id: a number (negative for groups) or a public channel's "@name".
 _CHAT: Final = re.compile(r"-?\d{1,20}|@[A-Za-z0-9_]{5,32}")
+#: The least time between two alerts to one destination.
+Interval = Annotated[int, Meta(ge=0, le=3_600_000)]
 
 
 class AlertsSetupError(Exception):
@@ -64,50 +71,71 @@ class AlertSettings:
         return self.webhook.enabled or self.telegram.enabled
 
 
-def _daily(table: Table) -> int | None:
-    text = table.string("daily_summary_utc", "00:00")
+class WebhookFile(Section):
+    enabled: bool = False
+    min_interval_ms: Interval = 1000
+
+
+class TelegramFile(Section):
+    enabled: bool = False
+    chat_id: str = ""  # required when enabled
+    api_url: str = ""  # "" = TELEGRAM_API; plain http only to loopback (the test stand-in)
+    min_interval_ms: Interval = 1000
+
+
+class AlertsFile(Section):
+    """``[alerts]`` as written in the file (``asnd.config_decode`` words its errors)."""
+
+    webhook: WebhookFile = msgspec.field(default_factory=WebhookFile)
+    telegram: TelegramFile = msgspec.field(default_factory=TelegramFile)
+    feed_lost_after_s: Annotated[int, Meta(ge=0, le=86_400)] = 30
+    daily_summary_utc: str = "00:00"  # "HH:MM" UTC, "" = off
+    queue_size: Annotated[int, Meta(ge=1, le=100_000)] = 256
+    attempts: Annotated[int, Meta(ge=1, le=100)] = 5
+    retry_initial_ms: Annotated[int, Meta(ge=1)] = 1000
+    retry_max_ms: Annotated[int, Meta(ge=1)] = 60_000
+    timeout_ms: Annotated[int, Meta(ge=1, le=120_000)] = 5000
+
+
+def _daily(text: str) -> int | None:
     if not text:
         return None
     match = _HHMM.fullmatch(text)
     if match is None:
-        raise table.error("daily_summary_utc", f'expected "HH:MM" (UTC) or "", got {shown(text)}')
+        raise ConfigError(
+            f'alerts.daily_summary_utc: expected "HH:MM" (UTC) or "", got {shown(text)}'
+        )
     return int(match[1]) * 60 + int(match[2])
 
 
-def _interval(table: Table) -> int:
-    return table.integer("min_interval_ms", 1000, maximum=3_600_000)
-
-
-def parse_alerts(table: Table) -> AlertSettings:
-    """The ``[alerts]`` table (absent: everything off, defaults for the rest)."""
-    hook = table.table("webhook")
-    webhook = WebhookSettings(hook.boolean("enabled", False), _interval(hook))
-    hook.finish()
-    gram = table.table("telegram")
-    enabled = gram.boolean("enabled", False)
-    chat = gram.string("chat_id", "")
+def alert_settings(raw: AlertsFile) -> AlertSettings:
+    """The checked ``[alerts]`` settings from the decoded table: what spans keys."""
+    gram = raw.telegram
+    chat = gram.chat_id
     if chat and not _CHAT.fullmatch(chat):
-        raise gram.error("chat_id", f'expected a chat id like "-1001234567890", got {shown(chat)}')
-    if enabled and not chat:
-        raise gram.error("chat_id", "required when telegram.enabled = true")
-    telegram = TelegramSettings(
-        enabled, chat, gram.url("api_url", TELEGRAM_API, ("https", "http")), _interval(gram)
+        raise ConfigError(
+            f'alerts.telegram.chat_id: expected a chat id like "-1001234567890", got {shown(chat)}'
+        )
+    if gram.enabled and not chat:
+        raise ConfigError("alerts.telegram.chat_id: required when telegram.enabled = true")
+    api = url("alerts.telegram.api_url", gram.api_url, TELEGRAM_API, ("https", "http"))
+    if raw.retry_max_ms < raw.retry_initial_ms:
+        raise ConfigError(
+            f"alerts.retry_max_ms: must be >= retry_initial_ms ({raw.retry_initial_ms})"
+        )
+    return AlertSettings(
+        webhook=WebhookSettings(raw.webhook.enabled, raw.webhook.min_interval_ms),
+        telegram=TelegramSettings(gram.enabled, chat, api, gram.min_interval_ms),
+        feed_lost_after_s=raw.feed_lost_after_s,
+        daily_summary_utc=_daily(raw.daily_summary_utc),
+        queue_size=raw.queue_size,
+        attempts=raw.attempts,
+        retry_initial_ms=raw.retry_initial_ms,
+        retry_max_ms=raw.retry_max_ms,
+        timeout_ms=raw.timeout_ms,
     )
-    gram.finish()
-    initial = table.integer("retry_initial_ms", 1000, minimum=1)
-    maximum = table.integer("retry_max_ms", 60_000, minimum=1)
-    if maximum < initial:
-        raise table.error("retry_max_ms", f"must be >= retry_initial_ms ({initial})")
-    settings = AlertSettings(
-        webhook=webhook,
-        telegram=telegram,
-        feed_lost_after_s=table.integer("feed_lost_after_s", 30, maximum=86_400),
-        daily_summary_utc=_daily(table),
-        queue_size=table.integer("queue_size", 256, minimum=1, maximum=100_000),
-        attempts=table.integer("attempts", 5, minimum=1, maximum=100),
-        retry_initial_ms=initial,
-        retry_max_ms=maximum,
-        timeout_ms=table.integer("timeout_ms", 5000, minimum=1, maximum=120_000),
-    )
-    table.finish()
-    return settings
+
+
+def parse_alerts(data: dict[str, Any]) -> AlertSettings:
+    """The ``[alerts]`` table as parsed TOML (absent: ``{}``, everything off)."""
+    return alert_settings(decode(data, AlertsFile, "alerts"))

@@ -21,7 +21,6 @@ import trio.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from asnd._table import Table
 from asnd.alerts.actor import Alerter
 from asnd.alerts.collector import AlertCollector
 from asnd.alerts.destinations import Destination, Telegram, Webhook
@@ -41,7 +40,7 @@ WALL0 = 20_789 * NS_PER_DAY + (23 * 3600 + 59 * 60 + 30) * 1_000_000_000
 
 def settings(**alerts: Any) -> AlertSettings:
     data: dict[str, Any] = {"daily_summary_utc": "", "feed_lost_after_s": 0, **alerts}
-    return parse_alerts(Table(data, "alerts"))
+    return parse_alerts(data)
 
 
 def wall() -> int:
