@@ -64,9 +64,9 @@ def test_import_bybit_archive_rebuilds_the_documented_book(
 
     stats = asn_journal("stats", out)
     assert stats.returncode == 0
-    rows = [line.split() for line in stats.stdout.splitlines()]
-    assert ["KIND", "EVENTS"] in rows
-    assert ["book_delta", "49"] in rows
+    stat_rows = [line.split() for line in stats.stdout.splitlines()]
+    assert ["KIND", "EVENTS"] in stat_rows
+    assert ["book_delta", "49"] in stat_rows
     assert "seq 1..51" in stats.stdout
     assert asn_journal("verify", out).returncode == 0
 
