@@ -68,3 +68,12 @@ def test_no_rows_prints_the_headers_and_a_short_row_is_refused() -> None:
 )
 def test_looks_numeric(text: str, numeric: bool) -> None:
     assert looks_numeric(text) is numeric
+
+
+def test_plain_output_ignores_colour_and_width_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe stays plain and unwrapped even where the environment asks rich for colour or a
+    narrow terminal (FORCE_COLOR, TTY_COMPATIBLE, COLUMNS set by a CI runner or a shell)."""
+    for name, value in (("FORCE_COLOR", "1"), ("TTY_COMPATIBLE", "1"), ("COLUMNS", "10")):
+        monkeypatch.setenv(name, value)
+    text = render_table(["SYMBOL", "EQUITY"], [["BTCUSDT", "199.83"]], tty=False)
+    assert text.splitlines() == ["SYMBOL   EQUITY", "BTCUSDT  199.83"]
