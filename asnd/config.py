@@ -33,6 +33,7 @@ from typing import Final, Literal, cast
 
 from asnd._table import ConfigError, Table, shown
 from asnd.alerts.settings import AlertSettings, parse_alerts
+from asnd.config_paper import PaperSettings, parse_paper
 
 __all__ = [
     "AlertSettings",
@@ -44,6 +45,7 @@ __all__ = [
     "JournalSettings",
     "LogSettings",
     "MetricsSettings",
+    "PaperSettings",
     "PromotionSettings",
     "RiskSettings",
     "ShutdownSettings",
@@ -55,12 +57,14 @@ __all__ = [
     "parse_config",
 ]
 
-VenueKind = Literal["sim", "bybit-testnet", "bybit"]
+VenueKind = Literal["sim", "bybit-testnet", "bybit", "bybit-paper"]
 LogFormat = Literal["auto", "json", "console"]
 SwapMode = Literal["inherit", "flatten"]
 KillAllMode = Literal["flatten", "cancel"]
 
-VENUE_KINDS: Final = ("sim", "bybit-testnet", "bybit")
+VENUE_KINDS: Final = ("sim", "bybit-testnet", "bybit", "bybit-paper")
+#: Kinds that trade without API keys (paper: public market data only).
+KEYLESS_KINDS: Final = ("sim", "bybit-paper")
 LOG_FORMATS: Final = ("auto", "json", "console")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 SWAP_MODES: Final = ("inherit", "flatten")
@@ -227,6 +231,7 @@ class Config:
     challengers: ChallengerSettings
     control: ControlSettings
     metrics: MetricsSettings
+    paper: PaperSettings
     risk: RiskSettings
     log: LogSettings
     shutdown: ShutdownSettings
@@ -272,6 +277,7 @@ def parse_config(text: str, path: Path) -> Config:
         challengers=_challengers(root.table("challengers"), base),
         control=_control(root.table("control"), base),
         metrics=_metrics(root.table("metrics")),
+        paper=parse_paper(root.table("paper"), BYBIT_ENDPOINTS, _url),
         risk=risk,
         log=_log(root.table("log")),
         shutdown=_shutdown(root.table("shutdown")),
@@ -290,8 +296,9 @@ def _venue(table: Table) -> VenueSettings:
     sim = SimSettings(seed=sim_table.integer("seed", 1))
     sim_table.finish()
     bybit_table = table.table("bybit")
-    # The sim venue ignores [venue.bybit], but its keys are still checked: a typo is a typo.
-    rest, public, private = BYBIT_ENDPOINTS["bybit-testnet" if kind == "sim" else kind]
+    # The sim and paper venues ignore [venue.bybit] (paper reads [paper]), but its keys are
+    # still checked: a typo is a typo.
+    rest, public, private = BYBIT_ENDPOINTS[kind if kind in BYBIT_ENDPOINTS else "bybit-testnet"]
     bybit = BybitSettings(
         rest_url=_url(bybit_table, "rest_url", rest, ("https", "http")),
         ws_public_url=_url(bybit_table, "ws_public_url", public, ("wss", "ws")),

@@ -18,7 +18,7 @@ import sys
 from asnd import __version__
 from asnd.alerts.settings import AlertsSetupError
 from asnd.backtest import cli as backtest_cli
-from asnd.config import Config, ConfigError, load_config
+from asnd.config import KEYLESS_KINDS, Config, ConfigError, load_config
 
 # Only what parsing arguments and checking a config need is imported here: the runtime
 # (trio, numba kernels, venues) and the backtest's reports (matplotlib) are imported by the
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(config: Config) -> str:
     lines = [f"{config.path}: OK", f"  venue: {config.venue.kind}"]
+    if config.venue.kind == "bybit-paper":
+        p = config.paper
+        lines.append(
+            f"  paper: {p.market} market data from {p.ws_public_url}, latency "
+            f"{p.latency_min_ms}..{p.latency_max_ms} ms, queue {p.queue}, seed {p.seed}"
+        )
     for slot in config.slots:
         lines.append(
             f"  slot {slot.index}: {slot.symbol} capital {slot.capital} USDT, "
@@ -64,7 +70,7 @@ def _summary(config: Config) -> str:
     metrics = config.metrics.address
     lines.append(f"  metrics: http://{metrics}/metrics" if metrics else "  metrics: off")
     lines.append(_alerts_line(config))
-    if config.venue.kind != "sim":
+    if config.venue.kind not in KEYLESS_KINDS:
         from asnd.venues.base import NeedsHumanError
         from asnd.venues.bybit.credentials import load_credentials
 

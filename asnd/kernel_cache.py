@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import structlog
 
@@ -58,17 +58,29 @@ class KernelWarmUp:
 
 
 def warm_up() -> KernelWarmUp:
-    """Import the kernel and fold one record, so the first market event pays nothing; logs
+    """Import the kernel and run every entry point the daemon calls (the per-event fold, a
+    block fold, a strategy program per row), so the first market event pays nothing; logs
     how long it took and whether it had to compile (the first start after an install)."""
     t0 = time.perf_counter()
     # Imported here, after use_cache_dir: importing the kernel fixes its cache location.
     from asnd.core.kernel import MarketKernel  # noqa: PLC0415
-    from asnd.core.kernel.fold import fold_frames  # noqa: PLC0415
+    from asnd.core.kernel.fold import fold_frames, fold_record, symbol_id  # noqa: PLC0415
+    from asnd.core.kernel.strategy import run_columns, run_pair  # noqa: PLC0415
+    from asnd.core.strategy import Const, StrategyDocument, compile_strategy  # noqa: PLC0415
     from journal.codec import encode  # noqa: PLC0415
-    from journal.events import Trade  # noqa: PLC0415
+    from journal.events import BookSnapshot, Trade  # noqa: PLC0415
 
-    MarketKernel().fold_payloads([encode(Trade(0, 0, "WARMUP", "0", 1, 1, 1, 0))])
-    misses = sum(cast(Any, fold_frames).stats.cache_misses.values())
+    market = MarketKernel()
+    market.add_symbol("WARMUP")
+    book = BookSnapshot(0, 0, "WARMUP", 1, 0, 0, 0, [1], [1], [2], [1])
+    market.fold_one(encode(book))
+    market.fold_payloads([encode(Trade(0, 0, "WARMUP", "0", 1, 1, 1, 0))])
+    doc = StrategyDocument("warm-up", (), Const(0.0), Const(0.0))
+    strategy = compile_strategy(doc)
+    strategy.evaluate(tuple(market.rows.values[0].tolist()))
+    strategy.evaluate_batch(market.rows.values[:1])
+    entries = (fold_frames, fold_record, symbol_id, run_pair, run_columns)
+    misses = sum(sum(getattr(f, "stats", _NO_STATS).cache_misses.values()) for f in entries)
     result = KernelWarmUp(time.perf_counter() - t0, compiled=misses > 0)
     _log.info(
         "kernel compiled" if result.compiled else "kernel loaded from cache",
@@ -76,3 +88,12 @@ def warm_up() -> KernelWarmUp:
         cache=os.environ.get("NUMBA_CACHE_DIR") or str(KERNEL_PACKAGE / "__pycache__"),
     )
     return result
+
+
+class _NoStats:
+    """What a function has instead of numba's stats under ``NUMBA_DISABLE_JIT=1``."""
+
+    cache_misses: dict[Any, int] = {}  # noqa: RUF012 - read only
+
+
+_NO_STATS = _NoStats()

@@ -12,7 +12,9 @@ the standard library's whenever a file here is run by path.)
   terminal; console text on a terminal.
 
 Records from the standard ``logging`` module (httpx, trio-websocket) go through the same
-processors and renderer, so a log is uniformly one format.
+processors and renderer, so a log is uniformly one format. httpx writes one INFO line per
+request (several per order on Bybit: a flood at ``info``), so its loggers start at WARNING
+unless the level is ``debug``.
 
 Secrets never reach the output: ``RedactSecrets`` replaces the value of any field whose name
 looks like a credential (``api_key``, ``secret``, ``X-BAPI-SIGN``, ``token``...), at any depth,
@@ -126,6 +128,10 @@ def resolve_format(
     return "console" if isatty is not None and isatty() else "json"
 
 
+#: Loggers that write a line per HTTP request at INFO.
+_PER_REQUEST = ("httpx", "httpcore")
+
+
 def configure_logging(
     format: LogFormat = "auto",
     level: str = "info",
@@ -181,4 +187,7 @@ def configure_logging(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(_LEVELS[level])
+    chatty_level = logging.DEBUG if level == "debug" else max(_LEVELS[level], logging.WARNING)
+    for chatty in _PER_REQUEST:
+        logging.getLogger(chatty).setLevel(chatty_level)
     return chosen

@@ -12,6 +12,7 @@ their kind byte), then the replay reads from the snapshot on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import structlog
 from asnd.core.drive import recover
 from asnd.core.portfolio import CoreConfig, DaemonState, SnapshotError
 from journal.errors import JournalError
-from journal.events import StateSnapshot
+from journal.events import Event, StateSnapshot
 from journal.reader import JournalReader
 from journal.segment import FIRST_SEQ
 
@@ -34,6 +35,9 @@ class Restored:
     state: DaemonState
     snapshot_seq: int | None  # seq of the snapshot used, None for a full replay
     replayed: int  # seqs the replay after the snapshot covered
+    #: ``ts_local_ns`` of the journal's last event (0 for an empty journal): about when the
+    #: previous run stopped writing (a start-up catch-up of fills begins a margin before it)
+    last_ts_ns: int = 0
 
 
 def restore_state(config: CoreConfig, directory: Path) -> Restored:
@@ -43,19 +47,26 @@ def restore_state(config: CoreConfig, directory: Path) -> Restored:
         assert isinstance(event, StateSnapshot)
         latest = event
     start = 0 if latest is None else latest.as_of_seq + 1
+    last_ts = [0 if latest is None else latest.ts_local_ns]
+
+    def noting_time(events: Iterable[Event]) -> Iterator[Event]:
+        for event in events:
+            last_ts[0] = event.ts_local_ns
+            yield event
+
     if latest is None:
         _refuse_if_pruned(reader, "it has no state snapshot")
     try:
-        state = recover(config, latest, reader.events(from_seq=start))
+        state = recover(config, latest, noting_time(reader.events(from_seq=start)))
     except SnapshotError as exc:
         _refuse_if_pruned(reader, f"its latest state snapshot is unusable ({exc})")
         _log.warning("state snapshot unusable, replaying the whole journal", error=str(exc))
         latest, start = None, 0
-        state = recover(config, None, reader.events())
+        state = recover(config, None, noting_time(reader.events()))
     if reader.torn_tail is not None:  # the writer truncates it on open; say so if it did not
         _log.warning("journal has a torn tail", detail=str(reader.torn_tail))
     replayed = state.last_seq - start + 1 if state.last_seq >= max(start, 1) else 0
-    return Restored(state, None if latest is None else latest.seq, replayed)
+    return Restored(state, None if latest is None else latest.seq, replayed, last_ts[0])
 
 
 def _refuse_if_pruned(reader: JournalReader, why: str) -> None:

@@ -2,14 +2,21 @@
 
 Start-up, in this order, every step journaled:
 
-1. open the journal (a torn tail from a crash is truncated and reported) and rebuild the state
-   from it (``asnd.recovery``);
+1. warm the compiled kernel (``asnd.kernel_cache.warm_up``: the first start after an install
+   compiles it and logs the time it took, later starts load numba's cache), open the journal
+   (a torn tail from a crash is truncated and reported) and rebuild the state from it
+   (``asnd.recovery``);
 2. ``DaemonStarted``, a ``StateSnapshot`` of the recovered state (the recovery point), and
    ``ConfigLoaded`` (the file as read; it never holds secrets);
 3. instruments from the venue; the champion strategy of every slot that has none yet (after a
    swap the journal's champion wins over the config's file);
-4. reconciliation: every order the journal believes working is looked up at the venue, and
-   the venue's positions are compared with ours, before any new order;
+   (the venue is entered first, ``async with venue``, and stays open until the end);
+4. reconciliation: every order the journal believes working is looked up at the venue (all
+   at once; the fills found are journaled), so are our executions since 15 minutes before the
+   journal's last event that it does not hold (``Venue.missed_fills``), and then the
+   venue's positions are compared with ours, before any new order (a venue that lives with
+   the daemon is first told them: the sim its positions, ``EmbeddedVenue``; the paper venue
+   its positions and working orders too, ``JournaledVenue``);
 5. the actors start under the supervisor: feed (the venue's stream), executor, control socket,
    market watch (stale books, status), the pit crew (challenger files, ``asnd.actors.pitcrew``;
    the core folds their shadows, ``asnd.core.pitlane``), the alerts (``asnd.alerts``, when a
@@ -57,11 +64,13 @@ from asnd.core.promotion import PromotionRule
 from asnd.core.slot import SlotConfig, strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from asnd.core.watchtower import RiskLimits
+from asnd.kernel_cache import warm_up
 from asnd.metrics import DaemonMetrics, MeteredVenue, serve_metrics
 from asnd.notify import Notifier, run_watchdog
 from asnd.recovery import restore_state
-from asnd.venues.base import EmbeddedVenue, Venue
+from asnd.venues.base import EmbeddedVenue, JournaledVenue, Venue
 from asnd.venues.bybit import BybitConfig, BybitVenue, load_credentials
+from asnd.venues.paper import PaperConfig, PaperVenue
 from asnd.venues.sim.venue import SimVenue
 from journal.events import (
     BookDelta,
@@ -80,9 +89,17 @@ from journal.retention import RetainPolicy
 from journal.service import JournalService
 from journal.writer import JournalWriter
 
-__all__ = ["Daemon", "core_config", "make_venue"]
+__all__ = ["Daemon", "core_config", "make_venue", "paper_config"]
 
 _log = structlog.get_logger("asnd")
+#: How long before the journal's last event a fill may have happened whose frame the last run
+#: never journaled. A frame takes milliseconds to arrive, but start-ups killed in a crash loop
+#: journal a few events each and push "the last event" on: 15 minutes of them are covered,
+#: for a paged query of executions per symbol (deduplicated by the fill memory).
+MISSED_FILLS_MARGIN_NS = 15 * 60 * 1_000_000_000
+#: Start-up asks the venue this often for fills and positions until they agree with ours.
+RECONCILE_ATTEMPTS = 5
+RECONCILE_RETRY_S = 0.2
 
 
 def core_config(config: Config) -> CoreConfig:
@@ -108,10 +125,13 @@ def core_config(config: Config) -> CoreConfig:
 
 
 def make_venue(config: Config) -> Venue:
-    """The configured venue. Bybit kinds need credentials (``NeedsHumanError`` without)."""
+    """The configured venue. Bybit kinds need credentials (``NeedsHumanError`` without);
+    ``bybit-paper`` reads public market data only and fills on the L2 replay."""
     symbols = [s.symbol for s in config.slots]
     if config.venue.kind == "sim":
         return SimVenue.for_symbols(symbols, seed=config.venue.sim.seed, pace="wall")
+    if config.venue.kind == "bybit-paper":
+        return PaperVenue(paper_config(config))
     settings = config.venue.bybit
     bybit = BybitConfig(
         settings.rest_url,
@@ -121,6 +141,20 @@ def make_venue(config: Config) -> Venue:
         recv_window_ms=settings.recv_window_ms,
     )
     return BybitVenue(bybit, load_credentials())
+
+
+def paper_config(config: Config) -> PaperConfig:
+    """The paper venue's settings (``[paper]``) in its own units."""
+    paper = config.paper
+    return PaperConfig(
+        paper.rest_url,
+        paper.ws_public_url,
+        tuple(s.symbol for s in config.slots),
+        seed=paper.seed,
+        latency_ns=(paper.latency_min_ms * 1_000_000, paper.latency_max_ms * 1_000_000),
+        queue=paper.queue,
+        balance_e8=int(paper.balance * 100_000_000),
+    )
 
 
 def _observe(health: Health, clock_ns: Callable[[], int], event: Event) -> None:
@@ -178,6 +212,7 @@ class Daemon:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until ``stop`` is set (or a signal arrives); return after a clean shutdown."""
         config = self.config
+        warm_up()  # before recovery and READY: no market event waits for a compile
         writer = JournalWriter.open(config.journal.directory, fsync=config.journal.fsync)
         if writer.recovery.dropped_bytes:
             _log.warning("journal recovered", detail=str(writer.recovery))
@@ -239,9 +274,11 @@ class Daemon:
         self.metrics.watch(desk)
         async with trio.open_nursery() as journal_scope:
             await journal_scope.start(service.run)
-            async with trio.open_nursery() as core_scope:
+            # The venue is open for the daemon's whole life: start-up, trading and the drain
+            # (its REST client, on Bybit); it is closed on every way out.
+            async with self.venue, trio.open_nursery() as core_scope:
                 await core_scope.start(core.run)
-                await self._start_up(core, executor)
+                await self._start_up(core, executor, restored.last_ts_ns)
                 supervisor = Supervisor(config.supervisor, core.submit)
                 async with trio.open_nursery() as actors:
                     actors.start_soon(self._signals)
@@ -295,7 +332,7 @@ class Daemon:
                 core_scope.cancel_scope.cancel()
             journal_scope.cancel_scope.cancel()  # the service flushes on its way out
 
-    async def _start_up(self, core: CoreActor, executor: Executor) -> None:
+    async def _start_up(self, core: CoreActor, executor: Executor, last_ts_ns: int) -> None:
         config, now = self.config, self._clock_ns
         self.health.phase = "reconciling"
         await core.submit(
@@ -320,9 +357,34 @@ class Daemon:
                 if s.ledger is not None and s.ledger.position_lots
             }
             self.venue.carry_over(held)
-        for slot, symbol, link_id in state.orders_to_reconcile():
-            await executor.resolve(slot, symbol, link_id)
-        _orders, positions = await self.venue.reconcile(symbols)
+        if isinstance(self.venue, JournaledVenue):  # paper: its orders are the journal's
+            working = [
+                (s.index, s.symbol, order) for s in state.slots for order in s.orders.values()
+            ]
+            self.venue.resume_orders(working)
+        # Fills the journal holds are never journaled again by a lookup or a catch-up.
+        self.venue.remember_fills(e for s in state.slots for e in s.exec_ids)
+        async with trio.open_nursery() as lookups:  # each may wait out the recv window
+            for slot, symbol, link_id in state.orders_to_reconcile():
+                lookups.start_soon(executor.resolve, slot, symbol, link_id)
+        # What the lookups found (fills of orders that filled while we were away), and fills
+        # the last run never journaled (it died between a fill and its frame), are folded
+        # before the venue's positions are compared with ours.
+        # Our orders still rest at the venue and may fill between the fills query and the
+        # positions query: a disagreement is asked again (fills, then positions) before it
+        # is journaled as one (which halts trading).
+        since_ns = last_ts_ns - MISSED_FILLS_MARGIN_NS if last_ts_ns else now()
+        found = self.venue.take_backlog()
+        for attempt in range(1, RECONCILE_ATTEMPTS + 1):
+            found += await self.venue.missed_fills(since_ns)
+            await core.submit(*found, wait=True)
+            found = []
+            _orders, positions = await self.venue.reconcile(symbols)
+            differ = [r for p in positions if (r := core.state.position_mismatch(p)) is not None]
+            if not differ or attempt == RECONCILE_ATTEMPTS:
+                break
+            _log.info("positions differ at start-up; asking again", differ=differ)
+            await trio.sleep(RECONCILE_RETRY_S)
         await core.submit(*positions, wait=True)
         mode = config.venue.foreign_orders
         await core.submit(
@@ -367,7 +429,7 @@ class Daemon:
             last = self.health.last_market_ns or self.health.started_ns
             if now - last > timeout_ns:
                 age_ms = (now - last) // 1_000_000
-                for symbol in sorted(core.state.engines):
+                for symbol in sorted(core.state.books):
                     book = core.state.book(symbol)
                     if book is not None and not book.stale:
                         reason = f"no market data for {age_ms} ms"

@@ -1,14 +1,15 @@
 """Tick-to-order latency on loopback, beside a bare trio-websocket echo round trip.
 
-Tick-to-order: from the moment the client's public WebSocket frame is received (the feed
-stamps ``ts_local_ns`` right after ``get_message`` returns) to the moment the signed
+Tick-to-order: from the moment the client's public WebSocket frame is received (the feed stamps
+``ts_local_ns`` right after ``get_message`` returns) to the moment the signed
 ``/v5/order/create`` request body has been written to the socket (httpcore's
-``http11.send_request_body.complete`` trace event). In between, the real path: msgspec
-parse -> ``L2Book`` verdict -> journal event on a memory channel -> ``FeatureEngine`` (all 8
-features) -> a compiled GP strategy (signal and size trees) -> ``decide`` -> ``OrderIntent``
--> ``BybitVenue.place`` (body, HMAC signature, httpx). The local Bybit-compatible venue
-(``bench._latency_venue``) publishes the next book delta only after the order for the last
-one arrived, so no tick waits behind another. Two setups, both printed:
+``http11.send_request_body.complete`` trace event). In between, the real path: msgspec parse ->
+the feed's kernel book verdict -> journal event on a memory channel -> the market kernel's per-
+event fold (``MarketKernel.fold_event``: book and all 8 features) -> a compiled GP strategy
+(signal and size trees) -> ``decide`` -> ``OrderIntent`` -> ``BybitVenue.place`` (body, HMAC
+signature, httpx). The local Bybit-compatible venue (``bench._latency_venue``) publishes the
+next book delta only after the order for the last one arrived, so no tick waits behind another.
+Two setups, both printed:
 
 - ``venue_in_own_process``: the venue in a child process pinned to another CPU, as a real
   venue is elsewhere. On a loaded machine its p99 shows the other processes' interference.
@@ -41,7 +42,9 @@ from typing import Any
 import trio
 from trio_websocket import WebSocketRequest, open_websocket_url, serve_websocket
 
-from asnd.core.features import FEATURE_NAMES, FeatureEngine
+from asnd.core.features import FEATURE_NAMES
+from asnd.core.kernel import MarketKernel
+from asnd.core.kernel.views import BookView
 from asnd.core.link_id import make_link_id
 from asnd.core.strategy import (
     Call,
@@ -52,11 +55,12 @@ from asnd.core.strategy import (
     compile_strategy,
     decide,
 )
+from asnd.kernel_cache import warm_up
 from asnd.venues.bybit.credentials import Credentials
 from asnd.venues.bybit.venue import BybitConfig, BybitVenue
 from bench._common import emit
 from bench._latency_venue import INFO, SYMBOL, run_venue
-from journal.events import BookDelta, Event, OrderIntent
+from journal.events import BookDelta, BookSnapshot, Event, OrderIntent, Trade
 
 TICKS = 3000
 WARMUP = 300
@@ -133,26 +137,29 @@ async def _measure(config: BybitConfig) -> dict[str, list[int]]:
     doc = strategy_document()
     strategy = compile_strategy(doc)
     strategy.evaluate((0.0,) * len(strategy.columns))  # the kernel compiles (or loads) here
-    engine = FeatureEngine(SYMBOL)
+    market = MarketKernel()
+    book = BookView(market, SYMBOL)
+    warm_up()  # as the daemon does before READY: every kernel entry point compiled or loaded
     sizing = SlotSizing(1, 5, 200 * 10**8, INFO.tick_size, INFO.lot_size, leverage=10)
     spans: dict[str, list[int]] = {"total": [], "feed": [], "decide": [], "send": []}
     send_events, receive_events = trio.open_memory_channel[Event](1000)
 
-    async with trio.open_nursery() as nursery:
-        client = BybitVenue(config, Credentials(KEY, SECRET), wall_ns=time.perf_counter_ns)
-        client.rest.trace = trace
+    client = BybitVenue(config, Credentials(KEY, SECRET), wall_ns=time.perf_counter_ns)
+    client.rest.trace = trace
+    async with client, trio.open_nursery() as nursery:
         await nursery.start(client.run, send_events)
         seq = 0
         with trio.fail_after(60):
             async for event in receive_events:
                 if not isinstance(event, BookDelta):
-                    engine.on_event(event)
+                    if isinstance(event, BookSnapshot | Trade):
+                        market.fold_event(event)
                     continue
                 t_event = time.perf_counter_ns()
-                row = engine.on_event(event)
+                row = market.fold_event(event)
                 if row is None:
                     continue
-                best_bid = engine.book.best_bid
+                best_bid = book.best_bid
                 assert best_bid is not None
                 decision = decide(*strategy.evaluate(row), doc.params, sizing, best_bid[0])
                 t_decided = time.perf_counter_ns()
@@ -195,7 +202,7 @@ async def echo_round_trip(frame_bytes: int) -> list[int]:
 
 PARTS = (
     ("feed", "frame received -> event at the trader (msgspec parse, book verdict, channel hop)"),
-    ("decide", "FeatureEngine (book + 8 features) + strategy signal/size + decide"),
+    ("decide", "kernel fold (book + 8 features) + strategy signal/size + decide"),
     ("send", "OrderIntent -> body, HMAC signature, httpx/httpcore -> body written"),
 )
 PATH = "ws frame > parse > book > features > strategy > decide > sign > socket"

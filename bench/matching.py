@@ -11,8 +11,10 @@ ratio, peak_rss_kb, plus details):
 2. ``l2_replay_events_per_s``: ``L2Replay`` on a long Bybit-shaped stream that starts from
    the real XRPUSDT snapshot (``../shared/data/bybit/xrpusdt-ob500.data.zip``, first line)
    and continues with seeded synthetic deltas and trades, while our orders rest near the
-   touch and are replaced. Reference: ``L2Book`` alone applying the same stream.
-3. ``book_maintenance_msgs_per_s``: apply each delta to ``L2Book``, then read best bid/ask
+   touch and are replaced. Reference: the market kernel's book alone (``MarketKernel``)
+   folding the same stream.
+3. ``book_maintenance_msgs_per_s``: fold each delta into the market kernel (one call per
+   event, ``MarketKernel.fold_one``, as the daemon does), then read best bid/ask
    and the top-5 sizes per side. Reference: the ``order-book`` C library (PyPI) doing the
    same on the same messages.
 
@@ -31,11 +33,13 @@ from pathlib import Path
 
 from order_book import OrderBook
 
-from asnd.core.book import L2Book
+from asnd.core.kernel import MarketKernel
+from asnd.core.kernel.views import BookView
 from asnd.core.l2replay import WORST_CASE, ConstantLatency, L2Replay
 from asnd.core.matching import MatchingEngine
 from bench._common import emit as emit_line
 from journal.bybit_archive import read_archive
+from journal.codec import encode
 from journal.events import (
     BUY,
     SELL,
@@ -256,20 +260,22 @@ def synthetic_stream(snap: BookSnapshot, n: int, seed: int) -> list[Event]:
 # ----------------------------------------------------------------------------- book
 
 
-def run_l2book(deltas: list[BookDelta], snap: BookSnapshot) -> float:
-    book = L2Book(snap.symbol)
-    book.apply(snap)
-    apply = book.apply_delta
+def run_kernel_book(deltas: list[BookDelta], snap: BookSnapshot) -> float:
+    kernel = MarketKernel()
+    book = BookView(kernel, snap.symbol)
+    kernel.fold_one(encode(snap))
+    fold = kernel.fold_one
+    payloads = [encode(d) for d in deltas]  # the journal's bytes, as the live core has them
     t0 = time.process_time()
-    for d in deltas:
-        apply(d)
+    for payload in payloads:
+        fold(payload)
         book.best_bid  # noqa: B018 - the read is what is measured
         book.best_ask  # noqa: B018
         book.bids(5)
         book.asks(5)
     elapsed = time.process_time() - t0
     if book.stale:
-        sys.exit(f"bench/matching.py: L2Book went stale: {book.stale_reason}")
+        sys.exit(f"bench/matching.py: the kernel's book went stale: {book.stale_reason}")
     return elapsed
 
 
@@ -292,7 +298,7 @@ def run_order_book(deltas: list[BookDelta], snap: BookSnapshot) -> float:
                 asks[p] = q
             else:
                 del asks[p]
-        bids.index(0)  # best bid, then the top-5 sizes per side (the same reads as L2Book)
+        bids.index(0)  # best bid, then the top-5 sizes per side (the same reads as the kernel's)
         asks.index(0)
         [bids.index(i) for i in range(min(5, len(bids)))]
         [asks.index(i) for i in range(min(5, len(asks)))]
@@ -301,15 +307,16 @@ def run_order_book(deltas: list[BookDelta], snap: BookSnapshot) -> float:
 
 def check_same_top(deltas: list[BookDelta], snap: BookSnapshot) -> None:
     """Both books must agree, or the race is meaningless."""
-    book = L2Book(snap.symbol)
-    book.apply(snap)
+    kernel = MarketKernel()
+    book = BookView(kernel, snap.symbol)
+    kernel.fold_one(encode(snap))
     ob = OrderBook()
     for p, q in zip(snap.bid_ticks, snap.bid_lots, strict=True):
         ob.bids[p] = q
     for p, q in zip(snap.ask_ticks, snap.ask_lots, strict=True):
         ob.asks[p] = q
     for d in deltas:
-        book.apply_delta(d)
+        kernel.fold_one(encode(d))
         for p, q in zip(d.bid_ticks, d.bid_lots, strict=True):
             if q:
                 ob.bids[p] = q
@@ -325,7 +332,7 @@ def check_same_top(deltas: list[BookDelta], snap: BookSnapshot) -> None:
         [tuple(x) for x in theirs[0]],
         [tuple(x) for x in theirs[1]],
     ):
-        sys.exit("bench/matching.py: L2Book and order-book disagree on the final top 5")
+        sys.exit("bench/matching.py: the kernel and order-book disagree on the final top 5")
 
 
 def bench_book(stream: list[Event]) -> None:
@@ -333,7 +340,7 @@ def bench_book(stream: list[Event]) -> None:
     assert isinstance(snap, BookSnapshot)
     deltas = [e for e in stream if isinstance(e, BookDelta)]
     check_same_top(deltas, snap)
-    ours = best_of(lambda: run_l2book(deltas, snap))
+    ours = best_of(lambda: run_kernel_book(deltas, snap))
     theirs = best_of(lambda: run_order_book(deltas, snap))
     levels = sum(len(d.bid_ticks) + len(d.ask_ticks) for d in deltas)
     emit("book_maintenance_msgs_per_s", len(deltas) / ours, "msgs/s",
@@ -367,11 +374,11 @@ def run_replay(stream: list[Event]) -> float:
 
 
 def run_replay_reference(stream: list[Event]) -> float:
-    book = L2Book(stream[0].symbol if isinstance(stream[0], BookSnapshot) else "")
+    kernel = MarketKernel()
     t0 = time.process_time()
     for ev in stream:
         if isinstance(ev, BookSnapshot | BookDelta):
-            book.apply(ev)
+            kernel.fold_event(ev)
     return time.process_time() - t0
 
 
@@ -379,7 +386,7 @@ def bench_replay(stream: list[Event]) -> None:
     ours = best_of(lambda: run_replay(stream))
     ref = best_of(lambda: run_replay_reference(stream))
     emit("l2_replay_events_per_s", len(stream) / ours, "events/s",
-         "L2Book alone on the same stream", len(stream) / ref,
+         "the kernel's book alone on the same stream", len(stream) / ref,
          events=len(stream), trades=sum(isinstance(e, Trade) for e in stream),
          orders="2 resting orders re-quoted every 50 events, 5 ms latency")  # fmt: skip
 

@@ -9,7 +9,8 @@ back, per book event.
 
 Measurements (JSON lines, best of 3):
 - ``core_events_per_s``: input events per second through ``Loop.feed`` (decisions included),
-  against the reference ``features_events_per_s``: a lone ``FeatureEngine`` on the same events.
+  against the reference ``features_events_per_s``: the market kernel alone
+  (``MarketKernel.fold_event``, book + 8 features) on the same events.
 - ``replay_events_per_s``: recovery speed, journal events (inputs and decisions) per second.
 - ``snapshot_ms`` / ``restore_ms`` and ``snapshot_bytes``.
 """
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from asnd.core.drive import Loop, replay
-from asnd.core.features import FeatureEngine
+from asnd.core.kernel import MarketKernel
 from asnd.core.portfolio import CoreConfig, DaemonState
 from asnd.core.slot import SlotConfig
 from bench._common import best_of, emit
@@ -80,9 +81,9 @@ def main() -> None:
         loops.append(loop)
 
     def features_only() -> None:
-        engine = FeatureEngine("XRPUSDT")
+        kernel = MarketKernel()
         for event in stream:
-            engine.on_event(event)
+            kernel.fold_event(event)
 
     t_core, t_features = best_of(3, core, features_only)
     n = len(stream)

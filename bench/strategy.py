@@ -5,7 +5,8 @@ Measurements (JSON lines via ``bench._common.emit``, each with the peak RSS so f
 1. ``strategy_rows_per_s``: the six champions of ``etc/strategies`` (signal and size) over the
    feature columns of a long Bybit-shaped stream (the real XRPUSDT snapshot continued by
    ``bench.matching.synthetic_stream``'s seeded deltas and trades, features from
-   ``compute_features``), through ``CompiledStrategy.evaluate_batch`` (the column kernel).
+   ``frame_from_events``: the kernel's rows), through ``CompiledStrategy.evaluate_batch``
+   (the column kernel).
    One row is one champion's signal and size on one feature row. Reference in the same run:
    the numpy closures it replaced (``tests/core/strategy/reference_closures.py``,
    ``compile_vector`` per tree). Goal: ratio >= 1.0 (issue 15).
@@ -18,8 +19,9 @@ Measurements (JSON lines via ``bench._common.emit``, each with the peak RSS so f
    the same for the six (tiny) champions, where the call's fixed cost dominates.
 4. ``strategy_kernel_first_call_s``: the first evaluation in this process (numba compiles, or
    loads its on-disk cache); untimed elsewhere.
-5. ``features.incremental_update_per_book_event`` and ``features.batch_rows_per_s`` on the
-   real Bybit archive's events (goal: all features under 5 us per book event).
+
+The features themselves (journal bytes -> book -> eight features in the kernel) are measured
+by ``bench.market``.
 
 Run: ``python -m bench.strategy``.
 """
@@ -27,14 +29,13 @@ Run: ``python -m bench.strategy``.
 from __future__ import annotations
 
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from asnd.core.book import L2Book, Update
-from asnd.core.features import FEATURE_NAMES, FeatureState, compute_features
+from asnd.core.features import FEATURE_NAMES
+from asnd.core.kernel.frame import frame_from_events
 from asnd.core.kernel.strategy import run_rows
 from asnd.core.strategy import (
     OPERATORS,
@@ -51,18 +52,12 @@ from asnd.core.strategy import (
 )
 from bench._common import best_of, emit
 from bench.matching import real_snapshot, synthetic_stream
-from journal.bybit_archive import read_archive
-from journal.events import BUY, SELL, BookDelta, BookSnapshot, Event, Trade
 from tests.core.strategy import reference_closures as ref
 
 BENCH = "strategy"
 REPO = Path(__file__).resolve().parents[1]
 CHAMPIONS = sorted((REPO / "etc" / "strategies").glob("champion_*.json"))
 DELTAS = 100_000
-ARCHIVES = [
-    REPO.parent / "shared" / "data" / "bybit" / "xrpusdt-ob500.data.zip",
-    REPO.parent.parent / "shared" / "data" / "bybit" / "xrpusdt-ob500.data.zip",
-]
 
 
 def tree_of_size(nodes: int, seed: int) -> Node:
@@ -86,7 +81,7 @@ def tree_of_size(nodes: int, seed: int) -> Node:
 
 def bench_champions_over_columns() -> None:
     stream = synthetic_stream(real_snapshot(), DELTAS, seed=11)
-    matrix = np.ascontiguousarray(compute_features(stream).values)
+    matrix = np.ascontiguousarray(frame_from_events(stream).values)
     docs = [parse_strategy(p.read_bytes()) for p in CHAMPIONS]
     kernels = [compile_strategy(d) for d in docs]
     old = [(ref.compile_vector(d.signal), ref.compile_vector(d.size)) for d in docs]
@@ -193,74 +188,9 @@ def bench_live() -> None:
          ratio=round(t_old / t_new, 2))  # fmt: skip
 
 
-def bench_features(events: list[Event], source: str) -> None:
-    book_events = [e for e in events if isinstance(e, BookSnapshot | BookDelta)]
-    trades = [e for e in events if isinstance(e, Trade)]
-    symbol = book_events[0].symbol
-    replays = max(1, 40_000 // len(events))
-
-    def book_only() -> None:
-        for _ in range(replays):
-            book = L2Book(symbol)
-            for e in events:
-                if isinstance(e, BookSnapshot | BookDelta):
-                    book.apply(e)
-
-    def book_and_features() -> None:
-        for _ in range(replays):
-            book = L2Book(symbol)
-            state = FeatureState()
-            for e in events:
-                if isinstance(e, BookSnapshot | BookDelta):
-                    state.on_book(book, snapshot=book.apply(e) is Update.SNAPSHOT)
-                elif isinstance(e, Trade):
-                    state.on_trade(e)
-
-    n_book = len(book_events) * replays
-    base, full = best_of(5, book_only, book_and_features)
-    per_event_us = (full - base) / n_book * 1e6
-    emit(BENCH, "features.incremental_update_per_book_event", value=round(per_event_us, 3),
-         unit="us", source=source, book_events=len(book_events), trades=len(trades),
-         reference="L2Book.apply per book event (us)",
-         reference_value=round(base / n_book * 1e6, 3),
-         ratio=round((full - base) / base, 3), goal_us=5,
-         note="all 8 features; trade updates included, book apply excluded")  # fmt: skip
-
-    def batch_features() -> None:
-        compute_features(events * replays, symbol=symbol)
-
-    (batch,) = best_of(3, batch_features)
-    emit(BENCH, "features.batch_rows_per_s", value=round(n_book / batch), unit="rows/s",
-         source=source, reference="incremental rows/s (book + features)",
-         reference_value=round(n_book / full), ratio=round(full / batch, 2))  # fmt: skip
-
-
-def with_trades(events: list[Event], seed: int = 7) -> list[Event]:
-    """The archive's events with a seeded taker trade after about one book event in four
-    (order-book archives carry no trades), so the trade path is measured too."""
-    rng = random.Random(seed)
-    out: list[Event] = []
-    for e in events:
-        out.append(e)
-        if isinstance(e, BookDelta) and rng.random() < 0.25:
-            side = BUY if rng.random() < 0.5 else SELL
-            price = e.bid_ticks[0] if e.bid_ticks else 19537
-            out.append(
-                Trade(0, e.ts_local_ns, e.symbol, "t", side, price, rng.randrange(1, 5000), 0)
-            )
-    return out
-
-
 def main() -> None:
     bench_champions_over_columns()
     bench_live()
-    archive = next((p for p in ARCHIVES if p.is_file()), None)
-    if archive is None:
-        print(f"real archive not found at {ARCHIVES[0]}; skipping its measurement", file=sys.stderr)
-        return
-    events = list(read_archive(archive))
-    bench_features(events, "bybit xrpusdt-ob500 archive")
-    bench_features(with_trades(events), "bybit archive + seeded trades after 1 in 4 deltas")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@ genome Chimera calibrated to the real journal.
 
 The market is seeded with the run's seed, so every individual meets the same agents (common
 random numbers: differences in fitness come from the strategies, not from luck). Each step
-the market moves, the strategy sees the incremental features (``FeatureEngine``, the live
-path), decides under the execution policy of ``evolution.fitness`` and sends an IOC at the
-touch into the market, where it does move prices and the agents react. Equity is marked at
-the mid after every step and scored with ``ttt_score``.
+the market moves, the strategy sees the features of the market kernel, folded one event at a
+time as live (``MarketKernel.fold_event``), decides under the execution policy of
+``evolution.fitness`` and sends an IOC at the touch into the market, where it does move
+prices and the agents react. Equity is marked at the mid after every step and scored with
+``ttt_score``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from asnd.core.agent_market import AgentMarket, Genome, SimConfig
-from asnd.core.features import FEATURE_NAMES, FeatureConfig, FeatureEngine
+from asnd.core.features import FEATURE_NAMES, FeatureConfig
+from asnd.core.kernel import MarketKernel
 from asnd.core.strategy import StrategyDocument, compile_strategy
 from evolution.fitness import TradingRules, decisions_from_outputs, ttt_score
-from journal.events import Event, Fill
+from journal.events import BookDelta, BookSnapshot, Event, Fill, Trade
 
 __all__ = ["AdversarialSetup", "adversarial_fitness"]
 
@@ -41,7 +43,8 @@ def adversarial_fitness(
     """TTT fitness of ``doc`` over ``setup.steps`` steps of the agent market."""
     compiled = compile_strategy(doc, FEATURE_NAMES)
     market = AgentMarket(setup.sim, setup.genome, setup.seed)
-    engine = FeatureEngine(setup.sim.symbol, setup.features)
+    symbol = setup.sim.symbol
+    kernel = MarketKernel(setup.features, row_capacity=1)  # one event per call
     equity_x2 = np.zeros(setup.steps, dtype=np.int64)
     cash = rules.capital_tick_lots
     pos = 0
@@ -57,9 +60,10 @@ def adversarial_fitness(
                 cash -= e.side * notional + -((-notional * rules.fee_ppm) // 1_000_000)
                 pos += e.side * e.qty_lots
                 continue
-            r = engine.on_event(e)
-            if r is not None:
-                row = r
+            if isinstance(e, BookSnapshot | BookDelta | Trade) and e.symbol == symbol:
+                r = kernel.fold_event(e)
+                if r is not None:
+                    row = r
 
     step_ns = setup.sim.step_ns
     feed(market.step(0))  # the opening snapshot

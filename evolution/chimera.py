@@ -1,7 +1,7 @@
 """Chimera: CMA-ES finds the agent-market genome whose stylized facts match a real journal's.
 
 Stylized facts (``facts_of``), measured the same way on the journal and on a simulated run
-(both through ``asnd.core.features.compute_features``; a tick is a feature row = a valid
+(both through the market kernel, ``asnd.core.kernel.frame``; a tick is a feature row = a valid
 book update, one per agent-market step):
 
 ==================== =====================================================================
@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asnd.core.agent_market import AgentMarket, Genome, SimConfig
-from asnd.core.features import compute_features
+from asnd.core.kernel.frame import frame_from_events
 from evolution.evaluate import EvaluationMap
 from journal.events import Event, Trade
 from journal.texttable import render_table
@@ -92,7 +92,7 @@ def facts_of(events: Iterable[Event], symbol: str | None = None) -> StylizedFact
                 sizes.append(e.qty_lots)
             yield e
 
-    frame = compute_features(watch(events), symbol)
+    frame = frame_from_events(watch(events), symbol)
     if len(frame) < 10:
         raise ChimeraError(f"only {len(frame)} book rows: too few to measure stylized facts")
     mid = frame.mid_x2_ticks.astype(np.float64)

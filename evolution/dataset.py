@@ -30,7 +30,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.features import FEATURE_NAMES, FeatureConfig, compute_features, forward_returns
+from asnd.core.features import FEATURE_NAMES, FeatureConfig, forward_returns
+from asnd.core.kernel.frame import frame_from_events
 from journal.errors import JournalError
 from journal.events import BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 from journal.reader import JournalReader
@@ -133,7 +134,7 @@ def cache_key(
 
 @dataclass(slots=True)
 class _Watch:
-    """Sees the events ``compute_features`` consumes: instrument rules and trade count."""
+    """Sees the events the kernel folds: instrument rules and trade count."""
 
     info: dict[str, InstrumentInfo]
     trades: dict[str, int]
@@ -189,7 +190,7 @@ def _compute(
     rows = 0
     for journal in journals:
         watch = _Watch({}, {})
-        frame = compute_features(watch.through(read_market(journal, symbol)), symbol, config)
+        frame = frame_from_events(watch.through(read_market(journal, symbol)), symbol, config)
         if watch.events == 0:
             raise DatasetError(
                 f"journal {journal}: no market events"

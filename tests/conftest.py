@@ -28,6 +28,19 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 _WORKTREE_SHARED_DATA = REPO.parent.parent / "shared" / "data"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook starts the workers
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile (or load) the kernel once, before any test, into the cache beside the source
+    that every subprocess the suite starts shares: a daemon started by a test then loads it
+    in seconds instead of compiling for a minute inside its READY timeout. Under xdist only
+    the controller does it (the workers then load the cache like any other process)."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1" or hasattr(session.config, "workerinput"):
+        return
+    from asnd.kernel_cache import warm_up
+
+    warm_up()
+
+
 def _shared_data() -> Path:
     env = os.environ.get("ASN_SHARED_DATA")
     for path in (Path(env) if env else None, SHARED_DATA, _WORKTREE_SHARED_DATA):

@@ -141,7 +141,8 @@ def test_every_setting_appears_in_the_default_file_and_is_documented() -> None:
         ),
         (
             ('kind = "sim"', 'kind = "binance"'),
-            'venue.kind: expected one of "sim", "bybit-testnet", "bybit", got "binance"',
+            'venue.kind: expected one of "sim", "bybit-testnet", "bybit", "bybit-paper", '
+            'got "binance"',
         ),
         (("fsync = true", 'fsync = "yes"'), 'journal.fsync: expected true or false, got "yes"'),
         (

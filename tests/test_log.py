@@ -159,3 +159,15 @@ def test_short_values_are_not_registered_as_secrets() -> None:
 def test_unknown_level_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="log level must be one of debug, info, warning, error"):
         configure_logging("json", "verbose", stream=io.StringIO())
+
+
+def test_http_clients_log_a_line_per_request_only_at_debug() -> None:
+    """httpx logs every request at INFO: on Bybit several lines per order (found running the
+    daemon end to end, issue 13). At ``info`` only their warnings pass; ``debug`` shows all."""
+    for level, shown in (("info", ["HTTP 503"]), ("debug", ["HTTP Request: GET", "HTTP 503"])):
+        out = io.StringIO()
+        configure_logging("json", level, stream=out)
+        logging.getLogger("httpx").info("HTTP Request: GET")
+        logging.getLogger("httpx").warning("HTTP 503")
+        events = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
+        assert events == shown

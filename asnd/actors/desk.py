@@ -119,7 +119,7 @@ class Desk:
             )
             slots.append(row)
         books: list[BookStatus] = []
-        for symbol in sorted(state.engines):
+        for symbol in sorted(state.books):
             book = state.book(symbol)
             seen = health.book_ns.get(symbol)
             books.append(

@@ -13,7 +13,9 @@ an input on the core's inbox, to be journaled and applied like market data:
 - ``OrderRejectedError`` becomes ``OrderRejected``; ``NeedsHumanError`` halts trading
   (``TradingHalted``) with the venue's reason: keys, permissions and IP bans need a person.
 - While the daemon shuts down (``draining``), new orders are not sent: each is answered with
-  an ``OrderRejected`` (code ``DRAINING``) so the journal says why; cancels still go out.
+  an ``OrderRejected`` (code ``DRAINING``) so the journal says why; cancels still go out,
+  except a cancel of an order refused that way: the venue never saw it, and asking would
+  only start a lookup that waits out the recv window before it may say "not found".
 - Cancels are retried until the venue answers (taking risk off must not give up); a cancel
   the venue refuses is resolved by a lookup, because then the order's real state matters.
 - Any other exception from the venue (a bug in an adapter, a parser's ``KeyError``, an
@@ -105,6 +107,7 @@ class Executor:
         self._queues: dict[int, trio.MemorySendChannel[OrderIntent | CancelIntent]] = {}
         self.pending = 0  # orders taken from the core and not yet answered
         self.draining = False
+        self._not_sent: set[str] = set()  # link ids refused while draining
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self._queues = {}  # the workers of an earlier run are gone with its nursery
@@ -127,6 +130,7 @@ class Executor:
         async for order in orders:
             try:
                 if isinstance(order, OrderIntent) and self.draining:
+                    self._not_sent.add(order.link_id)
                     await self._input(
                         OrderRejected(
                             0,
@@ -139,6 +143,8 @@ class Executor:
                     )
                 elif isinstance(order, OrderIntent):
                     await self.place(order)
+                elif order.link_id in self._not_sent:
+                    _log.info("cancel of an unsent order: nothing to ask", link_id=order.link_id)
                 else:
                     await self.cancel(order)
             finally:
@@ -198,7 +204,10 @@ class Executor:
             if found.slot != slot:
                 # A venue that does not know the order cannot name its slot; we can.
                 found = msgspec.structs.replace(found, slot=slot)
-            await self._input(found)
+            # The fills the lookup found before the venue's stream runs (start-up) go first,
+            # in the same submission: an order journaled as finished without its fills would
+            # never be asked about again.
+            await self._input(*self.venue.take_backlog(), found)
             return
 
     async def cancel(self, order: CancelIntent) -> None:

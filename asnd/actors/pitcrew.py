@@ -50,6 +50,10 @@ __all__ = ["NAME", "PitCrew"]
 _log = structlog.get_logger("asnd.pitcrew")
 
 DEBOUNCE_MS = 300
+#: How long the watch thread waits for a change before it looks for a stop. A cancelled
+#: pit crew waits for that thread (it cannot be interrupted), so this bounds how long the
+#: daemon's shutdown waits for it (watchfiles' default, 5 s, delayed every SIGTERM by that).
+WAKE_MS = 100
 
 #: The files the pit crew takes (evolution's ``challenger_name``).
 NAME = re.compile(r"strategy_challenger_(\d{1,6})_.*\.json")
@@ -75,7 +79,11 @@ class PitCrew:
         # Changes are grouped for at most DEBOUNCE_MS: files arrive rarely, and a short group
         # makes a half-copied file's completion a separate, later change.
         watcher = watchfiles.awatch(
-            self.directory, stop_event=stop, recursive=False, debounce=DEBOUNCE_MS
+            self.directory,
+            stop_event=stop,
+            recursive=False,
+            debounce=DEBOUNCE_MS,
+            rust_timeout=WAKE_MS,
         )
         try:
             await self.scan(sorted(await trio.to_thread.run_sync(_listing, self.directory)))

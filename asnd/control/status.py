@@ -20,7 +20,7 @@ __all__ = [
 
 
 class DaemonStatus(TypedDict):
-    venue: str  # "sim" | "bybit-testnet" | "bybit"
+    venue: str  # "sim" | "bybit-paper" | "bybit-testnet" | "bybit"
     state: str  # "starting" | "reconciling" | "trading" | "halted" | "stopping"
     uptime_s: NotRequired[float]
     # While halted: why, since when (ISO 8601 UTC) and what lifts it ("asnctl resume all").

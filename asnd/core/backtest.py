@@ -23,7 +23,7 @@ from typing import Final
 
 from asnd.core.drive import Loop
 from asnd.core.l2replay import WORST_CASE, ConstantLatency, L2Replay, LatencyModel
-from asnd.core.matching import FOK, GTC, IOC, POST_ONLY, FeeModel
+from asnd.core.matching import IOC, TIF_BY_NAME, FeeModel
 from asnd.core.portfolio import CoreConfig, DaemonState
 from journal.events import (
     CancelIntent,
@@ -34,12 +34,19 @@ from journal.events import (
     RiskVerdict,
 )
 
-__all__ = ["Backtest"]
+__all__ = ["Backtest", "replay_terms"]
 
 #: The journaled kinds the replays answer (recorded market data never needs routing).
 _ROUTED: Final = frozenset({OrderIntent, CancelIntent, RiskVerdict})
 
-_TIF = {"GTC": GTC, "IOC": IOC, "FOK": FOK, "PostOnly": POST_ONLY}
+
+def replay_terms(intent: OrderIntent) -> tuple[int, int]:
+    """(price_ticks, tif) an ``L2Replay`` is given for ``intent``: a market order is an IOC
+    without a limit (price 0), whatever its protection price; an unknown tif is -1 (the
+    replay rejects it). One rule for backtests, shadows and paper trading."""
+    if intent.order_type == "market":
+        return 0, IOC
+    return intent.price_ticks, TIF_BY_NAME.get(intent.tif, -1)
 
 
 class Backtest:
@@ -111,8 +118,7 @@ class Backtest:
         if isinstance(intent, OrderIntent):
             oid = len(self._order_ids) + 1
             self._order_ids[intent.link_id] = oid
-            price = 0 if intent.order_type == "market" else intent.price_ticks
-            tif = IOC if intent.order_type == "market" else _TIF.get(intent.tif, -1)
+            price, tif = replay_terms(intent)
             return self._answers(
                 replay.submit(
                     ts, oid, intent.slot, intent.link_id, intent.side, price, intent.qty_lots, tif

@@ -1,8 +1,9 @@
 """L2 replay: our orders against recorded market data, for backtests and shadow challengers.
 
-External liquidity is the recorded L2 book (``BookSnapshot``/``BookDelta``, kept in an
-``L2Book``) and the recorded public ``Trade``s. Our orders never enter the recorded market;
-the replay estimates what would have happened to them. Use::
+External liquidity is the recorded L2 book (``BookSnapshot``/``BookDelta``, folded by the
+market kernel in a one-symbol ``MarketKernel`` of its own, read through a ``BookView``) and
+the recorded public ``Trade``s. Our orders never enter the recorded market; the replay
+estimates what would have happened to them. Use::
 
     replay = L2Replay("XRPUSDT", queue=WORST_CASE, latency=ConstantLatency(2_000_000))
     for event in journal:                       # market events, in journal order
@@ -53,7 +54,7 @@ Assumptions, and which way each biases results
    (the crossing order might not have been sent had we been there).
 8. Fills are at our limit price for resting orders and at the displayed level prices for
    takers; fees come from the same ``FeeModel`` as the engine.
-9. A gap in the deltas makes the book stale (``L2Book``'s rules): until the next snapshot a
+9. A gap in the deltas makes the book stale (the kernel's book rules): until the next snapshot a
    marketable order finds nothing to take (its IOC/FOK part is cancelled, a GTC rests),
    while public trades still advance and fill resting orders. A snapshot keeps each resting
    order's queue estimate, clamped to the size then displayed. Pessimistic for takers
@@ -62,13 +63,15 @@ Assumptions, and which way each biases results
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from asnd.core.book import L2Book
+from asnd.core.kernel import BadMarketRecord, MarketKernel
+from asnd.core.kernel.views import BookView
 from asnd.core.matching import (
     FOK,
     GTC,
@@ -83,6 +86,7 @@ from asnd.core.matching import (
     REJECT_WOULD_CROSS,
     FeeModel,
 )
+from journal.codec import encode
 from journal.events import (
     BUY,
     SELL,
@@ -201,7 +205,11 @@ class L2Replay:
         if queue not in (WORST_CASE, PROPORTIONAL):
             raise ValueError(f"queue model must be {WORST_CASE!r} or {PROPORTIONAL!r}")
         self.symbol = symbol
-        self.book = L2Book(symbol)
+        # Its own kernel, not the fold's: orders must see the book before and after each
+        # delta at the levels where they rest (``_on_delta``), and the backtest folds its
+        # state first (see ``asnd.core.backtest``).
+        self._market = MarketKernel(row_capacity=1)  # one event per call
+        self.book = BookView(self._market, symbol)
         self._proportional = queue == PROPORTIONAL
         self._latency = latency or ConstantLatency(0)
         self._cancel_latency = cancel_latency or self._latency
@@ -228,14 +236,14 @@ class L2Replay:
             if self._orders or self._used:
                 self._on_delta(event)
             else:
-                self.book.apply(event)
+                self._apply(event)
             if self._orders:
                 out += self._crossed_by_book(ts)
         elif isinstance(event, Trade):
             if self._orders:
                 out += self._on_trade(ts, event)
         elif isinstance(event, BookSnapshot):
-            self.book.apply(event)
+            self._apply(event)
             self._used.clear()
             self._traded.clear()
             for o in self._orders.values():
@@ -243,6 +251,11 @@ class L2Replay:
             if self._orders:
                 out += self._crossed_by_book(ts)
         return out
+
+    def _apply(self, event: BookSnapshot | BookDelta) -> None:
+        # A record the kernel cannot fold is the core's anomaly to note; the book stays.
+        with contextlib.suppress(BadMarketRecord):
+            self._market.fold_one(encode(event))
 
     def submit(  # noqa: PLR0917 - the engine's submit shape, so callers can switch
         self,
@@ -403,13 +416,13 @@ class L2Replay:
         hit_b = watch_b.intersection(d.bid_ticks) if watch_b else set()
         hit_a = watch_a.intersection(d.ask_ticks) if watch_a else set()
         if not hit_b and not hit_a:
-            book.apply(d)
+            self._apply(d)
             return
         new_b = dict(zip(d.bid_ticks, d.bid_lots, strict=True)) if hit_b else {}
         new_a = dict(zip(d.ask_ticks, d.ask_lots, strict=True)) if hit_a else {}
         before = [(BUY, p, book.bid_size_at(p), new_b[p]) for p in sorted(hit_b)]
         before += [(SELL, p, book.ask_size_at(p), new_a[p]) for p in sorted(hit_a)]
-        book.apply(d)
+        self._apply(d)
         if book.stale:
             return
         used, traded = self._used, self._traded

@@ -45,7 +45,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from asnd.core.book import L2Book
 from asnd.core.brakes import (
     DAILY_LOSS,
     DRAWDOWN,
@@ -56,14 +55,18 @@ from asnd.core.brakes import (
     slot_brake,
     utc_day,
 )
-from asnd.core.features import FeatureConfig, FeatureEngine
+from asnd.core.features import FeatureConfig, FeatureRow
 from asnd.core.halts import HaltKind, halt_text, resume_refusal
 from asnd.core.instrument import Instrument
+from asnd.core.kernel import BadMarketRecord, MarketKernel
+from asnd.core.kernel.layout import O_ASK_PRICE, O_BID_PRICE, O_VALID
+from asnd.core.kernel.views import BookView
 from asnd.core.ledger import FeeSchedule
 from asnd.core.link_id import owns
 from asnd.core.slot import Slot, SlotConfig, SlotStatus
 from asnd.core.state_codec import SNAPSHOT_SCHEMA, SnapshotError, encode_state, load_state
 from asnd.core.watchtower import RiskLimits, Watchtower
+from journal.codec import encode
 from journal.events import (
     BookDelta,
     BookSnapshot,
@@ -119,7 +122,10 @@ class DaemonState:
         self.config = config
         self.slots = [Slot(i, c, config.fees) for i, c in enumerate(config.slots)]
         symbols = sorted({c.symbol for c in config.slots})
-        self.engines = {s: FeatureEngine(s, config.features) for s in symbols}
+        #: The market kernel: every traded symbol's book and features (one per symbol, shared
+        #: by everything that reads them); ``books`` are views of its books.
+        self.market = MarketKernel(config.features, row_capacity=1)  # one event per call
+        self.books = {s: BookView(self.market, s) for s in symbols}
         self.by_symbol = {s: [x for x in self.slots if x.symbol == s] for s in symbols}
         self.instruments: dict[str, Instrument] = {}
         #: Last valid (best bid, best ask) per symbol: the marks while a book is stale.
@@ -154,9 +160,8 @@ class DaemonState:
         """Whether ``link_id`` is of this journal's namespace (``asnd.core.link_id.owns``)."""
         return owns(link_id, self.link_namespace)
 
-    def book(self, symbol: str) -> L2Book | None:
-        engine = self.engines.get(symbol)
-        return None if engine is None else engine.book
+    def book(self, symbol: str) -> BookView | None:
+        return self.books.get(symbol)
 
     def equity_e8(self, slot: Slot) -> int | None:
         """The slot's equity at the conservative mark (None before it can be marked)."""
@@ -212,7 +217,7 @@ class DaemonState:
 
     def _on_instrument(self, event: Event) -> list[Event]:
         assert isinstance(event, InstrumentInfo)
-        if event.symbol not in self.engines:
+        if event.symbol not in self.books:
             return []
         try:
             instrument = Instrument.from_info(event)
@@ -228,17 +233,19 @@ class DaemonState:
 
     def _on_book(self, event: Event) -> list[Event]:
         assert isinstance(event, BookSnapshot | BookDelta)
-        engine = self.engines.get(event.symbol)
-        if engine is None:
+        book = self.books.get(event.symbol)
+        if book is None:
             return []
         slots = self.by_symbol[event.symbol]
         if self._daily:
             roll_days(self, slots, event.ts_local_ns)
-        row = engine.on_event(event)
-        book = engine.book
-        bid, ask = book.best_bid, book.best_ask
-        if row is not None and bid is not None and ask is not None:  # a row: two-sided book
-            self.touch[event.symbol] = (bid[0], ask[0])
+        row: FeatureRow | None = None
+        market = self.market
+        if self._fold(event):
+            ints = market.rows.ints[0].tolist()
+            if ints[O_VALID]:  # features were computed: the book is valid and two-sided
+                row = tuple(market.rows.values[0].tolist())
+                self.touch[event.symbol] = (ints[O_BID_PRICE], ints[O_ASK_PRICE])
         # First every marked slot's death and brakes, then the models: a slot that dies on
         # this event does not get to speak, one that brakes (or all, for the daemon's brake)
         # does not trade on it.
@@ -274,17 +281,24 @@ class DaemonState:
 
     def _on_trade(self, event: Event) -> list[Event]:
         assert isinstance(event, Trade)
-        engine = self.engines.get(event.symbol)
-        if engine is not None:
-            engine.on_event(event)
+        if event.symbol in self.books:
+            self._fold(event)
         return []
 
     def _on_book_stale(self, event: Event) -> list[Event]:
         assert isinstance(event, BookStale)
-        engine = self.engines.get(event.symbol)
-        if engine is not None:
-            engine.book.mark_stale(event.reason)
+        if event.symbol in self.books:
+            self.market.mark_stale(event.symbol, event.reason)
         return []
+
+    def _fold(self, event: Event) -> int:
+        """One market event into the kernel: the rows it wrote (``market.rows``). A record the
+        kernel cannot fold (a value outside int64) is an anomaly and changes nothing."""
+        try:
+            return self.market.fold_one(encode(event))
+        except BadMarketRecord as exc:
+            self._note(f"{type(event).__name__} seq {event.seq} not folded: {exc}")
+            return 0
 
     # ---------------------------------------------------------------- death and reduction
 
@@ -579,16 +593,23 @@ class DaemonState:
             slot.finish(event.link_id, event.status, owed)
         return []
 
-    def _on_position(self, event: Event) -> list[Event]:
-        assert isinstance(event, PositionReconciled)
+    def position_mismatch(self, event: PositionReconciled) -> str | None:
+        """Why the venue's position of ``event.symbol`` is not the sum of our slots' there
+        (None when they agree)."""
         slots = self.by_symbol.get(event.symbol, [])
         ours = sum(s.ledger.position_lots for s in slots if s.ledger is not None)
-        if ours == event.position_lots or self.watchtower.halted:
-            return []
-        reason = halt_text(
+        if ours == event.position_lots:
+            return None
+        return halt_text(
             HaltKind.POSITION_MISMATCH,
             f"{event.symbol}: venue {event.position_lots} lots, slots {ours} lots",
         )
+
+    def _on_position(self, event: Event) -> list[Event]:
+        assert isinstance(event, PositionReconciled)
+        reason = self.position_mismatch(event)
+        if reason is None or self.watchtower.halted:
+            return []
         return [TradingHalted(0, event.ts_local_ns, reason)]
 
     def _on_fill(self, event: Event) -> list[Event]:

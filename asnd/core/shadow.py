@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from asnd.core.backtest import Backtest
-from asnd.core.book import L2Book
+from asnd.core.kernel.views import BookView
 from asnd.core.l2replay import LatencyModel
 from asnd.core.portfolio import CoreConfig
 from asnd.core.slot import SlotConfig
@@ -39,7 +39,7 @@ __all__ = ["MARKET_KINDS", "Shadow", "book_snapshot"]
 MARKET_KINDS = (BookSnapshot, BookDelta, Trade, BookStale)
 
 
-def book_snapshot(symbol: str, book: L2Book, ts_local_ns: int) -> BookSnapshot:
+def book_snapshot(symbol: str, book: BookView, ts_local_ns: int) -> BookSnapshot:
     """The live book's current levels as a snapshot (seq 0: never journaled)."""
     bid_n, ask_n = book.depth
     bids, asks = book.bids(bid_n), book.asks(ask_n)
@@ -69,7 +69,7 @@ class Shadow:
         self.backtest = Backtest(config, latency=latency)
         self._feed(StrategyLoaded(0, 0, 0, strategy_id, "", "shadow", document))
 
-    def start(self, info: InstrumentInfo | None, book: L2Book | None, ts_local_ns: int) -> None:
+    def start(self, info: InstrumentInfo | None, book: BookView | None, ts_local_ns: int) -> None:
         """Seed with the live instrument and book, so the shadow trades from now on."""
         if info is not None:
             self._feed(info)

@@ -39,10 +39,10 @@ from typing import Literal
 
 import msgspec
 
-from asnd.core.book import L2Book
 from asnd.core.brakes import NO_BRAKES, BrakeLimits, BrakeState, HaltNote
 from asnd.core.features import FeatureRow
 from asnd.core.instrument import E8, Instrument
+from asnd.core.kernel.views import BookView
 from asnd.core.ledger import FeeSchedule, Ledger, LedgerState, conservative_mark
 from asnd.core.link_id import make_link_id
 from asnd.core.strategy import (
@@ -315,7 +315,7 @@ class Slot:
     # ------------------------------------------------------------------------------ policy
 
     def on_row(
-        self, trigger: Event, row: FeatureRow, book: L2Book, *, may_trade: bool, prefix: str
+        self, trigger: Event, row: FeatureRow, book: BookView, *, may_trade: bool, prefix: str
     ) -> list[Event]:
         """The slot's decisions on one feature row of its symbol (see the module doc)."""
         strategy = self.strategy
@@ -333,7 +333,7 @@ class Slot:
         return out
 
     def _trade(
-        self, trigger: Event, signal: float, size: float, book: L2Book, prefix: str
+        self, trigger: Event, signal: float, size: float, book: BookView, prefix: str
     ) -> list[Event]:
         ledger, sizing, strategy = self.ledger, self._sizing, self.strategy
         best_bid, best_ask = book.best_bid, book.best_ask

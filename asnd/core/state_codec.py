@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from asnd.core.book import L2Book
 from asnd.core.brakes import BrakeState, HaltNote
-from asnd.core.features.incremental import FeatureWindows
 from asnd.core.instrument import Instrument
+from asnd.core.kernel.views import FeatureWindows, export_windows, load_windows, restore_book
 from asnd.core.slot import SlotState
 
 if TYPE_CHECKING:
@@ -85,12 +84,11 @@ _head_decoder: Final = msgspec.msgpack.Decoder(_Head)
 def encode_state(state: DaemonState) -> bytes:
     """The state as snapshot bytes."""
     books = []
-    for symbol, engine in state.engines.items():
-        bids, asks = engine.book.levels()
-        stale = engine.book.stale_reason if engine.book.stale else None
-        books.append(
-            _BookData(symbol, engine.book.update_id, stale, bids, asks, engine.state.export())
-        )
+    for symbol, book in state.books.items():
+        bids, asks = book.levels()
+        stale = book.stale_reason if book.stale else None
+        windows = export_windows(state.market, symbol)
+        books.append(_BookData(symbol, book.update_id, stale, bids, asks, windows))
     instruments = [
         _InstrumentData(i.symbol, i.tick_size, i.lot_size, i.min_qty_lots, i.min_notional_e8)
         for i in state.instruments.values()
@@ -153,11 +151,12 @@ def _load(state: DaemonState, data: _Snapshot) -> None:
             if error:
                 raise ValueError(error)
     for book in data.books:
-        engine = state.engines[book.symbol]
-        engine.book = L2Book.restore(
-            book.symbol, book.update_id, book.bids, book.asks, book.stale_reason
+        if book.symbol not in state.books:
+            raise KeyError(book.symbol)
+        restore_book(
+            state.market, book.symbol, book.update_id, book.bids, book.asks, book.stale_reason
         )
-        engine.state.load(book.features)
+        load_windows(state.market, book.symbol, book.features)
     state.touch = {s: (b, a) for s, b, a in data.touch}
     for slot, slot_state in zip(state.slots, data.slots, strict=True):
         error = slot.load(slot_state)

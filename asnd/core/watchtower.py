@@ -34,9 +34,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from asnd.core.book import L2Book
 from asnd.core.brakes import NO_BRAKES, BrakeLimits, BrakeState, HaltNote
 from asnd.core.instrument import E8
+from asnd.core.kernel.views import BookView
 from asnd.core.link_id import make_link_id
 from asnd.core.slot import Slot, SlotStatus, cancel_intent, side_of
 from journal.events import (
@@ -114,7 +114,7 @@ class Watchtower:
 
     # -------------------------------------------------------------------------------- review
 
-    def review(self, intent: OrderIntent, slot: Slot | None, book: L2Book | None) -> RiskVerdict:
+    def review(self, intent: OrderIntent, slot: Slot | None, book: BookView | None) -> RiskVerdict:
         """The verdict on a journaled intent (already registered in ``slot.orders``)."""
         reason = self._refusal(intent, slot, book)
         return RiskVerdict(
@@ -124,7 +124,7 @@ class Watchtower:
     def review_cancel(self, intent: CancelIntent) -> RiskVerdict:
         return RiskVerdict(0, intent.ts_local_ns, intent.slot, intent.seq, True, "cancel")
 
-    def _refusal(self, intent: OrderIntent, slot: Slot | None, book: L2Book | None) -> str:
+    def _refusal(self, intent: OrderIntent, slot: Slot | None, book: BookView | None) -> str:
         if slot is None:
             return f"unknown slot {intent.slot}"
         if intent.link_id in slot.liquidations:

@@ -10,8 +10,9 @@ it folded, after the fact.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Final, Self
 
 import trio
 from prometheus_client import CollectorRegistry, Counter
@@ -27,6 +28,7 @@ from asnd.venues.base import (
 )
 from journal.events import (
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderIntent,
@@ -167,6 +169,27 @@ class MeteredVenue:
         self.name = venue.name
         self._metrics = metrics
         self._place, self._cancel, self._lookup = (metrics.children[op] for op in VENUE_OPS)
+
+    async def __aenter__(self) -> Self:
+        await self.venue.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.venue.__aexit__(exc_type, exc, tb)
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None:
+        self.venue.remember_fills(exec_ids)
+
+    def take_backlog(self) -> list[Event]:
+        return self.venue.take_backlog()
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]:
+        return await self.venue.missed_fills(since_ns)
 
     async def run(
         self,

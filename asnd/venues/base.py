@@ -1,7 +1,21 @@
 """The venue interface: what every venue (Bybit, the simulated agent market, the local
 Bybit-compatible test venue's client) offers the daemon. Kept as small as httpx's transport.
 
-A venue is a long-running service plus a few request/response calls:
+A venue is an async context, a long-running service and a few request/response calls:
+
+- ``async with venue:`` opens what the venue owns (Bybit: its HTTP client, the server-time
+  offset) and closes it on the way out, also on cancellation and errors. The daemon holds it
+  open for its whole life: start-up (instruments, reconciliation), trading and the drain.
+  Every other call is made inside it.
+- ``remember_fills(exec_ids)``: the fills the journal already holds, told at start-up, so a
+  start-up lookup or a stream catch-up never journals one of them again;
+- ``take_backlog()``: what requests found before ``run`` had a channel to say it on (a
+  start-up lookup's fills), for the daemon to journal before it compares positions;
+- ``missed_fills(since_ns)``: our executions since then that the fill memory does not hold:
+  at start-up, fills the previous run never journaled (killed between the venue's fill and
+  its frame reaching the journal), of orders the journal already counts as finished.
+
+A venue that owns nothing outside ``run`` and remembers nothing inherits ``VenueDefaults``.
 
 - ``run(emit, task_status=...)`` streams everything the venue tells us as journal events on
   ``emit`` until cancelled: market data (``BookSnapshot``, ``BookDelta``, ``Trade``), feed
@@ -32,13 +46,16 @@ Exception tree (policy is encoded in the type, like freqtrade's)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 import trio
 
+from asnd.core.slot import WorkingOrder
 from journal.events import (
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderIntent,
@@ -54,6 +71,8 @@ __all__ = [
     "OrderRejectedError",
     "RetryableVenueError",
     "EmbeddedVenue",
+    "JournaledVenue",
+    "VenueDefaults",
     "Venue",
     "VenueError",
 ]
@@ -101,6 +120,21 @@ class Venue(Protocol):
 
     name: str
 
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None: ...
+
+    def take_backlog(self) -> list[Event]: ...
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]: ...
+
     async def run(
         self,
         emit: trio.MemorySendChannel[Event],
@@ -121,6 +155,32 @@ class Venue(Protocol):
     ) -> tuple[list[OrderReconciled], list[PositionReconciled]]: ...
 
 
+class VenueDefaults:
+    """The protocol's parts a venue that owns no connection outside ``run`` and keeps no
+    memory of fills does not need (the sim, test doubles): entering and leaving do nothing,
+    there is no fill memory to seed and never a backlog."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None:
+        return None
+
+    def take_backlog(self) -> list[Event]:
+        return []
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]:
+        return []
+
+
 @runtime_checkable
 class EmbeddedVenue(Protocol):
     """A venue that lives and dies with the daemon (the sim). A real venue keeps our
@@ -129,3 +189,13 @@ class EmbeddedVenue(Protocol):
 
     def carry_over(self, positions: dict[str, tuple[int, int]]) -> None:
         """Take over ``{symbol: (lots, avg_price_ticks)}`` that the journal says we hold."""
+
+
+@runtime_checkable
+class JournaledVenue(Protocol):
+    """A venue whose state is a function of the journal (paper trading): after a restart it
+    is told the working orders the journal's fold holds, as an ``EmbeddedVenue`` is told the
+    positions, and keeps them working."""
+
+    def resume_orders(self, orders: Sequence[tuple[int, str, WorkingOrder]]) -> None:
+        """Take over ``(slot, symbol, order)`` for every working order of the fold."""

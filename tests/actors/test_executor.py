@@ -18,11 +18,13 @@ import trio
 import trio.testing
 
 from asnd.actors.executor import MAX_REASON, Executor
+from asnd.venues.base import VenueDefaults
 from asnd.venues.sim import SimVenue
 from journal.events import (
     BUY,
     CancelIntent,
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderCancelled,
@@ -80,7 +82,7 @@ class Inputs:
         return self.of(link_id)
 
 
-class FaultyVenue:
+class FaultyVenue(VenueDefaults):
     """The real sim venue with scripted faults: ``place_faults[link_id]`` is raised once by
     the place of that order, each of ``cancel_faults``/``lookup_faults`` by the next call.
 
@@ -292,3 +294,54 @@ async def test_keyboard_interrupt_is_not_taken_for_a_venue_failure(
             await executor.place(intent("e-1"))
         assert [type(e) for e in inputs.offered] == [OrderSent]
         assert venue.lookups == []
+
+
+async def test_draining_refuses_new_orders_and_never_asks_the_venue_to_cancel_them(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Found end to end on Bybit (issue 13): at SIGTERM the drain cancels every order the
+    slot holds, including one approved but not yet sent. The draining executor refuses to
+    send it, and its cancel must not go to the venue: "not found" there starts a lookup that
+    waits out the recv window, holding the shutdown for seconds."""
+    async with trading() as (venue, inputs, executor):
+        await inputs.approve.send(intent("d-1"))
+        assert await inputs.answers("d-1", 2) == [OrderSent, OrderAccepted]
+        executor.draining = True
+        await inputs.approve.send(intent("d-2"))
+        await inputs.approve.send(cancel("d-2"))
+        await inputs.approve.send(cancel("d-1"))
+        assert await inputs.answers("d-1", 3) == [OrderSent, OrderAccepted, OrderCancelled]
+        assert inputs.of("d-2") == [OrderRejected]
+        refused = only(inputs.events, OrderRejected, "d-2")
+        assert isinstance(refused, OrderRejected)
+        assert refused.reason == "not sent: the daemon is shutting down"
+        assert venue.lookups == []
+        assert executor.pending == 0
+
+
+class BackloggedVenue(FaultyVenue):
+    """A lookup that found fills before the venue's stream ran (start-up): they wait in the
+    venue's backlog."""
+
+    def __init__(self, inner: SimVenue) -> None:
+        super().__init__(inner)
+        self.backlog: list[Event] = []
+
+    def take_backlog(self) -> list[Event]:
+        backlog, self.backlog = self.backlog, []
+        return backlog
+
+
+async def test_a_lookups_fills_are_handed_on_before_its_answer() -> None:
+    """Found end to end on Bybit (issue 13): a start-up killed after the lookup's answer
+    ("filled") was journaled but before its fills were had lost them for good, since a
+    finished order is never asked about again. The fills now go first, in one submission."""
+    venue = BackloggedVenue(SimVenue(seed=4, wall_ns=lambda: WALL_NS))
+    inputs = Inputs()
+    executor = Executor(venue, inputs, clock_ns=lambda: 7)
+    fill = Fill(0, 7, 0, "b-1", "v1", "x1", SYMBOL, BUY, BELOW_TOUCH, 2, 0, True, 0, 0)
+    venue.backlog = [fill]
+    with trio.fail_after(5):
+        await executor.resolve(0, SYMBOL, "b-1")
+    assert [type(e) for e in inputs.events] == [Fill, OrderReconciled]
+    assert inputs.events[0] == fill

@@ -204,3 +204,16 @@ async def test_a_fifo_dropped_into_the_watched_directory_is_rejected(tmp_path: P
         loaded = await collector.next_about(challenger_name(0, "after"))
         assert isinstance(loaded, ChallengerLoaded)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_cancelled_pit_crew_stops_at_its_next_wake(tmp_path: Path) -> None:
+    """The daemon's shutdown cancels the pit crew; its watch thread cannot be interrupted
+    and used to hold the shutdown for watchfiles' 5 s timeout. Measured on the trio clock:
+    the wait is one wake (``WAKE_MS``) plus scheduling, far below the old 5 s."""
+    collector = Collector()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(crew(tmp_path, collector).run)
+        await trio.sleep(0.3)  # the watch thread is inside its wait now
+        cancelled_at = trio.current_time()
+        nursery.cancel_scope.cancel()
+    assert trio.current_time() - cancelled_at < 2.5

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asnd.core.features import compute_features
+from asnd.core.kernel.frame import frame_from_events
 from asnd.core.strategy import compile_strategy, parse_strategy, to_json
 from journal.bybit_archive import read_archive
 
@@ -41,7 +41,7 @@ def test_the_numbered_champions_are_six_different_trees() -> None:
 
 
 def test_every_champion_gives_finite_signals_on_the_real_archive(bybit_archive: Path) -> None:
-    frame = compute_features(read_archive(bybit_archive), "XRPUSDT")
+    frame = frame_from_events(read_archive(bybit_archive), "XRPUSDT")
     assert len(frame) > 0
     for path in FILES:
         strategy = compile_strategy(parse_strategy(path.read_bytes()))

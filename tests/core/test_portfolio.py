@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asnd.core.drive import Loop, recover, replay
-from asnd.core.features import compute_features
 from asnd.core.instrument import E8
+from asnd.core.kernel.frame import frame_from_events
 from asnd.core.portfolio import SNAPSHOT_SCHEMA, CoreConfig, DaemonState, SnapshotError
 from asnd.core.slot import SlotConfig, SlotStatus
 from asnd.core.strategy import compile_strategy, parse_strategy
@@ -224,7 +224,7 @@ def test_the_real_bybit_archive_through_six_slots(bybit_archive: Path, shared_da
     blueprint = path.read_text()
     journal, state = _archive_run(bybit_archive, blueprint)
     signals = [e for e in journal if isinstance(e, Signal)]
-    frame = compute_features(read_archive(bybit_archive), "XRPUSDT")
+    frame = frame_from_events(read_archive(bybit_archive), "XRPUSDT")
     assert len(signals) == 6 * len(frame), "every slot speaks on every valid book update"
     # Each slot's live signals equal its strategy run in batch over the same features.
     for slot in range(6):

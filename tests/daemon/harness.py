@@ -32,15 +32,15 @@ from journal.reader import Follower, JournalReader
 REPO = Path(__file__).resolve().parents[2]
 
 
-def make_config(root: Path, **overrides: str) -> Path:
-    """Copy etc/ into ``root`` and adjust the config for a test run.
+def make_config(root: Path, *, config_file: str = "asnd.toml", **overrides: str) -> Path:
+    """Copy etc/ into ``root`` and adjust the config (``etc/<config_file>``) for a test run.
 
     ``overrides`` replace ``key = value`` lines (first occurrence) by name, e.g.
     ``snapshot_every_events="200"``. The control socket goes to a short path (Unix socket
     paths are limited to 107 bytes; pytest's tmp paths can be longer).
     """
     shutil.copytree(REPO / "etc", root / "etc")
-    path = root / "etc" / "asnd.toml"
+    path = root / "etc" / config_file
     text = path.read_text()
     sock_dir = Path(tempfile.mkdtemp(prefix="asn-", dir="/tmp"))
     settings = {"socket": f'"{sock_dir}/control.sock"', "grace_ms": "5000", **overrides}
@@ -139,6 +139,10 @@ class DaemonProcess:
                 return
 
     def start(self, *, watchdog_usec: int | None = None) -> None:
+        # What an earlier (killed) process said is not news about this one: a READY=1 still
+        # queued from it must not satisfy ``wait_notify`` for the new one.
+        while not self._received.empty():
+            self.messages.append(self._received.get_nowait())
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path), "PYTHONPATH": str(REPO)}
         if watchdog_usec is not None:  # as systemd sets it for WatchdogSec=
             env["WATCHDOG_USEC"] = str(watchdog_usec)

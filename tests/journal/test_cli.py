@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from asnd.core.book import L2Book, Update
 from journal.events import BookDelta, BookSnapshot, InstrumentInfo
 from journal.reader import JournalReader
 from journal.segment import HEADER_SIZE, SegmentHeader, segment_paths
+from tests.core.kernel.oracle import L2Book, Update
 
 REPO = Path(__file__).resolve().parents[2]
 

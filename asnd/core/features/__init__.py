@@ -1,5 +1,6 @@
-"""Microstructure features of one symbol, computed incrementally (live) and in batch
-(backtests, evolution) with identical values.
+"""Microstructure features of one symbol: their names, configuration and definitions. The
+market kernel (``asnd.core.kernel``) computes them, one event at a time (the live daemon) and
+over a journal as columns (``FeatureFrame``: backtests, evolution) with the same code.
 
 Names and order (``FEATURE_NAMES``; a row is a tuple of floats in this order):
 
@@ -31,25 +32,21 @@ Windows: ``ofi`` and ``volatility_ticks`` use the last ``book_window`` rows of t
 (stale, one-sided book), ends it, because a change across a gap is not an order flow. The first
 row of a run has e = 0 and a mid change of 0. The trade window spans the whole stream.
 
-Why the values are identical in both paths: every feature is computed from exact integers
-(ticks, lots and their window sums) and then one float division (or sqrt), which CPython and
-numpy round the same way. Integer sums are kept in int64 in batch: sizes and sums must stay
-below 2**63 (real instruments are many orders of magnitude below).
+Why the values are exact and the same on every path: every feature is computed from exact
+integers (ticks, lots and their window sums) and then one IEEE float division (or sqrt).
+Integer sums are int64: sizes and sums must stay below 2**63 (real instruments are many
+orders of magnitude below).
 """
 
-from asnd.core.features.batch import FeatureFrame, compute_features
-from asnd.core.features.incremental import FeatureEngine, FeatureState
+from asnd.core.features.frame import FeatureFrame
 from asnd.core.features.spec import FEATURE_NAMES, FeatureConfig, FeatureRow
 from asnd.core.features.targets import forward_returns, forward_returns_ms
 
 __all__ = [
     "FEATURE_NAMES",
     "FeatureConfig",
-    "FeatureEngine",
     "FeatureFrame",
     "FeatureRow",
-    "FeatureState",
-    "compute_features",
     "forward_returns",
     "forward_returns_ms",
 ]

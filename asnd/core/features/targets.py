@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asnd.core.features.batch import FeatureFrame, Floats
+from asnd.core.features.frame import FeatureFrame, Floats
 
 __all__ = ["forward_returns", "forward_returns_ms"]
 

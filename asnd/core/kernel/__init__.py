@@ -14,10 +14,11 @@ Modules, each one concept:
 
 - ``wire``: msgpack readers over a uint8 array;
 - ``records``: one journal record's fields (the four market kinds) into the state;
-- ``book``: the L2 book rules of ``asnd.core.book`` over sorted level arrays;
+- ``book``: the L2 book rules over sorted level arrays;
 - ``features``: the eight features of ``asnd.core.features``, one event at a time;
 - ``fold``: the per-record update and its loop over a block of frames;
-- ``market``: ``MarketKernel``, the Python owner of the arrays (growth, rows, views);
+- ``market``: ``MarketKernel``, the Python owner of the arrays (growth, rows, one-event fold);
+- ``views``: ``BookView`` and the snapshot form of a symbol's state (read and restore);
 - ``frame``: a ``FeatureFrame`` (evolution's columns) from the kernel's rows;
 - ``strategy``: postfix strategy programs on a stack machine, per row and over columns.
 

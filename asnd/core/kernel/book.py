@@ -1,5 +1,5 @@
-"""The L2 book of every symbol, in ``MarketState``'s level arrays: the rules of
-``asnd.core.book`` (the reference the differential tests hold this to).
+"""The L2 book of every symbol, in ``MarketState``'s level arrays: the product's only book
+(the differential tests hold it to the pre-kernel Python book, ``tests/core/kernel/oracle``).
 
 - A snapshot replaces the whole book (levels of size <= 0 dropped, a repeated price keeps its
   last size); a crossed snapshot leaves the book stale.

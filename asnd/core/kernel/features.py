@@ -3,8 +3,9 @@ or trade at a time, over ``MarketState``'s windows.
 
 This is the only computation of the features in the kernel: the live path calls it once per
 event, backtests and evolution's columns are the same calls looped inside the kernel
-(``fold``), so incremental and batch agree by construction. The values equal
-``FeatureEngine``'s bit for bit: exact int64 sums, then one IEEE division or square root.
+(``fold``), so incremental and batch agree by construction. The values equal the pre-kernel
+Python engine's (``tests/core/kernel/oracle``) bit for bit: exact int64 sums, then one IEEE
+division or square root.
 Functions take the arrays they use (see ``book`` for why); names as in ``MarketState``.
 """
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from asnd.core.features.batch import FeatureFrame
+from asnd.core.features.frame import FeatureFrame
 from asnd.core.features.spec import FEATURE_NAMES, FeatureConfig
 from asnd.core.kernel.layout import (
     N_FEATURES,

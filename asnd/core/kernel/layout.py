@@ -193,7 +193,7 @@ class Status(enum.IntEnum):
 
 
 class Verdict(enum.IntEnum):
-    """What one book event did to its book; the names of ``asnd.core.book.Update``."""
+    """What one book event did to its book."""
 
     APPLIED = 0
     SNAPSHOT = 1

@@ -15,19 +15,21 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.features.spec import FeatureConfig
+from asnd.core.features.spec import FeatureConfig, FeatureRow
 from asnd.core.kernel.book import mark_stale
-from asnd.core.kernel.fold import fold_frames
+from asnd.core.kernel.fold import fold_frames, fold_record, symbol_id
 from asnd.core.kernel.layout import (
     ASK,
     BID,
     G_SYMBOLS,
+    O_VALID,
     S_REASON,
     S_REASON_A,
     S_REASON_B,
     S_REASON_C,
     S_STALE,
     S_UPDATE_ID,
+    ST_OK,
     MarketState,
     Reason,
     Rows,
@@ -38,7 +40,9 @@ from asnd.core.kernel.layout import (
     new_rows,
     new_state,
 )
+from journal.codec import encode
 from journal.errors import CorruptJournal
+from journal.events import Event
 
 __all__ = ["BadMarketRecord", "FrameSource", "MarketKernel", "RowSink"]
 
@@ -72,6 +76,10 @@ class BadMarketRecord(ValueError):
         self.frame = frame
 
 
+#: The frame header (length, CRC) the kernel skips in a block of frames.
+_FRAME_HEADER = bytes(8)
+
+
 def _drop(_ints: Ints, _values: Floats) -> None:
     """The sink of a fold whose rows nobody reads (only the state is wanted)."""
 
@@ -92,6 +100,7 @@ class MarketKernel:
         self.rows: Rows = new_rows(row_capacity)
         self.sink: RowSink = sink or _drop
         self._external: dict[int, str] = {}  # stale reasons given by callers, per symbol id
+        self._ids: dict[str, int] = {}  # symbol -> id, once the kernel has it (ids never move)
 
     # ------------------------------------------------------------------------- folding
 
@@ -126,13 +135,55 @@ class MarketKernel:
                 start = int(block.ends[exc.frame - 1]) if exc.frame else 0
                 raise CorruptJournal(block.path, block.offset + start, str(exc)) from None
 
+    def fold_one(self, payload: bytes) -> int:
+        """Fold one encoded event (``journal.codec.encode``): the live path, one kernel call
+        per journaled market event. Returns the rows it wrote (1 for a book event, else 0),
+        left in ``rows`` (row 0) for the caller to read, not sent to the sink.
+
+        It calls ``fold_record`` on the bare payload with the arrays as arguments: numba
+        unboxes a NamedTuple of arrays (``fold_frames``) about twice as slowly, and this is
+        the tick-to-order path."""
+        buf = np.frombuffer(payload, np.uint8)
+        out, values = self.rows
+        while True:
+            st = self.state
+            status, rows, detail = fold_record(
+                buf, 0, buf.size, -1, st.glob, st.names, st.name_at, st.sym, st.level_key,
+                st.level_lots, st.level_n, st.book_rows, st.trades, st.kinds, st.lists, st.rec,
+                out, values, 0,
+            )  # fmt: skip
+            if status == ST_OK:
+                return int(rows)
+            self._grow_or_raise(Status(status), 0, detail, -1)
+
+    def fold_event(self, event: Event) -> FeatureRow | None:
+        """``fold_one`` of ``event`` as the journal encodes it: its feature row if it was a
+        book event that left the book valid (the row the live daemon's slots read)."""
+        if self.fold_one(encode(event)) and self.rows.ints[0, O_VALID]:
+            return tuple(self.rows.values[0].tolist())
+        return None
+
+    def add_symbol(self, symbol: str) -> int:
+        """The id of ``symbol``, registering it (with a stale, empty book) if it is new."""
+        known = self._ids.get(symbol)
+        if known is not None:
+            return known
+        name = np.frombuffer(symbol.encode(), np.uint8)
+        while True:
+            st = self.state
+            s = int(symbol_id(st.glob, st.names, st.name_at, st.sym.shape[0], name, 0, name.size))
+            if s >= 0:
+                self._ids[symbol] = s
+                return s
+            self.state = grow_symbols(self.state, name.size)
+
     def fold_payloads(self, payloads: Iterable[bytes]) -> None:
         """Fold encoded events (``journal.codec.encode``) without a journal: the live path
         and tests. Seqs are not checked."""
         data = bytearray()
         ends: list[int] = []
         for payload in payloads:
-            data += bytes(8)  # the frame header the kernel skips
+            data += _FRAME_HEADER
             data += payload
             ends.append(len(data))
         self.fold_block(bytes(data), ends)
@@ -165,8 +216,14 @@ class MarketKernel:
         return [bytes(st.names[at[i] : at[i + 1]]).decode() for i in range(n)]
 
     def symbol_index(self, symbol: str) -> int | None:
+        known = self._ids.get(symbol)
+        if known is not None:
+            return known
         names = self.symbols()
-        return names.index(symbol) if symbol in names else None
+        if symbol not in names:
+            return None
+        self._ids[symbol] = names.index(symbol)
+        return self._ids[symbol]
 
     def _index(self, symbol: str) -> int:
         s = self.symbol_index(symbol)
@@ -176,7 +233,7 @@ class MarketKernel:
 
     def levels(self, symbol: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Every (price_ticks, lots) level, ascending by price on both sides
-        (``L2Book.levels``)."""
+        (``BookView.levels``)."""
         s = self._index(symbol)
         st = self.state
         nb, na = int(st.level_n[BID, s]), int(st.level_n[ASK, s])
@@ -193,7 +250,7 @@ class MarketKernel:
         return bool(self.state.sym[self._index(symbol), S_STALE])
 
     def stale_reason(self, symbol: str) -> str:
-        """Why the book is stale, worded as ``L2Book.stale_reason`` ("" when valid)."""
+        """Why the book is stale, as text ("" when valid)."""
         s = self._index(symbol)
         sym = self.state.sym
         reason = Reason(int(sym[s, S_REASON]))

@@ -12,28 +12,17 @@ basic operations, so its results do not depend on the compiler: within 1 ulp of
 NaN stays NaN, ``tanh(+-inf)`` is ``+-1``, and no intermediate overflows (``expm1`` only
 sees ``|2x| < 44``).
 
-``jit`` is ``numba.njit(cache=True, error_model="numpy")`` with the decorated function's type
-kept for mypy: numpy's error model makes a float division by zero give inf or NaN (IEEE) instead
-of a hidden branch that raises, so no kernel raises on a value.
+Compiled with the kernel's one decorator (``jit.kernel``: numpy's error model, so a float
+division by zero gives inf or NaN instead of raising).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
-from numba import njit
+from asnd.core.kernel.jit import kernel
 
-__all__ = ["jit", "tanh"]
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def jit(fn: _F) -> _F:
-    """Compile ``fn`` with numba in nopython mode, cached on disk (plain Python when
-    ``NUMBA_DISABLE_JIT=1``)."""
-    return cast(_F, njit(cache=True, error_model="numpy")(fn))
+__all__ = ["tanh"]
 
 
 #: Above this, tanh(x) rounds to 1.0 (fdlibm's threshold; true for |x| > 19.06).
@@ -42,7 +31,7 @@ _SATURATED = 22.0
 _TINY = 2.0**-55
 
 
-@jit
+@kernel
 def tanh(x: float) -> float:
     """Hyperbolic tangent (fdlibm's ``tanh`` on ``expm1``)."""
     ax = math.fabs(x)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.kernel.mathfn import jit
+from asnd.core.kernel.jit import kernel
 from asnd.core.kernel.strategy_ops import ARITY, CONST, FEATURE, apply1, apply2, apply3
 
 __all__ = [
@@ -85,7 +85,7 @@ class Program:
 # --------------------------------------------------------------------------------- kernels
 
 
-@jit
+@kernel
 def _eval(code: Ints, consts: Floats, features: Ints, row: Row, stack: Floats) -> None:
     """Run ``code`` on ``row``; the outputs are left in ``stack[0:outputs]``."""
     sp = 0
@@ -114,7 +114,7 @@ def _eval(code: Ints, consts: Floats, features: Ints, row: Row, stack: Floats) -
                 sp -= 2
 
 
-@jit
+@kernel
 def run_row(code: Ints, consts: Floats, features: Ints, row: Row) -> float:
     """The first output on one row (``row[j]`` is column ``j``: a float64 array, or a tuple
     of floats such as a ``FeatureRow``)."""
@@ -123,7 +123,7 @@ def run_row(code: Ints, consts: Floats, features: Ints, row: Row) -> float:
     return float(stack[0])
 
 
-@jit
+@kernel
 def run_pair(code: Ints, consts: Floats, features: Ints, row: Row) -> tuple[float, float]:
     """The first two outputs on one row (a strategy's signal and size in one call)."""
     stack = np.empty(code.size, dtype=np.float64)
@@ -131,7 +131,7 @@ def run_pair(code: Ints, consts: Floats, features: Ints, row: Row) -> tuple[floa
     return stack[0], stack[1]
 
 
-@jit
+@kernel
 def run_rows(code: Ints, consts: Floats, features: Ints, outputs: int, matrix: Floats) -> Floats:
     """The per-row machine on every row of ``matrix``: (outputs, rows)."""
     rows = matrix.shape[0]
@@ -144,7 +144,7 @@ def run_rows(code: Ints, consts: Floats, features: Ints, outputs: int, matrix: F
     return out
 
 
-@jit
+@kernel
 def run_columns(
     code: Ints, consts: Floats, features: Ints, stack_depth: int, outputs: int, matrix: Floats
 ) -> Floats:

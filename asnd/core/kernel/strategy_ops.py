@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 
-from asnd.core.kernel.mathfn import jit, tanh
+from asnd.core.kernel.jit import kernel
+from asnd.core.kernel.mathfn import tanh
 
 __all__ = [
     "ARITY",
@@ -84,27 +85,27 @@ for _name, _code in OPCODES.items():
 # ------------------------------------------------------------------------------ operators
 
 
-@jit
+@kernel
 def add(a: float, b: float) -> float:
     return a + b
 
 
-@jit
+@kernel
 def sub(a: float, b: float) -> float:
     return a - b
 
 
-@jit
+@kernel
 def mul(a: float, b: float) -> float:
     return a * b
 
 
-@jit
+@kernel
 def neg(a: float) -> float:
     return -a
 
 
-@jit
+@kernel
 def protected_div(a: float, b: float) -> float:
     if b == 0.0:
         return 1.0
@@ -112,32 +113,32 @@ def protected_div(a: float, b: float) -> float:
     return q if math.isfinite(q) else 1.0
 
 
-@jit
+@kernel
 def if_then_else(cond: float, then: float, other: float) -> float:
     return then if cond != 0.0 else other
 
 
-@jit
+@kernel
 def minimum(a: float, b: float) -> float:
     return a if (a <= b or math.isnan(a)) else b
 
 
-@jit
+@kernel
 def maximum(a: float, b: float) -> float:
     return a if (a >= b or math.isnan(a)) else b
 
 
-@jit
+@kernel
 def absolute(a: float) -> float:
     return math.fabs(a)
 
 
-@jit
+@kernel
 def less(a: float, b: float) -> float:
     return 1.0 if a < b else 0.0
 
 
-@jit
+@kernel
 def greater(a: float, b: float) -> float:
     return 1.0 if a > b else 0.0
 
@@ -145,7 +146,7 @@ def greater(a: float, b: float) -> float:
 # ------------------------------------------------------------------------------- dispatch
 
 
-@jit
+@kernel
 def apply1(op: int, a: float) -> float:
     if op == NEG:
         return neg(a)
@@ -154,7 +155,7 @@ def apply1(op: int, a: float) -> float:
     return tanh(a)  # the only other unary opcode; programs are checked when built
 
 
-@jit
+@kernel
 def apply2(op: int, a: float, b: float) -> float:
     if op == ADD:
         return add(a, b)
@@ -173,6 +174,6 @@ def apply2(op: int, a: float, b: float) -> float:
     return greater(a, b)
 
 
-@jit
+@kernel
 def apply3(op: int, a: float, b: float, c: float) -> float:
     return if_then_else(a, b, c)  # the only ternary opcode

@@ -20,9 +20,9 @@ Typical use::
 
     config = BybitConfig(settings.rest_url, settings.ws_public_url, settings.ws_private_url,
                          symbols=("BTCUSDT",), recv_window_ms=settings.recv_window_ms)
-    venue = BybitVenue(config, load_credentials())
-    await nursery.start(venue.run, journal_send_channel)
-    answer = await venue.place(intent)   # OrderAccepted | OrderRejected, idempotent on link_id
+    async with BybitVenue(config, load_credentials()) as venue:   # REST client + clock
+        await nursery.start(venue.run, journal_send_channel)
+        answer = await venue.place(intent)   # OrderAccepted | OrderRejected, idempotent
 """
 
 from asnd.venues.bybit.credentials import Credentials, load_credentials

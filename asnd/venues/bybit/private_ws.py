@@ -8,6 +8,8 @@ reconnect, what the stream may have missed is fetched over REST and journaled be
 updates: every page of the executions since the last frame received (as ``Fill``s, oldest
 first, never twice), each position (``PositionReconciled``), and every order
 the stream last showed open (``OrderReconciled``: still open, filled or cancelled meanwhile).
+The first connection catches up the executions since ``catch_up_from_ms`` (the daemon's
+start-up check of missed fills): what filled before the stream was subscribed.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from asnd.venues.bybit.parse import (
 from asnd.venues.bybit.rest import BybitRest
 from journal.events import Event, Fill, OrderAccepted, OrderCancelled, OrderRejected
 
-__all__ = ["ExecIds", "PrivateFeed"]
+__all__ = ["ExecIds", "PrivateFeed", "fills_since"]
 
 log = logging.getLogger(__name__)
 _ENCODE = msgspec.json.Encoder()
@@ -69,6 +71,27 @@ class ExecIds:
         return True
 
 
+async def fills_since(
+    rest: BybitRest,
+    scales: dict[str, SymbolScales],
+    seen: ExecIds,
+    since_ms: int,
+    wall_ns: Callable[[], int],
+) -> list[Fill]:
+    """Our executions since ``since_ms`` (venue time) not in ``seen`` (and now remembered):
+    every page of them (an outage can hold far more than one page), oldest first per symbol.
+    The stream's catch-up after a reconnect, and the daemon's at start-up."""
+    fills: list[Fill] = []
+    for symbol in scales:
+        for row in await rest.executions(symbol, since_ms):
+            if row.exec_type != "Trade":
+                continue
+            fill = fill_from_row(row, scales, wall_ns())
+            if seen.add(fill.exec_id):
+                fills.append(fill)
+    return fills
+
+
 class PrivateFeed:
     stream = "private"
 
@@ -85,6 +108,7 @@ class PrivateFeed:
         auth_valid_ms: int = 10_000,
         wall_ns: Callable[[], int] = time.time_ns,
         seen: ExecIds | None = None,
+        catch_up_from_ms: int | None = None,
     ) -> None:
         self.url = url
         self._credentials = credentials
@@ -101,6 +125,10 @@ class PrivateFeed:
         self._alive_ms = 0  # venue time of the last frame received: nothing missed before it
         self._open: set[str] = set()  # link ids of the orders the stream last showed open
         self._was_lost = False
+        self._caught_up_from_ms = 0
+        #: the first connection journals our executions since then (venue time): the fills
+        #: between the daemon's start-up check and this subscription
+        self._first_catch_up_ms = catch_up_from_ms
         self._emit: trio.MemorySendChannel[Event] | None = None
 
     async def _emit_fill(self, fill: Fill) -> bool:
@@ -126,17 +154,18 @@ class PrivateFeed:
             await self._catch_up(self._alive_ms - _CLOCK_MARGIN_MS)
             await self._reconcile()
             self._was_lost = False
+        elif self._first_catch_up_ms is not None:
+            await self._catch_up(self._first_catch_up_ms - _CLOCK_MARGIN_MS)
+            self._first_catch_up_ms = None
         self._alive_ms = self.rest.now_ms()
 
     async def _catch_up(self, since_ms: int) -> None:
-        """Journal the executions since ``since_ms`` that the stream did not deliver: every
-        page of them (an outage can hold far more than one page), oldest first, each once."""
-        for symbol in self.scales:
-            for row in await self.rest.executions(symbol, since_ms):
-                if row.exec_type != "Trade":
-                    continue
-                if await self._emit_fill(fill_from_row(row, self.scales, self.wall_ns())):
-                    self.caught_up_fills += 1
+        """Journal the executions since ``since_ms`` that the stream did not deliver."""
+        assert self._emit is not None
+        self._caught_up_from_ms = since_ms
+        for fill in await fills_since(self.rest, self.scales, self.seen, since_ms, self.wall_ns):
+            await self._emit.send(fill)
+            self.caught_up_fills += 1
 
     async def _reconcile(self) -> None:
         """Journal the venue's view of our orders and positions after a gap in the stream."""
@@ -148,8 +177,7 @@ class PrivateFeed:
                 await self._emit.send(
                     reconciled_from_row(row.order_link_id, row, self.scales, self.wall_ns())
                 )
-            for prow in await self.rest.positions(symbol):
-                await self._emit.send(position_from_row(prow, self.scales, self.wall_ns()))
+        await self._positions()
         for link_id in sorted(self._open - still_open):  # finished while we were away: how?
             found = None
             for symbol in self.scales:
@@ -158,6 +186,27 @@ class PrivateFeed:
                     break
             await self._emit.send(reconciled_from_row(link_id, found, self.scales, self.wall_ns()))
         self._open = still_open
+
+    async def _positions(self) -> None:
+        """Journal each position, if no fill landed while they were read: fills, positions,
+        fills again; a new fill in between is journaled and the positions read again (a
+        position newer than the fills journaled would look like a mismatch and halt
+        trading). Still moving after a few tries: no positions this time (the stream's
+        position topic goes on reporting them)."""
+        assert self._emit is not None
+        for _attempt in range(3):
+            rows = [row for symbol in self.scales for row in await self.rest.positions(symbol)]
+            landed = await fills_since(
+                self.rest, self.scales, self.seen, self._caught_up_from_ms, self.wall_ns
+            )
+            for fill in landed:
+                await self._emit.send(fill)
+                self.caught_up_fills += 1
+            if not landed:
+                for row in rows:
+                    await self._emit.send(position_from_row(row, self.scales, self.wall_ns()))
+                return
+        log.warning("bybit private feed: fills kept landing; positions not reconciled now")
 
     def _track(self, event: Event) -> None:
         if isinstance(event, OrderAccepted):

@@ -1,13 +1,14 @@
 """Public market-data feed: ``orderbook.{depth}.{symbol}`` and ``publicTrade.{symbol}``.
 
 Every frame becomes journal events stamped with the local receive time (ns) and the venue's
-``ts``/``cts``/``u``/``seq``/``T`` untouched. The feed keeps an ``L2Book`` per symbol only to
-judge the stream: a gap, ``u = 1`` or a crossed book journals ``BookStale`` and resubscribes
-that book (Bybit answers a subscribe with a fresh snapshot); a reconnect marks every book
-stale; the next snapshot *replaces* the book and journals ``BookSynced``. A book still stale
-``resync_after_s`` after its last subscribe is resubscribed again (checked on every pong), so a
-lost snapshot cannot leave it stale forever. Malformed frames are
-logged with what was wrong and skipped; the feed keeps running.
+``ts``/``cts``/``u``/``seq``/``T`` untouched. The feed folds the book events into a market
+kernel of its own (``MarketKernel``, read through ``BookView``s) only to judge the stream: a
+gap, ``u = 1`` or a crossed book journals ``BookStale`` and resubscribes that book (Bybit
+answers a subscribe with a fresh snapshot); a reconnect marks every book stale; the next
+snapshot *replaces* the book and journals ``BookSynced``. A book still stale ``resync_after_s``
+after its last subscribe is resubscribed again (checked on every pong), so a lost snapshot
+cannot leave it stale forever. Malformed frames are logged with what was wrong and skipped; the
+feed keeps running.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import msgspec
 import trio
 from trio_websocket import WebSocketConnection
 
-from asnd.core.book import L2Book, Update
+from asnd.core.kernel import MarketKernel, Verdict
+from asnd.core.kernel.layout import O_VERDICT
+from asnd.core.kernel.views import BookView
 from asnd.venues.bybit.connection import FeedTiming, run_connection_loop
 from asnd.venues.bybit.parse import MalformedFrameError, OpAnswer, SymbolScales, parse_public
+from journal.codec import encode
 from journal.events import BookDelta, BookSnapshot, BookStale, BookSynced, Event
 
 __all__ = ["PublicFeed"]
@@ -56,7 +60,8 @@ class PublicFeed:
         self.rng = rng or random.Random(0)
         self.venue = venue
         self.wall_ns = wall_ns
-        self.books = {symbol: L2Book(symbol) for symbol in scales}
+        self._market = MarketKernel(row_capacity=1)  # one event per call
+        self.books = {symbol: BookView(self._market, symbol) for symbol in scales}
         self.malformed = 0
         self.resubscribes = 0
         self._subscribed_at: dict[str, float] = {}  # trio time of each book's last subscribe
@@ -100,7 +105,7 @@ class PublicFeed:
         assert self._emit is not None
         for book in self.books.values():
             if not book.stale:
-                book.mark_stale(f"feed lost: {reason}")
+                self._market.mark_stale(book.symbol, f"feed lost: {reason}")
                 await self._emit.send(BookStale(0, self.wall_ns(), book.symbol, book.stale_reason))
 
     async def _on_frame(self, ws: WebSocketConnection, frame: str | bytes) -> None:
@@ -129,11 +134,13 @@ class PublicFeed:
         assert self._emit is not None
         book = self.books[event.symbol]
         was_stale = book.stale
-        verdict = book.apply(event)
+        market = self._market
+        market.fold_one(encode(event))  # a book event always writes its row (row 0)
+        verdict = int(market.rows.ints[0, O_VERDICT])
         await self._emit.send(event)
-        if verdict is Update.SNAPSHOT and was_stale:
+        if verdict == Verdict.SNAPSHOT and was_stale:
             await self._emit.send(BookSynced(0, self.wall_ns(), book.symbol, book.update_id))
-        elif verdict in (Update.GAP, Update.CROSSED):
+        elif verdict in (Verdict.GAP, Verdict.CROSSED):
             await self._emit.send(BookStale(0, self.wall_ns(), book.symbol, book.stale_reason))
             log.warning("bybit %s book stale (%s): resubscribing", book.symbol, book.stale_reason)
             await self._resubscribe(ws, book.symbol)

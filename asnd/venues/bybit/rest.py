@@ -132,6 +132,11 @@ class BybitRest:
             self._client = None
 
     @property
+    def is_open(self) -> bool:
+        """Inside ``async with``: requests can be sent."""
+        return self._client is not None
+
+    @property
     def banned_until(self) -> float:
         """The trio time before which nothing is sent (an IP ban); 0 when never banned."""
         return self._ban_until

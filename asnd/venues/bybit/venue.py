@@ -1,8 +1,10 @@
 """``BybitVenue``: the ``Venue`` protocol (``asnd.venues.base``) over Bybit v5.
 
-``run`` measures the server-time offset, loads instruments, starts the public feed, the
-private feed (with credentials), the background clock refresh and the resolver of unresolved
-orders, then reports ``started``. ``place`` is idempotent on ``intent.link_id``:
+``async with venue:`` opens the REST client and measures the server-time offset; leaving it
+(normally, on an error or on cancellation) closes the client. Every call below is made inside
+it. ``run`` loads instruments, starts the public feed, the private feed (with credentials),
+the background clock refresh and the resolver of unresolved orders, then reports ``started``.
+``place`` is idempotent on ``intent.link_id``:
 
 - a market intent with a protection price (``price_ticks`` > 0, the slot's worst acceptable
   price) is sent as a *Limit IOC at that price*: exact on every Bybit category, and a fill
@@ -35,8 +37,10 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
 
 import trio
 
@@ -57,7 +61,7 @@ from asnd.venues.bybit.parse import (
     position_from_row,
     reconciled_from_row,
 )
-from asnd.venues.bybit.private_ws import ExecIds, PrivateFeed
+from asnd.venues.bybit.private_ws import ExecIds, PrivateFeed, fills_since
 from asnd.venues.bybit.public_ws import PublicFeed
 from asnd.venues.bybit.rest import BAN_BACKOFF, BybitRest
 from asnd.venues.bybit.retry import RetryPolicy, call_with_retries
@@ -65,6 +69,7 @@ from asnd.venues.bybit.wire import OrderRow
 from journal.events import (
     BUY,
     Event,
+    Fill,
     InstrumentInfo,
     OrderAccepted,
     OrderCancelled,
@@ -141,6 +146,44 @@ class BybitVenue:
         self._emit: trio.MemorySendChannel[Event] | None = None
         #: events found before ``run`` gave a channel (start-up lookups), sent when it does
         self._backlog: list[Event] = []
+        #: venue time of the last start-up check of missed fills (the private stream's first
+        #: connection catches up from there), or of entering ``async with``
+        self._fills_checked_ms = 0
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.rest.__aenter__()
+        try:
+            await self.rest.sync_time()
+            self._fills_checked_ms = self.rest.now_ms()
+        except BaseException:
+            await self.rest.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Shielded: closing the client must happen even when we leave by cancellation.
+        with trio.CancelScope(shield=True):
+            await self.rest.__aexit__(exc_type, exc, tb)
+
+    def remember_fills(self, exec_ids: Iterable[str]) -> None:
+        for exec_id in exec_ids:
+            self.execs.add(exec_id)
+
+    def take_backlog(self) -> list[Event]:
+        backlog, self._backlog = self._backlog, []
+        return backlog
+
+    async def missed_fills(self, since_ns: int) -> list[Fill]:
+        since_ms = since_ns // 1_000_000 + self.rest.offset_ms  # our clock -> the venue's
+        self._fills_checked_ms = self.rest.now_ms()  # the private stream goes on from here
+        return await fills_since(self.rest, self.scales, self.execs, since_ms, self.wall_ns)
 
     # -------------------------------------------------------------------------- service
 
@@ -155,26 +198,27 @@ class BybitVenue:
             await emit.send(event)
         self._backlog.clear()
         cfg = self.config
-        async with self.rest:
-            await self.rest.sync_time()
-            for info in await self.instruments(cfg.symbols):
-                await emit.send(info)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self.rest.run_time_sync, cfg.time_sync_interval_s)
-                self.public = PublicFeed(
-                    cfg.public_ws_url, self.scales, depth=cfg.depth, timing=cfg.timing,
-                    rng=random.Random(self._rng.random()), venue=self.name, wall_ns=self.wall_ns,
+        if not self.rest.is_open:
+            raise RuntimeError("BybitVenue.run outside 'async with venue'")
+        for info in await self.instruments(cfg.symbols):
+            await emit.send(info)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.rest.run_time_sync, cfg.time_sync_interval_s)
+            self.public = PublicFeed(
+                cfg.public_ws_url, self.scales, depth=cfg.depth, timing=cfg.timing,
+                rng=random.Random(self._rng.random()), venue=self.name, wall_ns=self.wall_ns,
+            )  # fmt: skip
+            await nursery.start(self.public.run, emit)
+            if self._credentials is not None:
+                self.private = PrivateFeed(
+                    cfg.private_ws_url, self._credentials, self.rest, self.scales,
+                    timing=cfg.timing, rng=random.Random(self._rng.random()),
+                    venue=self.name, wall_ns=self.wall_ns, seen=self.execs,
+                    catch_up_from_ms=self._fills_checked_ms,
                 )  # fmt: skip
-                await nursery.start(self.public.run, emit)
-                if self._credentials is not None:
-                    self.private = PrivateFeed(
-                        cfg.private_ws_url, self._credentials, self.rest, self.scales,
-                        timing=cfg.timing, rng=random.Random(self._rng.random()),
-                        venue=self.name, wall_ns=self.wall_ns, seen=self.execs,
-                    )  # fmt: skip
-                    await nursery.start(self.private.run, emit)
-                    nursery.start_soon(self._resolver)
-                task_status.started()
+                await nursery.start(self.private.run, emit)
+                nursery.start_soon(self._resolver)
+            task_status.started()
 
     async def _resolver(self) -> None:
         """Look up every unresolved order until the venue says what became of it."""

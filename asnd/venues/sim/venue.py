@@ -38,7 +38,7 @@ import trio
 
 from asnd.core.agent_market.agents import Genome
 from asnd.core.agent_market.market import AgentMarket, SimConfig
-from asnd.venues.base import NeedsHumanError, RetryableVenueError
+from asnd.venues.base import NeedsHumanError, RetryableVenueError, VenueDefaults
 from asnd.venues.sim.instruments import sim_config_for
 from journal.events import (
     Event,
@@ -80,7 +80,7 @@ class _Position:
     cost: int = 0  # ticks x lots of the open position
 
 
-class SimVenue:
+class SimVenue(VenueDefaults):
     """See the module docstring."""
 
     name = "sim"

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from asnd.core.agent_market.agents import Genome
 from asnd.core.agent_market.market import AgentMarket, SimConfig
-from asnd.core.book import L2Book, Update
 from journal.codec import encode
 from journal.events import (
     BUY,
@@ -22,6 +21,7 @@ from journal.events import (
     OrderRejected,
     Trade,
 )
+from tests.core.kernel.oracle import L2Book, Update
 
 STEP = 100_000_000
 

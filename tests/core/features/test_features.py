@@ -1,4 +1,6 @@
-"""Features: hand-checked values, and incremental == batch on random and real event streams."""
+"""Features (the market kernel's): hand-checked values, and the live path (one kernel call per
+event, ``MarketKernel.fold_event``) == the frames evolution reads (``frame_from_events``: the
+kernel's loop over a block) on random and real event streams."""
 
 from __future__ import annotations
 
@@ -11,13 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.features import (
-    FEATURE_NAMES,
-    FeatureConfig,
-    FeatureEngine,
-    FeatureRow,
-    compute_features,
-)
+from asnd.core.features import FEATURE_NAMES, FeatureConfig, FeatureRow
+from asnd.core.kernel import MarketKernel
+from asnd.core.kernel.frame import frame_from_events
 from journal.bybit_archive import read_archive
 from journal.events import BUY, SELL, BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
 from journal.reader import JournalReader
@@ -47,8 +45,14 @@ def trade(side: int, price: int, qty: int, symbol: str = SYM) -> Trade:
 
 
 def incremental(events: list[Event], config: FeatureConfig | None = None) -> list[FeatureRow]:
-    engine = FeatureEngine(SYM, config)
-    return [row for e in events if (row := engine.on_event(e)) is not None]
+    """The rows of ``SYM``, one kernel call per event, as the daemon folds them."""
+    kernel = MarketKernel(config)
+    return [
+        row
+        for e in events
+        if isinstance(e, BookSnapshot | BookDelta | Trade) and e.symbol == SYM
+        if (row := kernel.fold_event(e)) is not None
+    ]
 
 
 def assert_identical(rows: list[FeatureRow], values: npt.NDArray[np.float64]) -> None:
@@ -117,7 +121,7 @@ def test_clv_follows_the_last_trade_not_the_mid() -> None:
 
 
 def test_batch_matches_incremental_on_the_story() -> None:
-    frame = compute_features(story())
+    frame = frame_from_events(story())
     assert frame.symbol == SYM
     assert_identical(incremental(story()), frame.values)
     assert frame.mid_x2_ticks.tolist() == [202, 203, 202]
@@ -133,7 +137,7 @@ def test_one_sided_book_emits_no_row_and_ends_the_run() -> None:
     rows = incremental(events)
     assert len(rows) == 2
     assert rows[1][FEATURE_NAMES.index("ofi")] == 0.0  # new run: no flow across the hole
-    assert_identical(rows, compute_features(events).values)
+    assert_identical(rows, frame_from_events(events).values)
 
 
 def test_window_sizes_are_configurable_and_validated() -> None:
@@ -142,13 +146,13 @@ def test_window_sizes_are_configurable_and_validated() -> None:
     assert rows[0][FEATURE_NAMES.index("pressure")] == rows[0][FEATURE_NAMES.index("imbalance")]
     assert rows[1][FEATURE_NAMES.index("trade_flow")] == -1.0  # only the last (sell) trade
     assert rows[1][FEATURE_NAMES.index("ofi")] == 35 / 25
-    assert_identical(rows, compute_features(story(), config=config).values)
+    assert_identical(rows, frame_from_events(story(), config=config).values)
     with pytest.raises(ValueError, match="book_window"):
         FeatureConfig(book_window=0)
 
 
 def test_empty_stream_gives_an_empty_frame() -> None:
-    frame = compute_features([], symbol=SYM)
+    frame = frame_from_events([], symbol=SYM)
     assert len(frame) == 0
     assert frame.values.shape == (0, len(FEATURE_NAMES))
 
@@ -188,7 +192,7 @@ def event_streams(draw: st.DrawFn) -> list[Event]:
     return events
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     events=event_streams(),
     config=st.builds(FeatureConfig, st.integers(1, 6), st.integers(1, 8), st.integers(1, 8)),
@@ -196,7 +200,7 @@ def event_streams(draw: st.DrawFn) -> list[Event]:
 def test_incremental_equals_batch_on_random_streams(
     events: list[Event], config: FeatureConfig
 ) -> None:
-    frame = compute_features(events, symbol=SYM, config=config)
+    frame = frame_from_events(events, symbol=SYM, config=config)
     assert_identical(incremental(events, config), frame.values)
 
 
@@ -216,7 +220,7 @@ def test_incremental_equals_batch_on_the_real_bybit_archive_replayed_from_a_jour
     assert reader.torn_tail is None
     assert len(events) == 51  # instrument info + 1 snapshot + 49 deltas
 
-    frame = compute_features(reader.events())
+    frame = frame_from_events(reader.events())
     rows = incremental(events)
     assert len(rows) == 50  # one row per book event: the book never goes stale
     assert_identical(rows, frame.values)

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from asnd.core.book import Update
-from asnd.core.features import FeatureConfig, FeatureEngine
+from asnd.core.features import FeatureConfig
 from asnd.core.kernel import TOP, MarketKernel, Verdict
 from asnd.core.kernel.layout import (
     O_ASK_LOTS,
@@ -33,6 +32,7 @@ from asnd.core.kernel.layout import (
 )
 from journal.codec import encode
 from journal.events import BookDelta, BookSnapshot, Event, InstrumentInfo, Trade
+from tests.core.kernel.oracle import FeatureEngine, Update
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]

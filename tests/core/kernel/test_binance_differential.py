@@ -1,11 +1,11 @@
 """Kernel rows (book top-5, eight features, verdict, stale/valid flags) on the imported Binance
 feeds (``shared/data/binance``, issue 15 Must show), checked two ways:
 
-- against today's Python ``L2Book``/``FeatureEngine`` (``reference.python_rows``), row by row
-  and bit for bit, and on the final books, while that code exists;
+- against the pre-kernel Python ``L2Book``/``FeatureEngine``, kept as the tests' oracle
+  (``tests/core/kernel/oracle.py`` through ``reference.python_rows``), row by row and bit for
+  bit, and on the final books;
 - against golden digests (``golden/binance_rows.json``: row count and SHA-256 of the int and
-  float rows), written from the Python reference's rows. When the Python book and features are
-  deleted, the first test skips and the second still pins the kernel to their output.
+  float rows), written from the Python reference's rows.
 
 Regenerate the digests from the Python reference (only after a deliberate change to the
 importer or the features): ``ASN_WRITE_GOLDEN=1 pytest`` on this file.
@@ -14,7 +14,6 @@ importer or the features): ``ASN_WRITE_GOLDEN=1 pytest`` on this file.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -57,9 +56,6 @@ def _digest(ints: Ints, values: Floats) -> dict[str, object]:
     }
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("asnd.core.book") is None, reason="the Python book is gone"
-)
 @pytest.mark.parametrize("name", list(BINANCE_RECORDINGS))
 def test_kernel_rows_equal_the_python_book_and_features(
     name: str, binance_journals: dict[str, Path]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import random
 
-from asnd.core.book import L2Book
 from asnd.core.kernel.layout import O_VALID
 from journal.codec import encode
 from journal.events import BookDelta, BookSnapshot, Event, Trade
+from tests.core.kernel.oracle import L2Book
 from tests.core.kernel.reference import assert_same, kernel_rows
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 
-from asnd.core.features import FeatureConfig, compute_features, forward_returns
-from asnd.core.features.batch import FeatureFrame
+from asnd.core.features import FeatureConfig, FeatureFrame, forward_returns
 from asnd.core.kernel import MarketKernel
 from asnd.core.kernel.frame import frame_from_blocks, frame_from_events
 from journal.blocks import JournalBlocks
@@ -17,6 +16,7 @@ from journal.bybit_archive import read_archive
 from journal.codec import encode
 from journal.events import Event
 from journal.writer import JournalWriter
+from tests.core.kernel.oracle import compute_features
 from tests.core.kernel.reference import AllRows
 from tests.core.kernel.streams import book_streams
 

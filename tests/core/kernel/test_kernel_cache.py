@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,23 @@ def test_first_start_compiles_the_next_loads_the_cache(tmp_path: Path) -> None:
     assert first == {"dir": str(tmp_path / "cache"), "compiled": True}
     assert any((tmp_path / "cache").rglob("*.nbi"))  # numba's cache index files
     assert start()["compiled"] is False
+
+
+def test_every_kernel_module_is_in_every_kernels_cache_stamp(tmp_path: Path) -> None:
+    """numba stamps a cached function with its own file only; a callee's change (mathfn,
+    strategy_ops) must still invalidate its callers: the package digest is in every stamp."""
+    from asnd.core.kernel import jit, strategy
+
+    package = tmp_path / "kernel"
+    package.mkdir()
+    for path in jit.PACKAGE.glob("*.py"):
+        (package / path.name).write_bytes(path.read_bytes())
+    assert jit._digest(package) == jit.SOURCE_DIGEST
+    callee = package / "mathfn.py"
+    callee.write_bytes(callee.read_bytes() + b"\n# edited\n")
+    assert jit._digest(package) != jit.SOURCE_DIGEST
+    # The stamp numba stores beside run_row (defined in strategy.py) carries the digest.
+    run_row: Any = strategy.run_row
+    if hasattr(run_row, "_cache"):  # absent under NUMBA_DISABLE_JIT=1
+        stamp = run_row._cache._impl.locator.get_source_stamp()
+        assert stamp[1] == jit.SOURCE_DIGEST

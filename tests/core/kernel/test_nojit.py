@@ -1,5 +1,6 @@
-"""``NUMBA_DISABLE_JIT=1`` runs the kernel's source as plain Python: the book, record and
-frame-check tests pass that way too (readable tracebacks and line coverage of kernel code)."""
+"""``NUMBA_DISABLE_JIT=1`` runs the kernel's source as plain Python: the book, record,
+frame-check and restore tests (the daemon's one-event fold, its book views and snapshot
+restore) pass that way too (readable tracebacks and line coverage of kernel code)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def test_the_same_source_runs_without_jit() -> None:
                          timeout=300, check=True)  # fmt: skip
     assert out.stdout.split() == ["1", "function"]  # plain Python, not a numba dispatcher
     tests = [str(HERE / name) for name in ("test_book.py", "test_records.py", "test_blocks.py")]
+    tests.append(str(HERE.parent / "test_restore_parts.py"))
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=900, check=False,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.features import FEATURE_NAMES, FeatureEngine, compute_features
+from asnd.core.features import FEATURE_NAMES
 from asnd.core.kernel import mathfn, strategy_ops
 from asnd.core.kernel.strategy import BLOCK_ROWS, Program, run_columns, run_pair, run_rows
 from asnd.core.strategy import (
@@ -36,6 +36,7 @@ from asnd.core.strategy.compile import compile_program
 from journal.bybit_archive import read_archive
 from journal.events import BookDelta, BookSnapshot, Event
 from tests.core.kernel.jit_mode import JIT_DISABLED, examples
+from tests.core.kernel.oracle import FeatureEngine, compute_features
 from tests.core.strategy import reference_closures as ref
 from tests.core.strategy.test_operators import same
 from tests.core.strategy.trees import big_trees, matrices, trees

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.features import FEATURE_NAMES, FeatureEngine, compute_features
+from asnd.core.features import FEATURE_NAMES
 from asnd.core.strategy import (
     Call,
     Const,
@@ -22,6 +22,7 @@ from asnd.core.strategy import (
     node_count,
 )
 from journal.bybit_archive import read_archive
+from tests.core.kernel.oracle import FeatureEngine, compute_features
 from tests.core.strategy.test_operators import same
 from tests.core.strategy.trees import matrices, trees
 

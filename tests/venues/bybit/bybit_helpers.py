@@ -123,7 +123,7 @@ async def running_client(
     send, receive = trio.open_memory_channel[Event](100_000)
     creds = Credentials(KEY, SECRET) if credentials else None
     client = BybitVenue(config_for(venue, **overrides), creds, seed=7)
-    async with trio.open_nursery() as nursery:
+    async with client, trio.open_nursery() as nursery:
         with trio.fail_after(WAIT_S):
             await nursery.start(client.run, send)
         yield client, Collector(receive)

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnd.core.book import L2Book
 from asnd.venues.bybit.local.exchange import Exchange
 from asnd.venues.bybit.local.rest_server import instrument_row
 from asnd.venues.bybit.parse import (
@@ -47,6 +46,7 @@ from journal.events import (
     PositionReconciled,
     Trade,
 )
+from tests.core.kernel.oracle import L2Book
 
 SCALES = {
     "BTCUSDT": SymbolScales(Scale("0.1"), Scale("0.001")),

@@ -158,7 +158,7 @@ async def test_secret_never_in_logs_journal_or_errors(caplog: pytest.LogCaptureF
         send, _receive = trio.open_memory_channel[Event](1000)
         with trio.fail_after(WAIT_S):
             try:
-                async with trio.open_nursery() as nursery:
+                async with bad, trio.open_nursery() as nursery:
                     await nursery.start(bad.run, send)
             except* NeedsHumanError as group:
                 errors.extend(f"{e!r} {e}" for e in group.exceptions)

@@ -154,6 +154,8 @@ class Exchange:
         self.by_order_id: dict[str, LocalOrder] = {}  # every order, in the order placed
         self.executions: list[Message] = []
         self.creates_accepted = 0
+        #: the orderLinkId of every create that reached the exchange, accepted or not
+        self.create_requests: list[str] = []
         self._seq = 0
         self._oids = 0
 
@@ -282,6 +284,7 @@ class Exchange:
         position_idx: int = 0,
     ) -> LocalOrder:
         m = self.market(symbol)
+        self.create_requests.append(link_id)
         if link_id and link_id in self.orders:
             raise ExchangeError(codes.DUPLICATE_LINK_ID, "OrderLinkedID is duplicate")
         if qty_lots < max(1, m.lot.count(m.info.min_qty)):

@@ -43,6 +43,9 @@ class Faults:
     #: ``/v5/order/realtime`` shows no closed order at all, even by ``orderLinkId``: Bybit
     #: after a restart, when a unified account's closed orders are only in history.
     realtime_hides_closed: bool = False
+    #: The private WebSocket is down: new connections are refused (HTTP 503) until cleared
+    #: (a private-stream outage; cut the open ones with ``WsHub.drop("private")``).
+    private_down: bool = False
 
     def take(self, name: str) -> bool:
         """Consume one occurrence of counter ``name``; True if the fault fires now."""

@@ -94,6 +94,9 @@ class WsHub:
         if request.path not in (PUBLIC_PATH, PRIVATE_PATH):
             await request.reject(404, body=b"unknown path")
             return
+        if request.path == PRIVATE_PATH and self.faults.private_down:
+            await request.reject(503, body=b"private stream unavailable")
+            return
         ws = await request.accept()
         send, receive = trio.open_memory_channel[Message](_OUTBOX)
         conn = _Conn(ws, request.path == PRIVATE_PATH, f"local-{next(_ids)}", send)
