@@ -37,6 +37,7 @@ from asnd import __version__
 from asnd.config_decode import ConfigError, decode, resolve_path
 from asnd.control.protocol import MAX_MESSAGE_BYTES, encode_request
 from asnd.control.socket_file import describe_path, user_name
+from journal.texttable import render_table
 
 __all__ = [
     "ControlClientError",
@@ -167,19 +168,9 @@ def _cell(value: object) -> str:
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
-    """Plain aligned columns: numbers-looking cells right-aligned, others left."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-
-    def numeric(text: str) -> bool:
-        # "-" (no value) lines up with the numbers around it.
-        return text == "-" or text.lstrip("+-").replace(".", "", 1).isdigit()
-
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in cells:
-        parts = [c.rjust(w) if numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=True)]
-        lines.append("  ".join(parts).rstrip())
-    return "\n".join(lines)
+    """``rows`` under ``headers`` through the one table renderer (journal.texttable: numeric
+    columns right-aligned, plain text off a terminal), floats signed to 3 places."""
+    return render_table(headers, [[_cell(v) for v in row] for row in rows])
 
 
 _SLOT_COLUMNS: Final = (

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evolution.dataset import Dataset
+from journal.texttable import render_table
 
 __all__ = ["CausalError", "CausalSelection", "Parent", "select_causal", "select_features"]
 
@@ -71,12 +72,15 @@ class CausalSelection:
             lines.append(f"left out (no variance): {', '.join(self.constant)}")
         lines.append(f"links to {TARGET} (p-value, partial correlation) per lag:")
         t = len(self.tested)
-        for i, name in enumerate(self.tested):
-            cells = [
-                f"lag {tau}: p={self.p_matrix[i, t, tau]:.3g} r={self.val_matrix[i, t, tau]:+.3f}"
-                for tau in range(1, self.tau_max + 1)
-            ]
-            lines.append(f"  {name:22s} " + "; ".join(cells))
+        lags = range(1, self.tau_max + 1)
+        heads = ["feature", *(f"{x}_lag{tau}" for tau in lags for x in ("p", "r"))]
+        rows = [
+            [name, *(f"{m[i, t, tau]:{f}}" for tau in lags
+                     for m, f in ((self.p_matrix, ".3g"), (self.val_matrix, "+.3f")))]
+            for i, name in enumerate(self.tested)
+        ]  # fmt: skip
+        # Written into report.txt, never a terminal: plain columns.
+        lines.append(render_table(heads, rows, tty=False))
         lines.append(
             "causal parents (GP inputs):"
             + (" [FALLBACK: none passed alpha]" if self.fallback else "")

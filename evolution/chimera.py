@@ -39,6 +39,7 @@ from asnd.core.agent_market import AgentMarket, Genome, SimConfig
 from asnd.core.kernel.frame import frame_from_events
 from evolution.evaluate import EvaluationMap
 from journal.events import Event, Trade
+from journal.texttable import render_table
 
 __all__ = [
     "DEFAULT_GENES",
@@ -188,14 +189,15 @@ class Calibration:
         lines = [
             f"Chimera: CMA-ES over {', '.join(self.genes)}; {self.evaluations} simulations",
             f"distance {self.distance:.4f} (mean of the terms below; 0 = identical)",
-            f"{'fact':18s} {'real':>12s} {'sim':>12s} {'term':>8s}",
         ]
         names = dict(zip(FACTS, self.real, strict=True))
-        for fact in FACTS:
-            key = names[fact]
-            lines.append(
-                f"{key:18s} {self.real[key]:12.6g} {self.sim[key]:12.6g} {self.terms[fact]:8.4f}"
-            )
+        rows = [
+            (names[fact], f"{self.real[names[fact]]:.6g}", f"{self.sim[names[fact]]:.6g}",
+             f"{self.terms[fact]:.4f}")
+            for fact in FACTS
+        ]  # fmt: skip
+        # Written into report.txt, never a terminal: plain columns.
+        lines.append(render_table(("fact", "real", "sim", "term"), rows, tty=False))
         lines.append("genome: " + ", ".join(f"{g}={getattr(self.genome, g)}" for g in self.genes))
         return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from typing import Any
 from asnd.core.strategy.document import node_to_json
 from evolution.run import RunResult
 from journal.htmlpage import html_page, image, table
+from journal.texttable import render_table
 
 __all__ = ["summary", "write_report"]
 
@@ -90,12 +91,14 @@ def write_report(result: RunResult, directory: Path) -> list[Path]:
     ]
     if result.calibration is not None:
         lines += [result.calibration.report(), ""]
-    lines.append("generation  best       mean       median     evals  size")
-    for g in result.search.history:
-        lines.append(
-            f"{g.generation:10d}  {g.best:<10.4f} {g.mean:<10.4f} {g.median:<10.4f} "
-            f"{g.evaluations:5d}  {g.mean_size:.1f}"
-        )
+    generations = [
+        (g.generation, f"{g.best:.4f}", f"{g.mean:.4f}", f"{g.median:.4f}", g.evaluations,
+         f"{g.mean_size:.1f}")
+        for g in result.search.history
+    ]  # fmt: skip
+    # A file, never a terminal: plain columns whatever stdout is.
+    heads = ("generation", "best", "mean", "median", "evals", "size")
+    lines.append(render_table(heads, generations, tty=False))
     lines.append(f"full evaluations: {result.search.evaluations}")
     if data["oracle"] is not None:
         o = data["oracle"]
@@ -104,12 +107,15 @@ def write_report(result: RunResult, directory: Path) -> list[Path]:
             f"saved {o['saved']}, Spearman vs true fitness {o['spearman']:.3f}"
         )
     lines += ["", "hall of fame (finalists, causal fitness re-scored by L2 replay):"]
+    finalists = [
+        (f.doc.id, f"{f.final:.4f}", f"{f.causal_replay:.4f}", f"{f.causal_vectorised:.4f}",
+         None if f.adversarial is None else f"{f.adversarial:.4f}")
+        for f in result.finalists
+    ]  # fmt: skip
+    fame = ("id", "final", "causal_replay", "vectorised", "adversarial")
+    lines.append(render_table(fame, finalists, tty=False))
     for f in result.finalists:
-        adv = "-" if f.adversarial is None else f"{f.adversarial:.4f}"
-        lines.append(
-            f"  {f.doc.id}: final {f.final:.4f} causal replay {f.causal_replay:.4f} "
-            f"vectorised {f.causal_vectorised:.4f} adversarial {adv}"
-        )
+        lines.append(f"  {f.doc.id}:")
         lines.append(f"    signal {json.dumps(node_to_json(f.doc.signal))}")
         lines.append(f"    size   {json.dumps(node_to_json(f.doc.size))}")
     (directory / "report.txt").write_text("\n".join(lines) + "\n")

@@ -25,7 +25,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -53,6 +53,7 @@ from journal.reader import JournalReader, follow
 from journal.retention import RetainPolicy, latest_snapshot_seq, plan, prune
 from journal.segment import HEADER_SIZE, FileScan, ScanEnd, read_frames, require_journal
 from journal.staging import staged_directory
+from journal.texttable import render_table
 from journal.writer import JournalWriter
 
 __all__ = ["main"]
@@ -118,13 +119,24 @@ def json_line(event: Event) -> bytes:
 def _cmd_ls(args: argparse.Namespace) -> int:
     require_journal(args.journal)
     reader = JournalReader(args.journal)
-    for info in reader.segments():
-        h = info.header
-        print(
-            f"{info.path.name}  first_seq={h.first_seq}  bytes={info.size}  "
-            f"schema={h.major}.{h.minor}  created={_time(h.created_ns)}"
+    rows = [
+        (
+            info.path.name,
+            info.header.first_seq,
+            info.size,
+            f"{info.header.major}.{info.header.minor}",
+            _time(info.header.created_ns),
         )
+        for info in reader.segments()
+    ]
+    print(render_table(("SEGMENT", "FIRST_SEQ", "BYTES", "SCHEMA", "CREATED"), rows))
     return 0
+
+
+def _kind_counts(counts: Mapping[str, int], column: str) -> str:
+    """Records per kind, most first (ties by name), as a table under ``KIND  <column>``."""
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return render_table(("KIND", column), rows)
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
@@ -150,8 +162,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     else:
         print(f"events    {sum(counts.values())}  seq {first.seq}..{last.seq}")
         print(f"time      {_time(ts_min)} .. {_time(ts_max)}")
-        for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            print(f"  {name:<20} {n}")
+        print(_kind_counts(counts, "EVENTS"))
     if reader.torn_tail is not None:
         print(f"warning: {reader.torn_tail}", file=sys.stderr)
     return 0
@@ -283,8 +294,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     seqs = f"seq {check.first_seq}..{check.last_seq}" if check.records else "no seq"
     print(f"segments  {check.segments}")
     print(f"records   {check.records}  {seqs}")
-    for name, n in sorted(check.by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
-        print(f"  {name:<20} {n}")
+    if check.by_kind:
+        print(_kind_counts(check.by_kind, "RECORDS"))
     if check.problems:
         print(f"{len(check.problems)} problem(s) found; nothing was changed", file=sys.stderr)
         return 1

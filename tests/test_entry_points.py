@@ -124,8 +124,9 @@ def test_verify_prints_what_it_read(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == f"segments  {segments}"
     assert lines[1] == "records   200  seq 1..200"
-    assert lines[2].split() == ["trade", "199"]
-    assert lines[3].split() == ["instrument_info", "1"]
+    assert lines[2].split() == ["KIND", "RECORDS"]
+    assert lines[3].split() == ["trade", "199"]
+    assert lines[4].split() == ["instrument_info", "1"]
     assert lines[-1] == f"{journal}: ok"
 
 

@@ -38,6 +38,7 @@ from journal.events import (
     RiskVerdict,
     Trade,
 )
+from journal.texttable import render_table
 
 __all__ = ["FillStats", "calibrate", "calibration_table"]
 
@@ -225,7 +226,7 @@ def _gap(venue: FillStats, replay: FillStats) -> dict[str, float | None]:
 
 def calibration_table(report: dict[str, Any]) -> str:
     """Venue vs replay, one line per measure."""
-    rows = [("measure", "venue", "replay", "replay - venue")]
+    rows: list[tuple[object, ...]] = []
     for key, gap_key in (
         ("orders", None),
         ("fill_rate", "fill_rate"),
@@ -236,10 +237,5 @@ def calibration_table(report: dict[str, Any]) -> str:
         ("maker_share", "maker_share"),
     ):
         gap = report["gap"].get(gap_key) if gap_key else None
-        rows.append((key, _cell(report["venue"][key]), _cell(report["replay"][key]), _cell(gap)))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
-
-
-def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
+        rows.append((key, report["venue"][key], report["replay"][key], gap))
+    return render_table(("measure", "venue", "replay", "replay - venue"), rows)

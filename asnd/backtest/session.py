@@ -36,6 +36,7 @@ from asnd.core.slot import strategy_loaded
 from asnd.core.strategy.validate import StrategyError
 from journal.events import Fill, StrategyLoaded
 from journal.staging import staged_directory
+from journal.texttable import render_table
 from journal.writer import JournalWriter
 
 __all__ = ["BacktestPlan", "run_backtest", "summary_table"]
@@ -203,7 +204,5 @@ def _stderr(text: str) -> None:
 
 def summary_table(report: dict[str, Any]) -> str:
     """The per-slot summary, as printed on stdout (buy-and-hold's return beside the slot's)."""
-    rows = [SUMMARY_HEAD, *(summary_row(m) for m in report["slots"])]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(SUMMARY_HEAD))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join([*lines, f"sharpe/sortino: {report['sampling']['annualisation']}"])
+    table = render_table(SUMMARY_HEAD, [summary_row(m) for m in report["slots"]])
+    return "\n".join([table, f"sharpe/sortino: {report['sampling']['annualisation']}"])

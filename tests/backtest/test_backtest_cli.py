@@ -70,6 +70,9 @@ def test_a_backtest_writes_its_outputs_and_twice_gives_the_same_bytes(
     report = json.loads((runs[0] / "report.json").read_text())
     assert report["market_events"] == len(market())
     xrp = report["slots"][3]
+    # The stdout table is the report's: the XRPUSDT slot's row shows its PnL (text as in JSON).
+    printed_row = next(line.split() for line in table if line.split()[:2] == ["3", "XRPUSDT"])
+    assert printed_row[2] == xrp["pnl"]
     with (runs[0] / "fills.csv").open() as f:
         fills = list(csv.DictReader(f))
     assert fills, "the XRPUSDT champion traded"

@@ -26,6 +26,10 @@ def test_calibration_compares_the_venue_fills_with_the_replay_fills(
     text = (outs[0] / "calibration.json").read_text()
     assert text == (outs[1] / "calibration.json").read_text(), "seeded: the same report twice"
     report = json.loads(text)
+    # The printed table (journal.texttable, plain when piped) carries the report's values.
+    row = next(line.split() for line in printed.splitlines() if line.startswith("fill_rate "))
+    expected = [str(report[k]["fill_rate"]) for k in ("venue", "replay")]
+    assert row == ["fill_rate", *expected, str(report["gap"]["fill_rate"])]
     intents = {e.seq: e for e in events if isinstance(e, OrderIntent)}
     sent = [intents[v.intent_seq] for v in events
             if isinstance(v, RiskVerdict) and v.approved and v.intent_seq in intents]  # fmt: skip

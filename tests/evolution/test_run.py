@@ -139,7 +139,17 @@ def test_real_bybit_archive_end_to_end(
     for f in files:
         assert parse_strategy(f.read_bytes()).metadata.data_start is not None
     assert (report / "fitness.png").is_file()
-    assert "XRPUSDT" in (report / "report.txt").read_text()
+    text = (report / "report.txt").read_text()
+    assert "XRPUSDT" in text
+    assert "\x1b" not in text  # plain columns in the file, whatever the terminal
+    # The generations table (journal.texttable) has one row per generation of report.json.
+    lines = [line.split() for line in text.splitlines()]
+    head = lines.index(["generation", "best", "mean", "median", "evals", "size"])
+    generations = json.loads((report / "report.json").read_text())["generations"]
+    for g, row in zip(generations, lines[head + 1 :], strict=False):
+        assert row[:2] == [str(g["generation"]), f"{g['best']:.4f}"]
+    assert lines[head + 1 + len(generations)][:2] == ["full", "evaluations:"]
+    assert ["id", "final", "causal_replay", "vectorised", "adversarial"] in lines
     page = HtmlPage()
     page.feed((report / "report.html").read_text())
     assert page.captions[0] == "run"

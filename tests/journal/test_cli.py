@@ -64,7 +64,9 @@ def test_import_bybit_archive_rebuilds_the_documented_book(
 
     stats = asn_journal("stats", out)
     assert stats.returncode == 0
-    assert "book_delta           49" in stats.stdout
+    stat_rows = [line.split() for line in stats.stdout.splitlines()]
+    assert ["KIND", "EVENTS"] in stat_rows
+    assert ["book_delta", "49"] in stat_rows
     assert "seq 1..51" in stats.stdout
     assert asn_journal("verify", out).returncode == 0
 
@@ -230,3 +232,18 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path, bybit_archive
         proc.stdout.close()  # like `| head -1`: more output than a pipe buffer is left unread
         assert proc.wait(timeout=60) == 0
         assert b"error" not in proc.stderr.read()
+
+
+def test_ls_is_a_plain_table_of_segments(tmp_path: Path, bybit_archive: Path) -> None:
+    """Piped (as here), ``ls`` prints one row per segment under fixed headers, no ANSI codes."""
+    out = tmp_path / "j"
+    assert asn_journal("import-bybit", out, bybit_archive).returncode == 0
+    proc = asn_journal("ls", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout
+    header, *rows = [line.split() for line in proc.stdout.splitlines()]
+    assert header == ["SEGMENT", "FIRST_SEQ", "BYTES", "SCHEMA", "CREATED"]
+    paths = segment_paths(out)
+    assert [r[0] for r in rows] == [p.name for p in paths]
+    assert [int(r[2]) for r in rows] == [p.stat().st_size for p in paths]
+    assert rows[0][1] == "1"
