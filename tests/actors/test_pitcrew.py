@@ -8,6 +8,7 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import trio
 
 from asnd.actors.pitcrew import PitCrew
@@ -145,12 +146,21 @@ async def scan_unless_blocked(pit: PitCrew, paths: list[Path], fifos: list[Path]
             raise AssertionError("the pit crew blocked opening a FIFO")
 
 
-async def test_only_regular_files_are_judged_and_later_files_still_are(tmp_path: Path) -> None:
+async def test_only_regular_files_are_judged_and_later_files_still_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 14: a FIFO named like a challenger blocked the pit crew's ``open()`` for good."""
     fifo = tmp_path / challenger_name(2, "a_fifo")
     os.mkfifo(fifo)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(tmp_path / challenger_name(2, "b_socket")))
+    # Bound by a relative name: a Unix socket path is limited to 107 bytes, and pytest-xdist's
+    # per-worker tmp_path (.../popen-gw1/...) made the absolute one too long.
+    monkeypatch.chdir(tmp_path)
+    try:
+        sock.bind(challenger_name(2, "b_socket"))
+    except BaseException:
+        sock.close()
+        raise
     (tmp_path / challenger_name(2, "c_directory")).mkdir()
     os.symlink(fifo, tmp_path / challenger_name(2, "d_link_to_fifo"))
     os.symlink("/dev/zero", tmp_path / challenger_name(2, "e_link_to_device"))
