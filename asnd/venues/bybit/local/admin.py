@@ -51,7 +51,7 @@ def account_state(ex: Exchange) -> dict[str, Any]:
     positions = {
         symbol: {
             "lots": m.position.lots,
-            "cost_ticks_lots": m.position.cost_ticks_lots,
+            "cost_ticks_lots": str(m.position.cost_ticks_lots),
             "realised": format(m.position.cum_realised, "f"),
         }
         for symbol, m in ex.markets.items()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Final
 
 from journal.decimals import Scale
@@ -38,15 +39,20 @@ class LocalPosition:
     tick: Scale
     lot: Scale
     lots: int = 0  # signed: > 0 long, < 0 short
-    cost_ticks_lots: int = 0  # sum of price * lots of the open position, for the entry price
+    # Sum of price * lots of the open position (its entry value), exact: a partial close takes
+    # its share exactly, as Bybit's realised PnL does. Floored to whole tick-lots it made the
+    # realised PnL drift from the daemon's exact ledger by up to a tick-lot per partial close.
+    cost_ticks_lots: Fraction = Fraction(0)
     cum_realised: Decimal = Decimal(0)  # every closed PnL and fee since the account opened
     cur_realised: Decimal = Decimal(0)  # the same, for the position open now
     created_ms: int = 0
     updated_ms: int = 0
 
-    def money(self, ticks_lots: int) -> Decimal:
-        """``ticks * lots`` in USDT."""
-        return Decimal(self.tick.text(1)) * Decimal(self.lot.text(1)) * ticks_lots
+    def money(self, ticks_lots: int | Fraction) -> Decimal:
+        """``ticks * lots`` in USDT (a fraction to Decimal's 28 digits)."""
+        exact = Fraction(ticks_lots)
+        unit = Decimal(self.tick.text(1)) * Decimal(self.lot.text(1))
+        return unit * exact.numerator / exact.denominator
 
     def apply_fill(self, signed_lots: int, price_ticks: int, fee: Decimal, now_ms: int) -> int:
         """Book one fill; returns the lots it closed (Bybit's ``closedSize``)."""
@@ -57,18 +63,18 @@ class LocalPosition:
             self.cost_ticks_lots += price_ticks * abs(signed_lots)
         else:  # reducing: what remains keeps its entry price
             closed = min(abs(signed_lots), abs(self.lots))
-            cost_closed = self.cost_ticks_lots * closed // abs(self.lots)
+            cost_closed = self.cost_ticks_lots * closed / abs(self.lots)
             pnl_ticks_lots = price_ticks * closed - cost_closed
             pnl = self.money(pnl_ticks_lots if self.lots > 0 else -pnl_ticks_lots)
             self.cum_realised += pnl
             self.cur_realised += pnl
             self.cost_ticks_lots -= cost_closed
             if abs(signed_lots) > closed:  # flipped: the rest opens at this price
-                self.cost_ticks_lots = price_ticks * (abs(signed_lots) - closed)
+                self.cost_ticks_lots = Fraction(price_ticks * (abs(signed_lots) - closed))
                 self.created_ms, self.cur_realised = now_ms, Decimal(0)
         self.lots += signed_lots
         if self.lots == 0:
-            self.cost_ticks_lots = 0
+            self.cost_ticks_lots = Fraction(0)
         self.cum_realised -= fee
         self.cur_realised -= fee
         self.updated_ms = now_ms
